@@ -1,0 +1,22 @@
+//! ttrack: a keyboard-driven terminal tracker. All logic lives in this library; `main.rs` only calls
+//! [`cli::main`]. Layers (dependencies point down only):
+//!
+//! ```text
+//! layer 4   cli
+//! layer 3   render
+//! layer 2   engine  format
+//! layer 1   model   dsp
+//! ```
+#![deny(unsafe_code)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+pub mod cli;
+pub mod dsp;
+pub mod engine;
+pub mod format;
+pub mod model;
+pub mod render;
+
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
