@@ -1,1 +1,266 @@
-//! stub
+//! The audio engine (layer 2): plays an [`EngineSong`] sample-accurately — sequencer, tick effects,
+//! voice pool, track mix. Live playback and offline render both drive it through
+//! [`rt::process_block`], so they produce the same samples. Everything is allocated in
+//! [`Engine::new`]; [`Engine::process`] never allocates, locks, waits or does I/O.
+#![deny(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+pub mod rt;
+mod sequencer;
+pub mod song;
+pub mod transport;
+pub mod voice;
+
+pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
+pub use transport::{PlayRange, SongLength, Transport, chase_tempo, song_length};
+
+use crate::dsp::smooth::Smoothed;
+use crate::model::limits::{MAX_NOTE_COLUMNS, MAX_TRACKS, MAX_VOICES};
+use sequencer::{Lane, TrackFx};
+use voice::Voice;
+
+/// Most frames rendered between two control points (the control grid bounds it anyway).
+pub const MAX_CHUNK: usize = CONTROL_FRAMES as usize;
+
+/// Where playback is, for the UI and for tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Order position.
+    pub order: usize,
+    /// Pattern index at that position.
+    pub pattern: usize,
+    /// Row.
+    pub row: usize,
+    /// Tick within the row.
+    pub tick: u32,
+    /// Frames rendered since play started.
+    pub frame: u64,
+}
+
+/// The engine. Build it off the audio thread; then only [`Engine::process`] runs on it.
+pub struct Engine {
+    song: Box<EngineSong>,
+    rate: f32,
+    voices: Box<[Voice]>,
+    lanes: Box<[Lane]>,
+    track_fx: Box<[TrackFx]>,
+    track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
+    track_gain: Box<[(Smoothed, Smoothed)]>,
+    transport: Transport,
+    /// True while the sequencer runs (voices may ring on after it stops).
+    sequencing: bool,
+    frame: u64,
+    next_event: u64,
+    next_tick_frame: u64,
+    next_pending: u64,
+    anchor_frame: u64,
+    ticks_since_anchor: u64,
+    frames_per_tick: f64,
+    tick: u32,
+    row_start: u64,
+    row_frames: f64,
+    last_control: u64,
+    next_voice: usize,
+}
+
+impl Engine {
+    /// An engine for `song` (rate = `song.rate`), stopped. Allocates everything it will ever use.
+    pub fn new(song: Box<EngineSong>) -> Engine {
+        let rate = song.rate as f32;
+        let mut e = Engine {
+            song,
+            rate,
+            voices: (0..MAX_VOICES).map(|_| Voice::new()).collect(),
+            lanes: (0..MAX_TRACKS * MAX_NOTE_COLUMNS).map(|_| Lane::new()).collect(),
+            track_fx: (0..MAX_TRACKS).map(|_| TrackFx::default()).collect(),
+            track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
+            track_gain: (0..MAX_TRACKS)
+                .map(|_| (Smoothed::new(1.0, (rate * 0.01) as u32), Smoothed::new(1.0, (rate * 0.01) as u32)))
+                .collect(),
+            transport: Transport::new(),
+            sequencing: false,
+            frame: 0,
+            next_event: u64::MAX,
+            next_tick_frame: u64::MAX,
+            next_pending: u64::MAX,
+            anchor_frame: 0,
+            ticks_since_anchor: 0,
+            frames_per_tick: 1.0,
+            tick: 0,
+            row_start: 0,
+            row_frames: 1.0,
+            last_control: u64::MAX,
+            next_voice: 0,
+        };
+        e.snap_track_gains();
+        e
+    }
+
+    /// Output sample rate.
+    pub fn rate(&self) -> u32 {
+        self.song.rate
+    }
+
+    /// The song being played.
+    pub fn song(&self) -> &EngineSong {
+        &self.song
+    }
+
+    /// Frames of delay the engine adds (look-ahead); 0 until the master limiter exists.
+    pub fn latency_frames(&self) -> u64 {
+        0
+    }
+
+    fn snap_track_gains(&mut self) {
+        for (t, g) in self.track_gain.iter_mut().enumerate() {
+            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |t| (t.gain * t.balance.0, t.gain * t.balance.1));
+            g.0.snap(l);
+            g.1.snap(r);
+        }
+    }
+
+    /// Resets every voice, lane, effect memory and the clock, then starts the sequencer over `range`.
+    /// Playing twice from the same state gives the same samples.
+    pub fn play(&mut self, range: PlayRange) {
+        let (bpm, tpl) = chase_tempo(&self.song, range.from);
+        self.reset_state();
+        self.transport.start(&self.song, range, bpm, tpl);
+        self.sequencing = !self.transport.finished;
+        self.frames_per_tick = transport::frames_per_tick(self.song.rate, bpm, self.song.lpb, tpl);
+        self.next_tick_frame = 0;
+        self.recompute_next_event();
+    }
+
+    /// Stops the sequencer and fades every voice out.
+    pub fn stop(&mut self) {
+        self.sequencing = false;
+        for v in self.voices.iter_mut().filter(|v| v.active) {
+            v.fade_out();
+        }
+        self.next_event = u64::MAX;
+    }
+
+    fn reset_state(&mut self) {
+        for v in self.voices.iter_mut() {
+            v.reset();
+        }
+        for l in self.lanes.iter_mut() {
+            *l = Lane::new();
+        }
+        for f in self.track_fx.iter_mut() {
+            *f = TrackFx::default();
+        }
+        self.snap_track_gains();
+        self.frame = 0;
+        self.anchor_frame = 0;
+        self.ticks_since_anchor = 0;
+        self.tick = 0;
+        self.row_start = 0;
+        self.last_control = u64::MAX;
+        self.next_pending = u64::MAX;
+        self.next_voice = 0;
+    }
+
+    /// True while the sequencer is running.
+    pub fn is_playing(&self) -> bool {
+        self.sequencing
+    }
+
+    /// Number of sounding voices.
+    pub fn active_voices(&self) -> usize {
+        self.voices.iter().filter(|v| v.active).count()
+    }
+
+    /// Current play position.
+    pub fn position(&self) -> Position {
+        Position {
+            order: self.transport.order_pos,
+            pattern: self.transport.pattern(&self.song).unwrap_or(0),
+            row: self.transport.row,
+            tick: self.tick,
+            frame: self.frame,
+        }
+    }
+
+    fn recompute_next_event(&mut self) {
+        self.next_event =
+            if self.sequencing { self.next_tick_frame.min(self.next_pending) } else { self.next_pending };
+    }
+
+    /// Renders `left.len()` frames (the shorter slice counts) into `left` and `right`, replacing
+    /// their contents. Never allocates, locks or blocks; output does not depend on how the host
+    /// slices time into blocks.
+    pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        left[..n].fill(0.0);
+        right[..n].fill(0.0);
+        let mut done = 0usize;
+        while done < n {
+            // Events (ticks, delayed notes) at this frame come first, bounded per frame.
+            let mut guard = 0;
+            while self.next_event <= self.frame && guard < 4 * MAX_TRACKS * MAX_NOTE_COLUMNS {
+                self.handle_events();
+                guard += 1;
+            }
+            if self.frame % CONTROL_FRAMES == 0 && self.last_control != self.frame {
+                self.control_all();
+                self.last_control = self.frame;
+            }
+            let to_grid = CONTROL_FRAMES - self.frame % CONTROL_FRAMES;
+            let to_event = self.next_event.saturating_sub(self.frame).max(1);
+            let len = ((n - done) as u64).min(to_grid).min(to_event).min(MAX_CHUNK as u64) as usize;
+            self.render_chunk(&mut left[done..done + len], &mut right[done..done + len]);
+            self.frame += len as u64;
+            done += len;
+        }
+    }
+
+    fn control_all(&mut self) {
+        let rate = self.rate;
+        for v in self.voices.iter_mut().filter(|v| v.active) {
+            match self.song.instrument(v.slot) {
+                Some(inst) => v.control(inst, rate, false),
+                None => v.reset(),
+            }
+        }
+    }
+
+    fn render_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len();
+        let tracks = self.song.tracks.len().min(MAX_TRACKS);
+        for buf in self.track_buf.iter_mut().take(tracks) {
+            buf[..2 * len].fill(0.0);
+        }
+        for (i, v) in self.voices.iter_mut().enumerate().filter(|(_, v)| v.active) {
+            let inst = self.song.instrument(v.slot);
+            let buf = self.track_buf.get_mut(v.track as usize);
+            let (Some(inst), Some(buf)) = (inst, buf) else {
+                v.reset();
+                continue;
+            };
+            let (bl, br) = buf.split_at_mut(MAX_CHUNK);
+            v.render(inst, &mut bl[..len], &mut br[..len]);
+            if !v.active
+                && let Some(l) = self.lanes.get_mut(v.lane as usize)
+                && l.voice == Some((i as u16, v.id))
+            {
+                l.voice = None;
+            }
+        }
+        for (t, buf) in self.track_buf.iter().enumerate().take(tracks) {
+            let (gl, gr) = &mut self.track_gain[t];
+            let (bl, br) = buf.split_at(MAX_CHUNK);
+            for i in 0..len {
+                left[i] += bl[i] * gl.next();
+                right[i] += br[i] * gr.next();
+            }
+        }
+    }
+
+}

@@ -1,0 +1,143 @@
+//! ADSR envelope: linear attack, exponential decay and release. Times are "time to fall 60 dB" for
+//! the exponential stages, so a 300 ms release is inaudible after 300 ms.
+
+use crate::model::Adsr;
+
+/// Stage of an envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Rising linearly to 1.
+    Attack,
+    /// Falling towards the sustain level.
+    Decay,
+    /// Holding the sustain level (also the end of decay).
+    Sustain,
+    /// Falling towards 0 after note-off.
+    Release,
+    /// Finished: the level is 0.
+    Idle,
+}
+
+/// Precomputed per-frame coefficients of an [`Adsr`] at one sample rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdsrCoefs {
+    attack_step: f32,
+    decay_coef: f32,
+    sustain: f32,
+    release_coef: f32,
+}
+
+/// Per-frame multiplier that falls by 60 dB in `ms` milliseconds.
+fn t60_coef(ms: f32, rate: f32) -> f32 {
+    let frames = (ms * 0.001 * rate).max(1.0);
+    10f32.powf(-3.0 / frames)
+}
+
+impl AdsrCoefs {
+    /// Coefficients of `env` at `rate` Hz.
+    pub fn new(env: &Adsr, rate: f32) -> AdsrCoefs {
+        let attack_frames = env.attack_ms * 0.001 * rate;
+        AdsrCoefs {
+            attack_step: if attack_frames < 1.0 { 1.0 } else { 1.0 / attack_frames },
+            decay_coef: t60_coef(env.decay_ms, rate),
+            sustain: env.sustain.clamp(0.0, 1.0),
+            release_coef: t60_coef(env.release_ms, rate),
+        }
+    }
+}
+
+/// Level below which a releasing envelope counts as finished (−90 dB).
+const SILENT: f32 = 3.2e-5;
+
+/// A running envelope.
+#[derive(Clone, Copy, Debug)]
+pub struct Envelope {
+    /// Current stage.
+    pub stage: Stage,
+    /// Current level 0..=1.
+    pub level: f32,
+}
+
+impl Envelope {
+    /// An idle envelope.
+    pub const IDLE: Envelope = Envelope { stage: Stage::Idle, level: 0.0 };
+
+    /// Starts the attack from the current level (0 for a new voice).
+    pub fn trigger(&mut self) {
+        self.stage = Stage::Attack;
+    }
+
+    /// Enters the release stage.
+    pub fn release(&mut self) {
+        if self.stage != Stage::Idle {
+            self.stage = Stage::Release;
+        }
+    }
+
+    /// Advances one frame and returns the level.
+    #[inline(always)]
+    pub fn next(&mut self, c: &AdsrCoefs) -> f32 {
+        match self.stage {
+            Stage::Attack => {
+                self.level += c.attack_step;
+                if self.level >= 1.0 {
+                    self.level = 1.0;
+                    self.stage = Stage::Decay;
+                }
+            }
+            Stage::Decay => {
+                self.level = c.sustain + (self.level - c.sustain) * c.decay_coef;
+                if self.level - c.sustain < SILENT {
+                    self.level = c.sustain;
+                    self.stage = if c.sustain <= SILENT { Stage::Idle } else { Stage::Sustain };
+                }
+            }
+            Stage::Sustain => {}
+            Stage::Release => {
+                self.level *= c.release_coef;
+                if self.level < SILENT {
+                    self.level = 0.0;
+                    self.stage = Stage::Idle;
+                }
+            }
+            Stage::Idle => {}
+        }
+        self.level
+    }
+
+    /// True once the envelope has finished.
+    pub fn is_idle(&self) -> bool {
+        self.stage == Stage::Idle
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_times() {
+        let rate = 48_000.0;
+        let env = Adsr { attack_ms: 10.0, decay_ms: 100.0, sustain: 0.5, release_ms: 200.0 };
+        let c = AdsrCoefs::new(&env, rate);
+        let mut e = Envelope::IDLE;
+        e.trigger();
+        let mut n = 0;
+        while e.stage == Stage::Attack {
+            e.next(&c);
+            n += 1;
+        }
+        assert!((n as f32 - 480.0).abs() <= 1.0, "attack {n} frames");
+        // After the decay time the level is 60 dB closer to sustain.
+        for _ in 0..4800 {
+            e.next(&c);
+        }
+        assert!((e.level - 0.5).abs() < 0.5 * 1e-3 + 1e-6, "{}", e.level);
+        e.release();
+        for _ in 0..9600 {
+            e.next(&c);
+        }
+        let db = 20.0 * (e.level / 0.5).log10();
+        assert!(e.is_idle() || (db + 60.0).abs() < 0.5, "release reached {db} dB");
+    }
+}

@@ -1,0 +1,439 @@
+//! The sequencer: turns rows and ticks into note starts, releases and effect changes on lanes (one
+//! lane per note column of each track), and keeps each lane's voice in step. Effect semantics are
+//! documented in `docs/effects.md`.
+
+use super::transport::frames_per_tick;
+use super::voice::Start;
+use super::{Engine, MAX_NOTE_COLUMNS};
+use crate::dsp::rng::Rng;
+use crate::model::{EffectCell, Note, NoteCell};
+
+/// Playing state of one note column.
+#[derive(Clone, Copy, Debug)]
+pub struct Lane {
+    /// Index and id of the voice this lane drives.
+    pub voice: Option<(u16, u32)>,
+    slot: u8,
+    pitch: f32,
+    target: f32,
+    offset: f32,
+    volume: f32,
+    pan: f32,
+    vib_pos: f32,
+    pending: Option<Pending>,
+    triggers: u32,
+    last_pitch: Option<u8>,
+    last_offset: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    frame: u64,
+    cell: NoteCell,
+    tone_porta: bool,
+    offset: u64,
+}
+
+impl Lane {
+    /// A silent lane.
+    pub fn new() -> Lane {
+        Lane {
+            voice: None,
+            slot: 0,
+            pitch: 48.0,
+            target: 48.0,
+            offset: 0.0,
+            volume: 64.0,
+            pan: 0.0,
+            vib_pos: 0.0,
+            pending: None,
+            triggers: 0,
+            last_pitch: None,
+            last_offset: 0,
+        }
+    }
+}
+
+impl Default for Lane {
+    fn default() -> Lane {
+        Lane::new()
+    }
+}
+
+/// Effect memory and the current row's effects of one track.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrackFx {
+    row: [EffectCell; 4],
+    porta_up: u8,
+    porta_down: u8,
+    tone_speed: u8,
+    vib_speed: u8,
+    vib_depth: u8,
+    vol_slide: u8,
+    offset: u8,
+}
+
+/// Semitones per unit of portamento parameter per tick (FT2 linear slides: 1/16 semitone).
+const PORTA_UNIT: f32 = 1.0 / 16.0;
+/// Semitones of vibrato peak deviation per unit of depth.
+const VIB_DEPTH_UNIT: f32 = 1.0 / 8.0;
+
+impl Engine {
+    /// Handles whatever is due at the current frame: delayed notes, then a tick.
+    pub(super) fn handle_events(&mut self) {
+        let now = self.frame;
+        if self.next_pending <= now {
+            self.fire_pending(now);
+        }
+        if self.sequencing && self.next_tick_frame <= now {
+            self.do_tick();
+        }
+        self.recompute_next_event();
+    }
+
+    fn lanes_in_use(&self) -> usize {
+        self.song.tracks.len() * MAX_NOTE_COLUMNS
+    }
+
+    fn fire_pending(&mut self, now: u64) {
+        let mut next = u64::MAX;
+        for li in 0..self.lanes_in_use() {
+            if let Some(p) = self.lanes[li].pending {
+                if p.frame <= now {
+                    self.lanes[li].pending = None;
+                    self.apply_cell(li, p.cell, p.tone_porta, p.offset);
+                } else {
+                    next = next.min(p.frame);
+                }
+            }
+        }
+        self.next_pending = next;
+    }
+
+    fn do_tick(&mut self) {
+        if self.tick == 0 {
+            if self.transport.scan_row(&self.song) {
+                // Tempo change: re-anchor the exact tick clock at this row's start.
+                self.anchor_frame = self.next_tick_frame;
+                self.ticks_since_anchor = 0;
+                self.frames_per_tick =
+                    frames_per_tick(self.song.rate, self.transport.bpm, self.song.lpb, self.transport.tpl);
+            }
+            self.row_start = self.next_tick_frame;
+            self.row_frames = self.frames_per_tick * self.transport.tpl as f64;
+            self.start_row();
+        } else {
+            self.tick_effects();
+        }
+        self.ticks_since_anchor += 1;
+        self.tick += 1;
+        if self.tick >= self.transport.tpl as u32 {
+            self.tick = 0;
+            self.transport.advance(&self.song);
+            if self.transport.finished {
+                self.end_of_song();
+                return;
+            }
+        }
+        self.next_tick_frame =
+            self.anchor_frame + (self.ticks_since_anchor as f64 * self.frames_per_tick).round() as u64;
+    }
+
+    fn end_of_song(&mut self) {
+        self.sequencing = false;
+        self.next_tick_frame = u64::MAX;
+        for l in self.lanes.iter_mut() {
+            l.pending = None;
+        }
+        self.next_pending = u64::MAX;
+        for v in self.voices.iter_mut().filter(|v| v.active) {
+            v.release();
+        }
+    }
+
+    /// Frame of tick `k` of the current row.
+    fn tick_frame(&self, k: u32) -> u64 {
+        let t = self.ticks_since_anchor + k as u64;
+        self.anchor_frame + (t as f64 * self.frames_per_tick).round() as u64
+    }
+
+    fn start_row(&mut self) {
+        let Some(p) = self.transport.pattern(&self.song) else { return };
+        let row = self.transport.row;
+        let ntracks = self.song.tracks.len();
+        for t in 0..ntracks {
+            let (nc, ec) = (self.song.tracks[t].note_columns, self.song.tracks[t].effect_columns);
+            let pat = &self.song.patterns[p];
+            if row >= pat.rows as usize || t >= pat.tracks.len() {
+                continue;
+            }
+            let mut fx = [EffectCell::EMPTY; 4];
+            for (c, slot) in fx.iter_mut().enumerate().take(ec.min(4)) {
+                *slot = pat.tracks[t].effects.get(row * ec + c).copied().unwrap_or(EffectCell::EMPTY);
+            }
+            let mut cells = [NoteCell::EMPTY; MAX_NOTE_COLUMNS];
+            for (c, cell) in cells.iter_mut().enumerate().take(nc.min(MAX_NOTE_COLUMNS)) {
+                *cell = pat.tracks[t].notes.get(row * nc + c).copied().unwrap_or(NoteCell::EMPTY);
+            }
+            self.start_track_row(t, nc, fx, &cells);
+        }
+    }
+
+    fn start_track_row(&mut self, t: usize, nc: usize, fx: [EffectCell; 4], cells: &[NoteCell; MAX_NOTE_COLUMNS]) {
+        let mut note_delay_ticks = 0u32;
+        let mut tone_porta = false;
+        let mut offset = 0u64;
+        {
+            let m = &mut self.track_fx[t];
+            m.row = fx;
+            for e in fx.iter().filter(|e| !e.is_empty()) {
+                let (x, y) = (e.param >> 4, e.param & 15);
+                match e.command {
+                    b'1' if e.param != 0 => m.porta_up = e.param,
+                    b'2' if e.param != 0 => m.porta_down = e.param,
+                    b'3' => {
+                        tone_porta = true;
+                        if e.param != 0 {
+                            m.tone_speed = e.param;
+                        }
+                    }
+                    b'4' => {
+                        if x != 0 {
+                            m.vib_speed = x;
+                        }
+                        if y != 0 {
+                            m.vib_depth = y;
+                        }
+                    }
+                    b'9' => {
+                        if e.param != 0 {
+                            m.offset = e.param;
+                        }
+                        offset = m.offset as u64 * 256;
+                    }
+                    b'A' if e.param != 0 => m.vol_slide = e.param,
+                    b'E' if x == 0xD => note_delay_ticks = y as u32,
+                    _ => {}
+                }
+            }
+        }
+        let tpl = self.transport.tpl as u32;
+        for (c, cell) in cells.iter().enumerate().take(nc) {
+            let li = t * MAX_NOTE_COLUMNS + c;
+            self.lanes[li].offset = 0.0;
+            if cell.is_empty() {
+                continue;
+            }
+            if note_delay_ticks >= tpl {
+                continue; // EDx past the row's last tick: the note never plays (as in FT2).
+            }
+            let delay_frames = (cell.delay as f64 / 256.0 * self.row_frames).round() as u64;
+            let at = self.tick_frame(note_delay_ticks) + delay_frames;
+            let row_end = self.row_start + self.row_frames.round() as u64;
+            let at = at.min(row_end.saturating_sub(1)).max(self.row_start);
+            if at <= self.frame {
+                self.apply_cell(li, *cell, tone_porta, offset);
+            } else {
+                self.lanes[li].pending = Some(Pending { frame: at, cell: *cell, tone_porta, offset });
+                self.next_pending = self.next_pending.min(at);
+            }
+        }
+        // Tick-0 effects, after the notes (a note with an instrument resets the volume first).
+        for e in fx.iter().filter(|e| !e.is_empty()) {
+            let (x, y) = (e.param >> 4, e.param & 15);
+            for c in 0..nc {
+                let li = t * MAX_NOTE_COLUMNS + c;
+                let lane = &mut self.lanes[li];
+                match e.command {
+                    b'8' => lane.pan = (e.param as f32 - 128.0) / 127.0,
+                    b'C' => lane.volume = (e.param as f32).min(64.0),
+                    b'E' => match x {
+                        0x1 => lane.pitch += y as f32 * PORTA_UNIT,
+                        0x2 => lane.pitch -= y as f32 * PORTA_UNIT,
+                        0xA => lane.volume = (lane.volume + y as f32).min(64.0),
+                        0xB => lane.volume = (lane.volume - y as f32).max(0.0),
+                        0xC if y == 0 => lane.volume = 0.0,
+                        _ => {}
+                    },
+                    _ => {}
+                }
+                lane.pan = lane.pan.clamp(-1.0, 1.0);
+            }
+        }
+        for c in 0..nc {
+            self.sync_voice(t * MAX_NOTE_COLUMNS + c);
+        }
+    }
+
+    /// Applies a note cell to lane `li` now: instrument, volume, note start or release.
+    fn apply_cell(&mut self, li: usize, cell: NoteCell, tone_porta: bool, offset: u64) {
+        let t = li / MAX_NOTE_COLUMNS;
+        if cell.instrument != 0 {
+            self.lanes[li].slot = cell.instrument;
+            if let Some(inst) = self.song.instrument(cell.instrument) {
+                self.lanes[li].volume = 64.0;
+                self.lanes[li].pan = inst.pan;
+            }
+        }
+        if cell.volume <= NoteCell::FULL_VOLUME {
+            self.lanes[li].volume = cell.volume as f32;
+        }
+        match cell.note {
+            Note::On(p) => {
+                let has_voice = self.lane_voice(li).is_some();
+                if tone_porta && has_voice {
+                    self.lanes[li].target = p as f32;
+                } else {
+                    let lane = &mut self.lanes[li];
+                    lane.pitch = p as f32;
+                    lane.target = p as f32;
+                    lane.vib_pos = 0.0;
+                    lane.last_pitch = Some(p);
+                    lane.last_offset = offset;
+                    self.start_voice(li, t, offset);
+                }
+            }
+            Note::Off => {
+                if let Some(v) = self.lane_voice(li) {
+                    self.voices[v].release();
+                }
+            }
+            Note::Empty => {}
+        }
+        self.sync_voice(li);
+    }
+
+    fn lane_voice(&self, li: usize) -> Option<usize> {
+        let (vi, id) = self.lanes[li].voice?;
+        let v = self.voices.get(vi as usize)?;
+        (v.active && v.id == id).then_some(vi as usize)
+    }
+
+    /// Starts a new voice on lane `li` with the lane's instrument and pitch; the old voice fades.
+    fn start_voice(&mut self, li: usize, t: usize, offset: u64) {
+        if let Some(old) = self.lane_voice(li) {
+            self.voices[old].fade_out();
+        }
+        self.lanes[li].voice = None;
+        let slot = self.lanes[li].slot;
+        match self.song.instrument(slot) {
+            Some(inst) if !inst.is_silent() => {}
+            _ => return,
+        }
+        let vi = self.alloc_voice();
+        let Some(inst) = self.song.instrument(slot) else { return };
+        let lane = &mut self.lanes[li];
+        lane.triggers = lane.triggers.wrapping_add(1);
+        let start = Start {
+            slot,
+            pitch: lane.pitch + lane.offset,
+            gain: lane.volume / 64.0,
+            pan: lane.pan,
+            offset,
+            seed: Rng::seed_from(&[self.song.seed, t as u64, li as u64, lane.triggers as u64]),
+        };
+        let v = &mut self.voices[vi];
+        v.track = t as u16;
+        v.lane = li as u16;
+        if v.start(inst, &start, self.rate) {
+            lane.voice = Some((vi as u16, v.id));
+        }
+    }
+
+    /// A free voice, or the quietest one when all are busy.
+    fn alloc_voice(&mut self) -> usize {
+        let n = self.voices.len();
+        for k in 0..n {
+            let i = (self.next_voice + k) % n;
+            if !self.voices[i].active {
+                self.next_voice = (i + 1) % n;
+                return i;
+            }
+        }
+        let mut best = 0;
+        let mut quietest = f32::MAX;
+        for (i, v) in self.voices.iter().enumerate() {
+            let l = v.loudness();
+            if l < quietest {
+                quietest = l;
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// Copies lane state (pitch, volume, pan) to its voice.
+    fn sync_voice(&mut self, li: usize) {
+        let Some(vi) = self.lane_voice(li) else { return };
+        let lane = self.lanes[li];
+        let v = &mut self.voices[vi];
+        v.pitch = lane.pitch + lane.offset;
+        v.gain = lane.volume / 64.0;
+        v.pan = lane.pan;
+        if let Some(inst) = self.song.instrument(v.slot) {
+            v.control(inst, self.rate, false);
+        }
+    }
+
+    fn tick_effects(&mut self) {
+        let tick = self.tick;
+        for t in 0..self.song.tracks.len() {
+            let nc = self.song.tracks[t].note_columns.min(MAX_NOTE_COLUMNS);
+            let m = self.track_fx[t];
+            for c in 0..nc {
+                let li = t * MAX_NOTE_COLUMNS + c;
+                let lane = &mut self.lanes[li];
+                lane.offset = 0.0;
+                let mut retrigger = false;
+                for e in m.row.iter().filter(|e| !e.is_empty()) {
+                    let (x, y) = (e.param >> 4, e.param & 15);
+                    match e.command {
+                        b'0' if e.param != 0 => {
+                            lane.offset = match tick % 3 {
+                                1 => x as f32,
+                                2 => y as f32,
+                                _ => 0.0,
+                            }
+                        }
+                        b'1' => lane.pitch = (lane.pitch + m.porta_up as f32 * PORTA_UNIT).min(131.0),
+                        b'2' => lane.pitch = (lane.pitch - m.porta_down as f32 * PORTA_UNIT).max(-12.0),
+                        b'3' => {
+                            let s = m.tone_speed as f32 * PORTA_UNIT;
+                            lane.pitch = if lane.pitch < lane.target {
+                                (lane.pitch + s).min(lane.target)
+                            } else {
+                                (lane.pitch - s).max(lane.target)
+                            };
+                        }
+                        b'4' => {
+                            lane.vib_pos = (lane.vib_pos + m.vib_speed as f32 / 64.0).fract();
+                            lane.offset = (lane.vib_pos * std::f32::consts::TAU).sin()
+                                * m.vib_depth as f32
+                                * VIB_DEPTH_UNIT;
+                        }
+                        b'A' => {
+                            let (up, down) = (m.vol_slide >> 4, m.vol_slide & 15);
+                            lane.volume = if up != 0 {
+                                (lane.volume + up as f32).min(64.0)
+                            } else {
+                                (lane.volume - down as f32).max(0.0)
+                            };
+                        }
+                        b'E' => match x {
+                            0x9 if y != 0 && tick % y as u32 == 0 => retrigger = true,
+                            0xC if tick == y as u32 => lane.volume = 0.0,
+                            _ => {}
+                        },
+                        _ => {}
+                    }
+                }
+                if retrigger && let Some(p) = lane.last_pitch {
+                    lane.pitch = p as f32;
+                    let off = lane.last_offset;
+                    self.start_voice(li, t, off);
+                }
+                self.sync_voice(li);
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The engine's own copy of a song, built on a non-audio thread with everything precomputed for one
+//! sample rate: envelope coefficients, gains, shared sample data.
+
+use crate::dsp::envelope::AdsrCoefs;
+use crate::dsp::{db_to_gain, pan};
+use crate::model::{self, InstrumentKind, LoopMode, Pattern, SampleData, Song, Synth, Waveform};
+use std::sync::Arc;
+
+/// A song as the engine plays it.
+#[derive(Clone, Debug)]
+pub struct EngineSong {
+    /// Output rate the coefficients were computed for.
+    pub rate: u32,
+    /// Initial tempo.
+    pub bpm: u16,
+    /// Lines per beat.
+    pub lpb: u8,
+    /// Initial ticks per line.
+    pub tpl: u8,
+    /// Per-track settings.
+    pub tracks: Vec<EngineTrack>,
+    /// The pattern pool (the model's cells, read directly).
+    pub patterns: Vec<Pattern>,
+    /// Order list.
+    pub order: Vec<u16>,
+    /// Loop-back order position.
+    pub restart: u16,
+    /// Instrument slots, index = slot − 1.
+    pub instruments: Vec<Option<PlayableInstrument>>,
+    /// Seed of every random source.
+    pub seed: u64,
+}
+
+/// A track's column layout and mix settings.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineTrack {
+    /// Note columns.
+    pub note_columns: usize,
+    /// Effect columns.
+    pub effect_columns: usize,
+    /// Linear gain, 0 when muted.
+    pub gain: f32,
+    /// Left and right balance gains (unity at centre).
+    pub balance: (f32, f32),
+}
+
+/// An instrument ready to play.
+#[derive(Clone, Debug)]
+pub struct PlayableInstrument {
+    /// Linear gain.
+    pub volume: f32,
+    /// Default pan -1..=1.
+    pub pan: f32,
+    /// The source.
+    pub source: Source,
+}
+
+/// Sound source of a playable instrument.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Built-in synth.
+    Synth(SynthPatch),
+    /// Sample player.
+    Sampler(SamplerPatch),
+}
+
+/// Synth parameters plus precomputed coefficients.
+#[derive(Clone, Debug)]
+pub struct SynthPatch {
+    /// The model parameters.
+    pub params: Synth,
+    /// Amplitude envelope coefficients.
+    pub amp: AdsrCoefs,
+    /// Filter envelope coefficients.
+    pub filter_env: AdsrCoefs,
+    /// Per-control-step (32 frames) decay of the pitch envelope.
+    pub pitch_env_step: f32,
+}
+
+/// Sampler parameters plus the shared data.
+#[derive(Clone, Debug)]
+pub struct SamplerPatch {
+    /// The audio.
+    pub sample: Arc<SampleData>,
+    /// Pitch at which the sample plays at its own rate, with fine tune, in semitones.
+    pub base_pitch: f32,
+    /// Ratio of the sample's rate to the output rate.
+    pub rate_ratio: f64,
+    /// Loop mode (Off when the loop is empty).
+    pub loop_mode: LoopMode,
+    /// Loop start frame.
+    pub loop_start: f64,
+    /// Loop end frame.
+    pub loop_end: f64,
+    /// Amplitude envelope coefficients.
+    pub amp: AdsrCoefs,
+}
+
+/// Frames per control step: modulation and filter coefficients update on this grid of absolute time.
+pub const CONTROL_FRAMES: u64 = 32;
+
+impl EngineSong {
+    /// Builds the engine's copy of `song` for output at `rate` Hz. The song must be valid
+    /// (see [`model::validate`]); values are clamped again here so that nothing can trap later.
+    pub fn from_model(song: &Song, rate: u32) -> EngineSong {
+        let r = rate as f32;
+        EngineSong {
+            rate,
+            bpm: song.bpm.clamp(model::limits::BPM_RANGE.0, model::limits::BPM_RANGE.1),
+            lpb: song.lpb.max(1),
+            tpl: song.tpl.max(1),
+            tracks: song.tracks.iter().map(EngineTrack::from_model).collect(),
+            patterns: song.patterns.clone(),
+            order: song.order.clone(),
+            restart: song.restart,
+            instruments: song
+                .instruments
+                .iter()
+                .map(|i| i.as_ref().map(|i| PlayableInstrument::from_model(i, r)))
+                .collect(),
+            seed: song.seed,
+        }
+    }
+
+    /// The instrument in 1-based `slot`.
+    #[inline]
+    pub fn instrument(&self, slot: u8) -> Option<&PlayableInstrument> {
+        self.instruments.get((slot as usize).wrapping_sub(1))?.as_ref()
+    }
+}
+
+impl EngineTrack {
+    /// Mix settings of a model track.
+    pub fn from_model(t: &model::Track) -> EngineTrack {
+        // Track pan is a balance control: constant power scaled so that centre is unity.
+        let (l, r) = pan::constant_power(t.pan);
+        EngineTrack {
+            note_columns: t.note_columns.max(1) as usize,
+            effect_columns: t.effect_columns.max(1) as usize,
+            gain: if t.mute { 0.0 } else { db_to_gain(t.volume_db) },
+            balance: ((l * std::f32::consts::SQRT_2).min(1.0), (r * std::f32::consts::SQRT_2).min(1.0)),
+        }
+    }
+}
+
+impl PlayableInstrument {
+    /// Precomputes an instrument for output at `rate` Hz.
+    pub fn from_model(inst: &model::Instrument, rate: f32) -> PlayableInstrument {
+        let source = match &inst.kind {
+            InstrumentKind::Synth(s) => Source::Synth(SynthPatch {
+                params: Synth { pulse_width: s.pulse_width.clamp(0.01, 0.99), ..s.clone() },
+                amp: AdsrCoefs::new(&s.amp, rate),
+                filter_env: AdsrCoefs::new(&s.filter_env, rate),
+                // Pitch envelope falls by 60 dB (a factor 1000) in pitch_env_ms.
+                pitch_env_step: {
+                    let steps = (s.pitch_env_ms * 0.001 * rate / CONTROL_FRAMES as f32).max(1.0);
+                    10f32.powf(-3.0 / steps)
+                },
+            }),
+            InstrumentKind::Sampler(s) => {
+                let frames = s.sample.frames as f64;
+                let (ls, le) = (s.loop_start.min(s.sample.frames) as f64, s.loop_end.min(s.sample.frames) as f64);
+                Source::Sampler(SamplerPatch {
+                    sample: Arc::clone(&s.sample),
+                    base_pitch: s.base_note as f32 - s.fine_tune_cents / 100.0,
+                    rate_ratio: s.sample.rate as f64 / rate as f64,
+                    loop_mode: if le - ls >= 2.0 && le <= frames { s.loop_mode } else { LoopMode::Off },
+                    loop_start: ls,
+                    loop_end: le,
+                    amp: AdsrCoefs::new(&s.amp, rate),
+                })
+            }
+        };
+        PlayableInstrument { volume: inst.volume.clamp(0.0, 2.0), pan: inst.pan.clamp(-1.0, 1.0), source }
+    }
+
+    /// True for a synth whose oscillators are all off (it makes no sound).
+    pub fn is_silent(&self) -> bool {
+        matches!(&self.source, Source::Synth(s) if s.params.osc1 == Waveform::Off && s.params.osc2 == Waveform::Off)
+    }
+}
