@@ -77,11 +77,18 @@ impl Engine {
             song,
             rate,
             voices: (0..MAX_VOICES).map(|_| Voice::new()).collect(),
-            lanes: (0..MAX_TRACKS * MAX_NOTE_COLUMNS).map(|_| Lane::new()).collect(),
+            lanes: (0..MAX_TRACKS * MAX_NOTE_COLUMNS)
+                .map(|_| Lane::new())
+                .collect(),
             track_fx: (0..MAX_TRACKS).map(|_| TrackFx::default()).collect(),
             track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
             track_gain: (0..MAX_TRACKS)
-                .map(|_| (Smoothed::new(1.0, (rate * 0.01) as u32), Smoothed::new(1.0, (rate * 0.01) as u32)))
+                .map(|_| {
+                    (
+                        Smoothed::new(1.0, (rate * 0.01) as u32),
+                        Smoothed::new(1.0, (rate * 0.01) as u32),
+                    )
+                })
                 .collect(),
             transport: Transport::new(),
             sequencing: false,
@@ -119,7 +126,11 @@ impl Engine {
 
     fn snap_track_gains(&mut self) {
         for (t, g) in self.track_gain.iter_mut().enumerate() {
-            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |t| (t.gain * t.balance.0, t.gain * t.balance.1));
+            let (l, r) = self
+                .song
+                .tracks
+                .get(t)
+                .map_or((0.0, 0.0), |t| (t.gain * t.balance.0, t.gain * t.balance.1));
             g.0.snap(l);
             g.1.snap(r);
         }
@@ -189,8 +200,11 @@ impl Engine {
     }
 
     fn recompute_next_event(&mut self) {
-        self.next_event =
-            if self.sequencing { self.next_tick_frame.min(self.next_pending) } else { self.next_pending };
+        self.next_event = if self.sequencing {
+            self.next_tick_frame.min(self.next_pending)
+        } else {
+            self.next_pending
+        };
     }
 
     /// Renders `left.len()` frames (the shorter slice counts) into `left` and `right`, replacing
@@ -214,7 +228,10 @@ impl Engine {
             }
             let to_grid = CONTROL_FRAMES - self.frame % CONTROL_FRAMES;
             let to_event = self.next_event.saturating_sub(self.frame).max(1);
-            let len = ((n - done) as u64).min(to_grid).min(to_event).min(MAX_CHUNK as u64) as usize;
+            let len = ((n - done) as u64)
+                .min(to_grid)
+                .min(to_event)
+                .min(MAX_CHUNK as u64) as usize;
             self.render_chunk(&mut left[done..done + len], &mut right[done..done + len]);
             self.frame += len as u64;
             done += len;
@@ -262,5 +279,4 @@ impl Engine {
             }
         }
     }
-
 }

@@ -116,8 +116,12 @@ impl Engine {
                 // Tempo change: re-anchor the exact tick clock at this row's start.
                 self.anchor_frame = self.next_tick_frame;
                 self.ticks_since_anchor = 0;
-                self.frames_per_tick =
-                    frames_per_tick(self.song.rate, self.transport.bpm, self.song.lpb, self.transport.tpl);
+                self.frames_per_tick = frames_per_tick(
+                    self.song.rate,
+                    self.transport.bpm,
+                    self.song.lpb,
+                    self.transport.tpl,
+                );
             }
             self.row_start = self.next_tick_frame;
             self.row_frames = self.frames_per_tick * self.transport.tpl as f64;
@@ -135,8 +139,8 @@ impl Engine {
                 return;
             }
         }
-        self.next_tick_frame =
-            self.anchor_frame + (self.ticks_since_anchor as f64 * self.frames_per_tick).round() as u64;
+        self.next_tick_frame = self.anchor_frame
+            + (self.ticks_since_anchor as f64 * self.frames_per_tick).round() as u64;
     }
 
     fn end_of_song(&mut self) {
@@ -158,28 +162,47 @@ impl Engine {
     }
 
     fn start_row(&mut self) {
-        let Some(p) = self.transport.pattern(&self.song) else { return };
+        let Some(p) = self.transport.pattern(&self.song) else {
+            return;
+        };
         let row = self.transport.row;
         let ntracks = self.song.tracks.len();
         for t in 0..ntracks {
-            let (nc, ec) = (self.song.tracks[t].note_columns, self.song.tracks[t].effect_columns);
+            let (nc, ec) = (
+                self.song.tracks[t].note_columns,
+                self.song.tracks[t].effect_columns,
+            );
             let pat = &self.song.patterns[p];
             if row >= pat.rows as usize || t >= pat.tracks.len() {
                 continue;
             }
             let mut fx = [EffectCell::EMPTY; 4];
             for (c, slot) in fx.iter_mut().enumerate().take(ec.min(4)) {
-                *slot = pat.tracks[t].effects.get(row * ec + c).copied().unwrap_or(EffectCell::EMPTY);
+                *slot = pat.tracks[t]
+                    .effects
+                    .get(row * ec + c)
+                    .copied()
+                    .unwrap_or(EffectCell::EMPTY);
             }
             let mut cells = [NoteCell::EMPTY; MAX_NOTE_COLUMNS];
             for (c, cell) in cells.iter_mut().enumerate().take(nc.min(MAX_NOTE_COLUMNS)) {
-                *cell = pat.tracks[t].notes.get(row * nc + c).copied().unwrap_or(NoteCell::EMPTY);
+                *cell = pat.tracks[t]
+                    .notes
+                    .get(row * nc + c)
+                    .copied()
+                    .unwrap_or(NoteCell::EMPTY);
             }
             self.start_track_row(t, nc, fx, &cells);
         }
     }
 
-    fn start_track_row(&mut self, t: usize, nc: usize, fx: [EffectCell; 4], cells: &[NoteCell; MAX_NOTE_COLUMNS]) {
+    fn start_track_row(
+        &mut self,
+        t: usize,
+        nc: usize,
+        fx: [EffectCell; 4],
+        cells: &[NoteCell; MAX_NOTE_COLUMNS],
+    ) {
         let mut note_delay_ticks = 0u32;
         let mut tone_porta = false;
         let mut offset = 0u64;
@@ -234,7 +257,12 @@ impl Engine {
             if at <= self.frame {
                 self.apply_cell(li, *cell, tone_porta, offset);
             } else {
-                self.lanes[li].pending = Some(Pending { frame: at, cell: *cell, tone_porta, offset });
+                self.lanes[li].pending = Some(Pending {
+                    frame: at,
+                    cell: *cell,
+                    tone_porta,
+                    offset,
+                });
                 self.next_pending = self.next_pending.min(at);
             }
         }
@@ -258,6 +286,14 @@ impl Engine {
                     _ => {}
                 }
                 lane.pan = lane.pan.clamp(-1.0, 1.0);
+            }
+        }
+        // Vibrato also steps on tick 0 (Impulse Tracker's way), so it never dips back to the base
+        // pitch at the start of each row.
+        if fx.iter().any(|e| e.command == b'4') {
+            let m = self.track_fx[t];
+            for c in 0..nc {
+                vibrato_step(&mut self.lanes[t * MAX_NOTE_COLUMNS + c], &m);
             }
         }
         for c in 0..nc {
@@ -321,7 +357,9 @@ impl Engine {
             _ => return,
         }
         let vi = self.alloc_voice();
-        let Some(inst) = self.song.instrument(slot) else { return };
+        let Some(inst) = self.song.instrument(slot) else {
+            return;
+        };
         let lane = &mut self.lanes[li];
         lane.triggers = lane.triggers.wrapping_add(1);
         let start = Start {
@@ -364,7 +402,9 @@ impl Engine {
 
     /// Copies lane state (pitch, volume, pan) to its voice.
     fn sync_voice(&mut self, li: usize) {
-        let Some(vi) = self.lane_voice(li) else { return };
+        let Some(vi) = self.lane_voice(li) else {
+            return;
+        };
         let lane = self.lanes[li];
         let v = &mut self.voices[vi];
         v.pitch = lane.pitch + lane.offset;
@@ -395,8 +435,12 @@ impl Engine {
                                 _ => 0.0,
                             }
                         }
-                        b'1' => lane.pitch = (lane.pitch + m.porta_up as f32 * PORTA_UNIT).min(131.0),
-                        b'2' => lane.pitch = (lane.pitch - m.porta_down as f32 * PORTA_UNIT).max(-12.0),
+                        b'1' => {
+                            lane.pitch = (lane.pitch + m.porta_up as f32 * PORTA_UNIT).min(131.0)
+                        }
+                        b'2' => {
+                            lane.pitch = (lane.pitch - m.porta_down as f32 * PORTA_UNIT).max(-12.0)
+                        }
                         b'3' => {
                             let s = m.tone_speed as f32 * PORTA_UNIT;
                             lane.pitch = if lane.pitch < lane.target {
@@ -405,12 +449,7 @@ impl Engine {
                                 (lane.pitch - s).max(lane.target)
                             };
                         }
-                        b'4' => {
-                            lane.vib_pos = (lane.vib_pos + m.vib_speed as f32 / 64.0).fract();
-                            lane.offset = (lane.vib_pos * std::f32::consts::TAU).sin()
-                                * m.vib_depth as f32
-                                * VIB_DEPTH_UNIT;
-                        }
+                        b'4' => vibrato_step(lane, &m),
                         b'A' => {
                             let (up, down) = (m.vol_slide >> 4, m.vol_slide & 15);
                             lane.volume = if up != 0 {
@@ -436,4 +475,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// Advances a lane's vibrato by one tick and sets its pitch offset.
+fn vibrato_step(lane: &mut Lane, m: &TrackFx) {
+    lane.vib_pos = (lane.vib_pos + m.vib_speed as f32 / 64.0).fract();
+    lane.offset =
+        (lane.vib_pos * std::f32::consts::TAU).sin() * m.vib_depth as f32 * VIB_DEPTH_UNIT;
 }

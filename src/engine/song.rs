@@ -106,7 +106,9 @@ impl EngineSong {
         let r = rate as f32;
         EngineSong {
             rate,
-            bpm: song.bpm.clamp(model::limits::BPM_RANGE.0, model::limits::BPM_RANGE.1),
+            bpm: song
+                .bpm
+                .clamp(model::limits::BPM_RANGE.0, model::limits::BPM_RANGE.1),
             lpb: song.lpb.max(1),
             tpl: song.tpl.max(1),
             tracks: song.tracks.iter().map(EngineTrack::from_model).collect(),
@@ -125,7 +127,9 @@ impl EngineSong {
     /// The instrument in 1-based `slot`.
     #[inline]
     pub fn instrument(&self, slot: u8) -> Option<&PlayableInstrument> {
-        self.instruments.get((slot as usize).wrapping_sub(1))?.as_ref()
+        self.instruments
+            .get((slot as usize).wrapping_sub(1))?
+            .as_ref()
     }
 }
 
@@ -138,7 +142,10 @@ impl EngineTrack {
             note_columns: t.note_columns.max(1) as usize,
             effect_columns: t.effect_columns.max(1) as usize,
             gain: if t.mute { 0.0 } else { db_to_gain(t.volume_db) },
-            balance: ((l * std::f32::consts::SQRT_2).min(1.0), (r * std::f32::consts::SQRT_2).min(1.0)),
+            balance: (
+                (l * std::f32::consts::SQRT_2).min(1.0),
+                (r * std::f32::consts::SQRT_2).min(1.0),
+            ),
         }
     }
 }
@@ -148,7 +155,10 @@ impl PlayableInstrument {
     pub fn from_model(inst: &model::Instrument, rate: f32) -> PlayableInstrument {
         let source = match &inst.kind {
             InstrumentKind::Synth(s) => Source::Synth(SynthPatch {
-                params: Synth { pulse_width: s.pulse_width.clamp(0.01, 0.99), ..s.clone() },
+                params: Synth {
+                    pulse_width: s.pulse_width.clamp(0.01, 0.99),
+                    ..s.clone()
+                },
                 amp: AdsrCoefs::new(&s.amp, rate),
                 filter_env: AdsrCoefs::new(&s.filter_env, rate),
                 // Pitch envelope falls by 60 dB (a factor 1000) in pitch_env_ms.
@@ -159,19 +169,30 @@ impl PlayableInstrument {
             }),
             InstrumentKind::Sampler(s) => {
                 let frames = s.sample.frames as f64;
-                let (ls, le) = (s.loop_start.min(s.sample.frames) as f64, s.loop_end.min(s.sample.frames) as f64);
+                let (ls, le) = (
+                    s.loop_start.min(s.sample.frames) as f64,
+                    s.loop_end.min(s.sample.frames) as f64,
+                );
                 Source::Sampler(SamplerPatch {
                     sample: Arc::clone(&s.sample),
                     base_pitch: s.base_note as f32 - s.fine_tune_cents / 100.0,
                     rate_ratio: s.sample.rate as f64 / rate as f64,
-                    loop_mode: if le - ls >= 2.0 && le <= frames { s.loop_mode } else { LoopMode::Off },
+                    loop_mode: if le - ls >= 2.0 && le <= frames {
+                        s.loop_mode
+                    } else {
+                        LoopMode::Off
+                    },
                     loop_start: ls,
                     loop_end: le,
                     amp: AdsrCoefs::new(&s.amp, rate),
                 })
             }
         };
-        PlayableInstrument { volume: inst.volume.clamp(0.0, 2.0), pan: inst.pan.clamp(-1.0, 1.0), source }
+        PlayableInstrument {
+            volume: inst.volume.clamp(0.0, 2.0),
+            pan: inst.pan.clamp(-1.0, 1.0),
+            source,
+        }
     }
 
     /// True for a synth whose oscillators are all off (it makes no sound).

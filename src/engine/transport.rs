@@ -19,7 +19,11 @@ pub struct PlayRange {
 impl PlayRange {
     /// The whole song, once.
     pub fn song(song: &EngineSong) -> PlayRange {
-        PlayRange { from: 0, to: song.order.len().saturating_sub(1), looping: false }
+        PlayRange {
+            from: 0,
+            to: song.order.len().saturating_sub(1),
+            looping: false,
+        }
     }
 }
 
@@ -51,7 +55,11 @@ impl Transport {
             bpm: 125,
             tpl: 6,
             finished: true,
-            range: PlayRange { from: 0, to: 0, looping: false },
+            range: PlayRange {
+                from: 0,
+                to: 0,
+                looping: false,
+            },
             jump: None,
             brk: None,
             visited: vec![0u64; MAX_ORDER * MAX_ROWS / 64].into_boxed_slice(),
@@ -62,7 +70,11 @@ impl Transport {
     pub fn start(&mut self, song: &EngineSong, range: PlayRange, bpm: u16, tpl: u8) {
         self.visited.fill(0);
         let last = song.order.len().saturating_sub(1);
-        self.range = PlayRange { from: range.from.min(last), to: range.to.min(last), looping: range.looping };
+        self.range = PlayRange {
+            from: range.from.min(last),
+            to: range.to.min(last),
+            looping: range.looping,
+        };
         self.order_pos = self.range.from;
         self.row = 0;
         self.bpm = bpm;
@@ -99,7 +111,9 @@ impl Transport {
     /// Reads the flow and tempo effects of the current row (on its first tick). Returns true when
     /// the tempo or ticks per line changed.
     pub fn scan_row(&mut self, song: &EngineSong) -> bool {
-        let Some(p) = self.pattern(song) else { return false };
+        let Some(p) = self.pattern(song) else {
+            return false;
+        };
         let pat = &song.patterns[p];
         if self.row >= pat.rows as usize {
             return false;
@@ -109,7 +123,9 @@ impl Transport {
             let w = track.effect_columns;
             let cells = &pat.tracks[t].effects;
             for c in 0..w {
-                let Some(e) = cells.get(self.row * w + c) else { continue };
+                let Some(e) = cells.get(self.row * w + c) else {
+                    continue;
+                };
                 match e.command {
                     b'F' if e.param == 0 => {}
                     b'F' if e.param < 0x20 => self.tpl = e.param,
@@ -128,7 +144,9 @@ impl Transport {
 
     /// Moves to the next row, following jumps and breaks. Sets `finished` when the song ends.
     pub fn advance(&mut self, song: &EngineSong) {
-        let rows = self.pattern(song).map_or(0, |p| song.patterns[p].rows as usize);
+        let rows = self
+            .pattern(song)
+            .map_or(0, |p| song.patterns[p].rows as usize);
         let (jump, brk) = (self.jump.take(), self.brk.take());
         if jump.is_some() || brk.is_some() {
             self.order_pos = jump.unwrap_or(self.order_pos + 1);
@@ -140,19 +158,27 @@ impl Transport {
                 self.order_pos += 1;
             }
         }
-        if self.order_pos > self.range.to || self.order_pos < self.range.from || self.order_pos >= song.order.len() {
+        if self.order_pos > self.range.to
+            || self.order_pos < self.range.from
+            || self.order_pos >= song.order.len()
+        {
             if !self.range.looping {
                 self.finished = true;
                 return;
             }
             let restart = song.restart as usize;
-            self.order_pos =
-                if (self.range.from..=self.range.to).contains(&restart) { restart } else { self.range.from };
+            self.order_pos = if (self.range.from..=self.range.to).contains(&restart) {
+                restart
+            } else {
+                self.range.from
+            };
             self.row = 0;
             self.visited.fill(0);
         }
         // A break past the end of the next pattern starts it at row 0, as in FT2.
-        let next_rows = self.pattern(song).map_or(0, |p| song.patterns[p].rows as usize);
+        let next_rows = self
+            .pattern(song)
+            .map_or(0, |p| song.patterns[p].rows as usize);
         if next_rows == 0 {
             self.finished = true;
             return;
@@ -191,7 +217,9 @@ pub fn chase_tempo(song: &EngineSong, from: usize) -> (u16, u8) {
     t.tpl = song.tpl;
     for pos in 0..from.min(song.order.len()) {
         t.order_pos = pos;
-        let rows = t.pattern(song).map_or(0, |p| song.patterns[p].rows as usize);
+        let rows = t
+            .pattern(song)
+            .map_or(0, |p| song.patterns[p].rows as usize);
         for row in 0..rows {
             t.row = row;
             t.scan_row(song);
@@ -215,7 +243,15 @@ pub struct SongLength {
 pub fn song_length(song: &EngineSong, range: PlayRange, rate: u32) -> SongLength {
     let (bpm, tpl) = chase_tempo(song, range.from);
     let mut t = Transport::new();
-    t.start(song, PlayRange { looping: false, ..range }, bpm, tpl);
+    t.start(
+        song,
+        PlayRange {
+            looping: false,
+            ..range
+        },
+        bpm,
+        tpl,
+    );
     let mut anchor_frame = 0u64;
     let mut ticks = 0u64;
     let mut fpt = frames_per_tick(rate, t.bpm, song.lpb, t.tpl);
@@ -231,5 +267,9 @@ pub fn song_length(song: &EngineSong, range: PlayRange, rate: u32) -> SongLength
         t.advance(song);
     }
     let frames = anchor_frame + (ticks as f64 * fpt).round() as u64;
-    SongLength { rows, frames, seconds: frames as f64 / rate as f64 }
+    SongLength {
+        rows,
+        frames,
+        seconds: frames as f64 / rate as f64,
+    }
 }

@@ -181,7 +181,11 @@ impl Voice {
 
     /// Current loudness estimate, for choosing which voice to steal.
     pub fn loudness(&self) -> f32 {
-        if self.fading { 0.0 } else { self.amp_env.level * self.gain }
+        if self.fading {
+            0.0
+        } else {
+            self.amp_env.level * self.gain
+        }
     }
 
     /// Recomputes modulated values on the control grid (or when an effect changes them): pitch
@@ -201,8 +205,8 @@ impl Voice {
                         self.pitch_env = 0.0;
                     }
                 }
-                let octaves =
-                    params.filter_env_octaves * self.filter_env.level + params.key_track * (self.pitch - 48.0) / 12.0;
+                let octaves = params.filter_env_octaves * self.filter_env.level
+                    + params.key_track * (self.pitch - 48.0) / 12.0;
                 let cutoff = params.cutoff_hz * octaves.exp2();
                 self.coefs = SvfCoefs::lowpass(cutoff, params.resonance, rate);
             }
@@ -260,7 +264,11 @@ impl Voice {
     fn render_synth(&mut self, p: &SynthPatch, left: &mut [f32], right: &mut [f32]) {
         let params = &p.params;
         let (w1, w2) = (params.osc1, params.osc2);
-        let mix = if w2 == Waveform::Off { 0.0 } else { params.osc_mix };
+        let mix = if w2 == Waveform::Off {
+            0.0
+        } else {
+            params.osc_mix
+        };
         let (m1, m2) = (1.0 - mix, mix);
         let width = params.pulse_width;
         let coefs = self.coefs;
@@ -345,7 +353,11 @@ impl Voice {
         if i < 0 || i >= frames {
             0.0
         } else {
-            p.sample.data.get(i as usize * channels + c).copied().unwrap_or(0.0)
+            p.sample
+                .data
+                .get(i as usize * channels + c)
+                .copied()
+                .unwrap_or(0.0)
         }
     }
 

@@ -1,1 +1,260 @@
-//! stub
+//! Offline rendering (layer 3): runs the same engine as live playback through
+//! [`engine::rt::process_block`] as fast as the CPU allows, finds the end of the song and of its
+//! tail, and writes WAV files with TPDF dither when reducing to 16 bits.
+
+use crate::dsp::rng::Rng;
+use crate::engine::{self, Engine, EngineSong, PlayRange, SongLength};
+use crate::model::Song;
+use thiserror::Error;
+
+/// Frames per block handed to the engine by the renderer.
+pub const BLOCK_FRAMES: usize = 1024;
+/// A tail counts as over once the output stays below this level (−100 dBFS) ...
+const TAIL_SILENCE: f32 = 1e-5;
+/// ... for this long (seconds),
+const TAIL_QUIET_SECONDS: f64 = 0.2;
+/// and never runs longer than this (seconds).
+const TAIL_MAX_SECONDS: f64 = 10.0;
+
+/// Output sample format of a WAV render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SampleFormat {
+    /// 16-bit integer, TPDF-dithered.
+    S16,
+    /// 24-bit integer.
+    #[default]
+    S24,
+    /// 32-bit float.
+    F32,
+}
+
+impl SampleFormat {
+    /// Parses `s16`, `s24` or `f32`.
+    pub fn parse(s: &str) -> Option<SampleFormat> {
+        match s {
+            "s16" => Some(SampleFormat::S16),
+            "s24" => Some(SampleFormat::S24),
+            "f32" => Some(SampleFormat::F32),
+            _ => None,
+        }
+    }
+}
+
+/// What to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Output rate in Hz.
+    pub rate: u32,
+    /// First order position.
+    pub from: Option<usize>,
+    /// Last order position (inclusive).
+    pub to: Option<usize>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> RenderOptions {
+        RenderOptions {
+            rate: 48_000,
+            from: None,
+            to: None,
+        }
+    }
+}
+
+/// Why a render failed.
+#[derive(Debug, Error)]
+pub enum RenderError {
+    /// The order range is outside the order list.
+    #[error("order positions {from}..={to} are not within the song's order list (0..={last})")]
+    BadRange {
+        /// First position asked for.
+        from: usize,
+        /// Last position asked for.
+        to: usize,
+        /// Last position of the song.
+        last: usize,
+    },
+    /// The rate is not supported.
+    #[error("sample rate {0} Hz is not supported (8000..=192000)")]
+    BadRate(u32),
+    /// The song is not valid.
+    #[error("the song is not valid: {0}")]
+    Invalid(#[from] crate::model::ModelError),
+}
+
+/// Figures of a finished render.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RenderReport {
+    /// Frames written.
+    pub frames: u64,
+    /// Output rate.
+    pub rate: u32,
+    /// Sample peak over both channels, linear.
+    pub peak: f32,
+    /// Length of the song part itself (without the tail).
+    pub song_length: SongLength,
+}
+
+impl RenderReport {
+    /// Duration in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.frames as f64 / self.rate as f64
+    }
+
+    /// Peak in dBFS.
+    pub fn peak_db(&self) -> f32 {
+        20.0 * self.peak.max(1e-10).log10()
+    }
+}
+
+/// Streams a song through the engine block by block; the same path as live playback.
+pub struct Renderer {
+    engine: Engine,
+    left: Vec<f32>,
+    right: Vec<f32>,
+    latency_left: u64,
+    quiet_frames: u64,
+    tail_frames: u64,
+    done: bool,
+    /// Length of the song part (dry run).
+    pub length: SongLength,
+    /// Peak so far.
+    pub peak: f32,
+    /// Frames produced so far.
+    pub frames: u64,
+}
+
+impl Renderer {
+    /// A renderer of `song` over `opts`; checks the song and the range first.
+    pub fn new(song: &Song, opts: RenderOptions) -> Result<Renderer, RenderError> {
+        crate::model::validate(song)?;
+        if !(crate::model::limits::RATE_RANGE.0..=crate::model::limits::RATE_RANGE.1)
+            .contains(&opts.rate)
+        {
+            return Err(RenderError::BadRate(opts.rate));
+        }
+        let last = song.order.len() - 1;
+        let (from, to) = (opts.from.unwrap_or(0), opts.to.unwrap_or(last));
+        if from > to || to > last {
+            return Err(RenderError::BadRange { from, to, last });
+        }
+        let es = Box::new(EngineSong::from_model(song, opts.rate));
+        let range = PlayRange {
+            from,
+            to,
+            looping: false,
+        };
+        let length = engine::song_length(&es, range, opts.rate);
+        let mut engine = Engine::new(es);
+        engine.play(range);
+        let latency = engine.latency_frames();
+        Ok(Renderer {
+            engine,
+            left: vec![0.0; BLOCK_FRAMES],
+            right: vec![0.0; BLOCK_FRAMES],
+            latency_left: latency,
+            quiet_frames: 0,
+            tail_frames: 0,
+            done: false,
+            length,
+            peak: 0.0,
+            frames: 0,
+        })
+    }
+
+    /// The engine, for tests that inspect it.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Renders the next block; returns `None` once the song and its tail are over. The slices are
+    /// valid until the next call.
+    pub fn next_block(&mut self) -> Option<(&[f32], &[f32])> {
+        loop {
+            if self.done {
+                return None;
+            }
+            engine::rt::process_block(&mut self.engine, &mut self.left, &mut self.right);
+            let mut start = 0usize;
+            if self.latency_left > 0 {
+                let skip = (self.latency_left as usize).min(BLOCK_FRAMES);
+                self.latency_left -= skip as u64;
+                start = skip;
+            }
+            let mut end = BLOCK_FRAMES;
+            if !self.engine.is_playing() {
+                // Tail: stop once the output has stayed under −100 dBFS for 200 ms, or after 10 s.
+                let rate = self.engine.rate() as f64;
+                let quiet_needed = (TAIL_QUIET_SECONDS * rate) as u64;
+                let tail_max = (TAIL_MAX_SECONDS * rate) as u64;
+                let seq_end = self.length.frames;
+                for i in start..BLOCK_FRAMES {
+                    let pos = self.frames + (i - start) as u64;
+                    if pos < seq_end {
+                        continue;
+                    }
+                    self.tail_frames += 1;
+                    if self.left[i].abs() < TAIL_SILENCE && self.right[i].abs() < TAIL_SILENCE {
+                        self.quiet_frames += 1;
+                    } else {
+                        self.quiet_frames = 0;
+                    }
+                    if self.quiet_frames >= quiet_needed || self.tail_frames >= tail_max {
+                        // Keep the song and its tail; cut the trailing silence back to 200 ms.
+                        end = i + 1;
+                        self.done = true;
+                        break;
+                    }
+                }
+            }
+            if end <= start {
+                continue;
+            }
+            for i in start..end {
+                self.peak = self.peak.max(self.left[i].abs()).max(self.right[i].abs());
+            }
+            self.frames += (end - start) as u64;
+            return Some((&self.left[start..end], &self.right[start..end]));
+        }
+    }
+
+    /// Rough total frames expected (song plus a short tail), for progress bars.
+    pub fn estimated_frames(&self) -> u64 {
+        self.length.frames + (self.engine.rate() as u64) / 2
+    }
+}
+
+/// Renders a song into memory: `(left, right)` at `opts.rate`. For tests and tools.
+pub fn render_to_vec(
+    song: &Song,
+    opts: RenderOptions,
+) -> Result<(Vec<f32>, Vec<f32>), RenderError> {
+    let mut r = Renderer::new(song, opts)?;
+    let (mut l, mut rr) = (Vec::new(), Vec::new());
+    while let Some((a, b)) = r.next_block() {
+        l.extend_from_slice(a);
+        rr.extend_from_slice(b);
+    }
+    Ok((l, rr))
+}
+
+/// TPDF dither for 16-bit output: the sum of two uniform values, ±1 LSB peak.
+pub struct Dither {
+    rng: Rng,
+}
+
+impl Dither {
+    /// A dither source with a fixed seed, so renders repeat byte for byte.
+    pub fn new(seed: u64) -> Dither {
+        Dither {
+            rng: Rng::new(seed ^ 0xD17E_D17E),
+        }
+    }
+
+    /// Quantises `x` (−1..=1) to a 16-bit integer with triangular dither.
+    #[inline]
+    pub fn to_i16(&mut self, x: f32) -> i16 {
+        let noise = self.rng.unit() - self.rng.unit();
+        (x * 32767.0 + noise).round().clamp(-32768.0, 32767.0) as i16
+    }
+}
