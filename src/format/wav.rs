@@ -1,0 +1,686 @@
+//! WAV files (layer 2): sample import into [`SampleData`], lossless sample export, and [`WavSink`],
+//! the streaming stereo writer that `render` feeds.
+//!
+//! **Reading** accepts PCM 8/16/24/32-bit integer and 32-bit IEEE float (plain or
+//! `WAVE_FORMAT_EXTENSIBLE`), any channel count and sample rates 1000..=384000 Hz. The header is
+//! read first and a file announcing more than [`MAX_SAMPLE_VALUES`] values is refused before any
+//! sample is read. An integer sample `v` of `b` bits becomes `v / 2^(b-1)`, which is exact for
+//! b ≤ 24 (and for 32-bit integers rounds to the nearest f32); `bits` and `float` record the
+//! source so [`write_wav`] reproduces the file's samples bit for bit at the same depth.
+//!
+//! **Channels.** Mono stays mono and stereo stays stereo. More channels are mixed down to stereo:
+//! channel 0 goes left, channel 1 right, and every further channel goes to both sides at half gain
+//! (−6 dB); each side is then divided by its total gain `1 + (n − 2) / 2`, so full-scale input
+//! cannot clip. A mixed-down sample is no longer on an integer grid, so it is recorded as 32-bit
+//! float (`bits = 32`, `float = true`).
+
+use super::atomic::{AtomicError, AtomicFile};
+use crate::model::SampleData;
+use crate::model::limits::MAX_SAMPLE_VALUES;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Lowest and highest sample rate a WAV file may declare (the same bounds as `model::validate`).
+pub const WAV_RATE_RANGE: (u32, u32) = (1_000, 384_000);
+
+/// Why a WAV file could not be read or written; each message names the file.
+#[derive(Debug, Error)]
+pub enum WavError {
+    /// The file could not be opened or read.
+    #[error("cannot read {name}: {error}")]
+    Io {
+        /// The file's name or path.
+        name: String,
+        /// The underlying error.
+        error: io::Error,
+    },
+    /// The file is not a well-formed WAV file.
+    #[error("{name} is not a valid WAV file: {reason}")]
+    Malformed {
+        /// The file's name or path.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file ends before the data its header announces.
+    #[error(
+        "{name} is truncated: its header announces {announced} sample values but only {read} could be read"
+    )]
+    Truncated {
+        /// The file's name or path.
+        name: String,
+        /// Values the header announces.
+        announced: u64,
+        /// Values present.
+        read: u64,
+    },
+    /// The file uses an encoding ttrack does not read.
+    #[error("{name} uses an unsupported WAV encoding: {reason}")]
+    Unsupported {
+        /// The file's name or path.
+        name: String,
+        /// Which encoding.
+        reason: String,
+    },
+    /// The file announces more sample values than a sample may hold.
+    #[error(
+        "{name} holds {values} sample values ({frames} frames × {channels} channels); the limit is {max}"
+    )]
+    TooLarge {
+        /// The file's name or path.
+        name: String,
+        /// Frames announced.
+        frames: u64,
+        /// Channels announced.
+        channels: u16,
+        /// Values announced.
+        values: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+    /// The sample rate is outside [`WAV_RATE_RANGE`].
+    #[error("{name} has a sample rate of {rate} Hz; ttrack reads {}..={} Hz", WAV_RATE_RANGE.0, WAV_RATE_RANGE.1)]
+    BadRate {
+        /// The file's name or path.
+        name: String,
+        /// The rate found.
+        rate: u32,
+    },
+    /// A float sample is NaN or infinite.
+    #[error("{name} holds a non-finite sample value at position {index}")]
+    NonFinite {
+        /// The file's name or path.
+        name: String,
+        /// Interleaved index of the value.
+        index: u64,
+    },
+    /// The sample to write is inconsistent or cannot be stored in a WAV file.
+    #[error("cannot write {}: {reason}", path.display())]
+    Unwritable {
+        /// The file to be written.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Encoding or writing the WAV data failed.
+    #[error("cannot write {}: {error}", path.display())]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error.
+        error: hound::Error,
+    },
+    /// The atomic replacement of the file failed.
+    #[error(transparent)]
+    Atomic(#[from] AtomicError),
+}
+
+/// Reads a WAV file into sample data named after the file stem, with `source` left `None`
+/// (the caller knows what the path is relative to).
+pub fn read_wav(path: impl AsRef<Path>) -> Result<SampleData, WavError> {
+    let path = path.as_ref();
+    let display = path.display().to_string();
+    let file = File::open(path).map_err(|error| WavError::Io {
+        name: display.clone(),
+        error,
+    })?;
+    let mut sample = read_wav_from(BufReader::new(file), &display)?;
+    sample.name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(sample)
+}
+
+/// Reads WAV data from any reader; `name` is used in errors and as the sample's name.
+pub fn read_wav_from<R: Read>(reader: R, name: &str) -> Result<SampleData, WavError> {
+    let mut wav = hound::WavReader::new(reader).map_err(|e| header_error(name, e))?;
+    let spec = wav.spec();
+    let channels = spec.channels;
+    if channels == 0 {
+        return Err(WavError::Malformed {
+            name: name.into(),
+            reason: "it declares zero channels".into(),
+        });
+    }
+    let values = u64::from(wav.len());
+    let frames = u64::from(wav.duration());
+    if values > MAX_SAMPLE_VALUES {
+        return Err(WavError::TooLarge {
+            name: name.into(),
+            frames,
+            channels,
+            values,
+            max: MAX_SAMPLE_VALUES,
+        });
+    }
+    if spec.sample_rate < WAV_RATE_RANGE.0 || spec.sample_rate > WAV_RATE_RANGE.1 {
+        return Err(WavError::BadRate {
+            name: name.into(),
+            rate: spec.sample_rate,
+        });
+    }
+    let float = spec.sample_format == hound::SampleFormat::Float;
+    let bits = spec.bits_per_sample;
+    match (float, bits) {
+        (true, 32) | (false, 8 | 16 | 24 | 32) => {}
+        _ => {
+            let kind = if float { "float" } else { "integer" };
+            return Err(WavError::Unsupported {
+                name: name.into(),
+                reason: format!("{bits}-bit {kind} samples"),
+            });
+        }
+    }
+    // The header is not trusted with the allocation: grow from at most 1 Mi values.
+    let mut data: Vec<f32> = Vec::with_capacity((values as usize).min(1 << 20));
+    let truncated = |read: usize| WavError::Truncated {
+        name: name.into(),
+        announced: values,
+        read: read as u64,
+    };
+    if float {
+        for v in wav.samples::<f32>() {
+            let v = v.map_err(|e| sample_error(name, e, truncated(data.len())))?;
+            if !v.is_finite() {
+                return Err(WavError::NonFinite {
+                    name: name.into(),
+                    index: data.len() as u64,
+                });
+            }
+            data.push(v);
+        }
+    } else {
+        for v in wav.samples::<i32>() {
+            let v = v.map_err(|e| sample_error(name, e, truncated(data.len())))?;
+            data.push(int_to_f32(v, bits));
+        }
+    }
+    if data.len() as u64 != values {
+        return Err(truncated(data.len()));
+    }
+    let mut sample = SampleData {
+        name: name.into(),
+        rate: spec.sample_rate,
+        channels,
+        bits,
+        float,
+        frames,
+        source: None,
+        data,
+    };
+    if channels > 2 {
+        sample.data = mix_to_stereo(&sample.data, channels as usize);
+        sample.channels = 2;
+        sample.bits = 32;
+        sample.float = true;
+    }
+    Ok(sample)
+}
+
+/// Mixes interleaved `n`-channel data (n > 2) down to stereo as described in the module docs.
+fn mix_to_stereo(data: &[f32], n: usize) -> Vec<f32> {
+    let gain = 1.0 + (n as f32 - 2.0) * 0.5;
+    let mut out = Vec::with_capacity(data.len() / n * 2);
+    for frame in data.chunks_exact(n) {
+        let shared: f32 = frame[2..].iter().sum::<f32>() * 0.5;
+        out.push((frame[0] + shared) / gain);
+        out.push((frame[1] + shared) / gain);
+    }
+    out
+}
+
+/// True for the errors hound gives when the input ends early (it reports a short read as
+/// `ErrorKind::Other` with a fixed message).
+fn is_short_read(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::UnexpectedEof
+        || (e.kind() == io::ErrorKind::Other && e.to_string() == "Failed to read enough bytes.")
+}
+
+fn header_error(name: &str, e: hound::Error) -> WavError {
+    match e {
+        hound::Error::IoError(error) if is_short_read(&error) => WavError::Malformed {
+            name: name.into(),
+            reason: "the file ends inside its header (truncated?)".into(),
+        },
+        hound::Error::IoError(error) => WavError::Io {
+            name: name.into(),
+            error,
+        },
+        hound::Error::Unsupported => WavError::Unsupported {
+            name: name.into(),
+            reason: "a compressed or unknown format tag".into(),
+        },
+        other => WavError::Malformed {
+            name: name.into(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn sample_error(name: &str, e: hound::Error, truncated: WavError) -> WavError {
+    match e {
+        hound::Error::IoError(error) if is_short_read(&error) => truncated,
+        hound::Error::IoError(error) => WavError::Io {
+            name: name.into(),
+            error,
+        },
+        other => WavError::Malformed {
+            name: name.into(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// `v / 2^(bits-1)`: exact for up to 24 bits.
+fn int_to_f32(v: i32, bits: u16) -> f32 {
+    (f64::from(v) / f64::from(1u32 << (bits - 1))) as f32
+}
+
+/// The inverse of [`int_to_f32`]: scale by `2^(bits-1)`, round, clamp to the integer range.
+fn f32_to_int(x: f32, bits: u16) -> i32 {
+    let scale = f64::from(1u32 << (bits - 1));
+    let v = (f64::from(x) * scale).round();
+    if v.is_nan() {
+        0
+    } else {
+        v.clamp(-scale, scale - 1.0) as i32
+    }
+}
+
+/// True when every value of `sample` survives [`write_wav`] and [`read_wav`] unchanged at its
+/// recorded depth (always true for float samples and for integer samples read from WAV files).
+pub fn fits_depth(sample: &SampleData) -> bool {
+    if sample.float {
+        return sample.bits == 32;
+    }
+    if !matches!(sample.bits, 8 | 16 | 24 | 32) {
+        return false;
+    }
+    sample
+        .data
+        .iter()
+        .all(|&x| int_to_f32(f32_to_int(x, sample.bits), sample.bits) == x)
+}
+
+/// Writes `sample` atomically as a WAV file at its recorded depth (`bits`, `float`); integer
+/// depths round each value to the nearest step and clamp (see [`fits_depth`] for when this is exact).
+pub fn write_wav(path: impl AsRef<Path>, sample: &SampleData) -> Result<(), WavError> {
+    let path = path.as_ref();
+    let unwritable = |reason: String| WavError::Unwritable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if sample.channels == 0 {
+        return Err(unwritable("the sample has no channels".into()));
+    }
+    if sample.frames.checked_mul(u64::from(sample.channels)) != Some(sample.data.len() as u64) {
+        return Err(unwritable(format!(
+            "the sample says {} frames × {} channels but holds {} values",
+            sample.frames,
+            sample.channels,
+            sample.data.len()
+        )));
+    }
+    let (bits, format) = match (sample.float, sample.bits) {
+        (true, 32) => (32, hound::SampleFormat::Float),
+        (false, b @ (8 | 16 | 24 | 32)) => (b, hound::SampleFormat::Int),
+        (float, b) => {
+            let kind = if float { "float" } else { "integer" };
+            return Err(unwritable(format!(
+                "{b}-bit {kind} samples are not supported"
+            )));
+        }
+    };
+    let spec = hound::WavSpec {
+        channels: sample.channels,
+        sample_rate: sample.rate,
+        bits_per_sample: bits,
+        sample_format: format,
+    };
+    let mut file = AtomicFile::create(path)?;
+    let handle = file.clone_handle()?;
+    let write_err = |error| WavError::Write {
+        path: path.to_path_buf(),
+        error,
+    };
+    let mut writer = hound::WavWriter::new(BufWriter::with_capacity(1 << 16, handle), spec)
+        .map_err(write_err)?;
+    if sample.float {
+        for &x in &sample.data {
+            writer.write_sample(x).map_err(write_err)?;
+        }
+    } else {
+        for &x in &sample.data {
+            writer
+                .write_sample(f32_to_int(x, bits))
+                .map_err(write_err)?;
+        }
+    }
+    writer.finalize().map_err(write_err)?;
+    file.commit()?;
+    Ok(())
+}
+
+/// Output sample formats of [`WavSink`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WavFormat {
+    /// 16-bit signed integer.
+    S16,
+    /// 24-bit signed integer.
+    S24,
+    /// 32-bit IEEE float.
+    F32,
+}
+
+impl WavFormat {
+    /// Every format, for option parsing and help text.
+    pub const ALL: [WavFormat; 3] = [WavFormat::S16, WavFormat::S24, WavFormat::F32];
+
+    /// Short name used on the command line: `s16`, `s24`, `f32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WavFormat::S16 => "s16",
+            WavFormat::S24 => "s24",
+            WavFormat::F32 => "f32",
+        }
+    }
+
+    /// Parses a name written by [`WavFormat::name`].
+    pub fn from_name(s: &str) -> Option<WavFormat> {
+        WavFormat::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// Bits per sample in the file.
+    pub fn bits(self) -> u16 {
+        match self {
+            WavFormat::S16 => 16,
+            WavFormat::S24 => 24,
+            WavFormat::F32 => 32,
+        }
+    }
+}
+
+/// Streaming stereo WAV writer for renders, written to a temporary file and moved into place by
+/// [`WavSink::finish`]; dropping it unfinished leaves any previous file untouched.
+///
+/// Scaling (the input is already dithered by the renderer; this only clamps and converts):
+/// `S16` stores `clamp(round(x × 32767), −32768, 32767)`, `S24` stores
+/// `clamp(round(x × 8388607), −8388608, 8388607)`, `F32` stores `x` unchanged (NaN becomes 0).
+pub struct WavSink {
+    // Field order matters: the hound writer closes its handle before the atomic file cleans up.
+    writer: hound::WavWriter<BufWriter<File>>,
+    file: AtomicFile,
+    format: WavFormat,
+    frames: u64,
+}
+
+impl WavSink {
+    /// Starts a stereo WAV at `path` with `rate` Hz in `format`.
+    pub fn create(
+        path: impl AsRef<Path>,
+        rate: u32,
+        format: WavFormat,
+    ) -> Result<WavSink, WavError> {
+        let path = path.as_ref();
+        let mut file = AtomicFile::create(path)?;
+        let handle = file.clone_handle()?;
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: rate,
+            bits_per_sample: format.bits(),
+            sample_format: if format == WavFormat::F32 {
+                hound::SampleFormat::Float
+            } else {
+                hound::SampleFormat::Int
+            },
+        };
+        let writer = hound::WavWriter::new(BufWriter::with_capacity(1 << 16, handle), spec)
+            .map_err(|error| WavError::Write {
+                path: path.to_path_buf(),
+                error,
+            })?;
+        Ok(WavSink {
+            writer,
+            file,
+            format,
+            frames: 0,
+        })
+    }
+
+    /// Appends one stereo frame.
+    pub fn write_frame(&mut self, left: f32, right: f32) -> Result<(), WavError> {
+        let result = match self.format {
+            WavFormat::S16 => self
+                .writer
+                .write_sample(quantise(left, 32767.0))
+                .and_then(|()| self.writer.write_sample(quantise(right, 32767.0))),
+            WavFormat::S24 => self
+                .writer
+                .write_sample(quantise(left, 8_388_607.0))
+                .and_then(|()| self.writer.write_sample(quantise(right, 8_388_607.0))),
+            WavFormat::F32 => {
+                let clean = |x: f32| if x.is_nan() { 0.0 } else { x };
+                self.writer
+                    .write_sample(clean(left))
+                    .and_then(|()| self.writer.write_sample(clean(right)))
+            }
+        };
+        result.map_err(|error| WavError::Write {
+            path: self.file.target().to_path_buf(),
+            error,
+        })?;
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Appends a block of frames from two equally long channel slices (extra values are ignored).
+    pub fn write_block(&mut self, left: &[f32], right: &[f32]) -> Result<(), WavError> {
+        for (&l, &r) in left.iter().zip(right) {
+            self.write_frame(l, r)?;
+        }
+        Ok(())
+    }
+
+    /// Frames written so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Finalises the header and atomically moves the file into place.
+    pub fn finish(self) -> Result<(), WavError> {
+        let WavSink { writer, file, .. } = self;
+        writer.finalize().map_err(|error| WavError::Write {
+            path: file.target().to_path_buf(),
+            error,
+        })?;
+        file.commit()?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for WavSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavSink")
+            .field("path", &self.file.target())
+            .field("format", &self.format)
+            .field("frames", &self.frames)
+            .finish()
+    }
+}
+
+/// `clamp(round(x × full), −full − 1, full)` as an integer; NaN becomes 0.
+fn quantise(x: f32, full: f32) -> i32 {
+    let v = (x * full).round();
+    if v.is_nan() {
+        0
+    } else {
+        v.clamp(-full - 1.0, full) as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn wav_bytes(spec: hound::WavSpec, ints: &[i32]) -> Vec<u8> {
+        let mut cur = Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
+        for &v in ints {
+            if spec.sample_format == hound::SampleFormat::Float {
+                w.write_sample(v as f32 / 4.0).unwrap();
+            } else {
+                w.write_sample(v).unwrap();
+            }
+        }
+        w.finalize().unwrap();
+        cur.into_inner()
+    }
+
+    fn spec(channels: u16, bits: u16, float: bool) -> hound::WavSpec {
+        hound::WavSpec {
+            channels,
+            sample_rate: 44_100,
+            bits_per_sample: bits,
+            sample_format: if float {
+                hound::SampleFormat::Float
+            } else {
+                hound::SampleFormat::Int
+            },
+        }
+    }
+
+    #[test]
+    fn integer_depths_convert_exactly_and_write_back_bit_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        for bits in [8u16, 16, 24, 32] {
+            let max = if bits == 32 {
+                i32::MAX
+            } else {
+                (1i32 << (bits - 1)) - 1
+            };
+            let min = if bits == 32 {
+                i32::MIN
+            } else {
+                -(1i32 << (bits - 1))
+            };
+            let ints = [0, 1, -1, max, min, max / 3, min / 7];
+            let bytes = wav_bytes(spec(1, bits, false), &ints);
+            let s = read_wav_from(Cursor::new(&bytes), "t").unwrap();
+            assert_eq!(
+                (s.bits, s.float, s.channels, s.frames),
+                (bits, false, 1, ints.len() as u64)
+            );
+            assert_eq!(s.data[2], -1.0 / (1u64 << (bits - 1)) as f32);
+            assert_eq!(s.data[4], -1.0);
+            assert!(fits_depth(&s), "{bits}-bit data is on its grid");
+            let p = dir.path().join(format!("{bits}.wav"));
+            write_wav(&p, &s).unwrap();
+            let back = read_wav(&p).unwrap();
+            assert_eq!(back.data, s.data);
+            if bits <= 24 {
+                assert_eq!(
+                    std::fs::read(&p).unwrap(),
+                    bytes,
+                    "{bits}-bit file is bit-identical"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn float_and_stereo_round_trip() {
+        let bytes = wav_bytes(spec(2, 32, true), &[1, -2, 3, -4]);
+        let s = read_wav_from(Cursor::new(&bytes), "f").unwrap();
+        assert_eq!((s.channels, s.frames, s.float, s.bits), (2, 2, true, 32));
+        assert_eq!(s.data, vec![0.25, -0.5, 0.75, -1.0]);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.wav");
+        write_wav(&p, &s).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), bytes);
+    }
+
+    #[test]
+    fn many_channels_mix_down_to_stereo() {
+        // 4 channels: L = (c0 + (c2 + c3)/2) / 2, R = (c1 + (c2 + c3)/2) / 2.
+        let bytes = wav_bytes(spec(4, 32, true), &[4, 0, 2, 2]);
+        let s = read_wav_from(Cursor::new(&bytes), "q").unwrap();
+        assert_eq!((s.channels, s.frames, s.float, s.bits), (2, 1, true, 32));
+        assert_eq!(s.data, vec![(1.0 + 0.5) / 2.0, 0.5 / 2.0]);
+    }
+
+    #[test]
+    fn off_grid_data_does_not_fit_its_depth() {
+        let mut s = SampleData::mono("x", 44_100, vec![0.3]);
+        s.bits = 16;
+        s.float = false;
+        assert!(!fits_depth(&s));
+        s.data = vec![0.5];
+        assert!(fits_depth(&s));
+    }
+
+    #[test]
+    fn sink_scales_and_clamps_as_documented() {
+        let dir = tempfile::tempdir().unwrap();
+        for format in WavFormat::ALL {
+            let p = dir.path().join(format!("{}.wav", format.name()));
+            let mut sink = WavSink::create(&p, 48_000, format).unwrap();
+            sink.write_block(&[1.0, -1.0, 2.0, 0.5], &[0.0, -2.0, f32::NAN, -0.25])
+                .unwrap();
+            assert_eq!(sink.frames(), 4);
+            assert!(!p.exists(), "nothing appears before finish");
+            sink.finish().unwrap();
+            let mut r = hound::WavReader::open(&p).unwrap();
+            assert_eq!(r.spec().channels, 2);
+            assert_eq!(r.spec().sample_rate, 48_000);
+            assert_eq!(r.spec().bits_per_sample, format.bits());
+            match format {
+                WavFormat::S16 | WavFormat::S24 => {
+                    let full = if format == WavFormat::S16 {
+                        32767
+                    } else {
+                        8_388_607
+                    };
+                    let v: Vec<i32> = r.samples::<i32>().map(|x| x.unwrap()).collect();
+                    let half = (full as f32 * 0.5).round() as i32;
+                    let quarter = (full as f32 * -0.25).round() as i32;
+                    assert_eq!(v, vec![full, 0, -full, -full - 1, full, 0, half, quarter]);
+                }
+                WavFormat::F32 => {
+                    let v: Vec<f32> = r.samples::<f32>().map(|x| x.unwrap()).collect();
+                    assert_eq!(v, vec![1.0, 0.0, -1.0, -2.0, 2.0, 0.0, 0.5, -0.25]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unfinished_sink_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.wav");
+        std::fs::write(&p, b"old").unwrap();
+        {
+            let mut sink = WavSink::create(&p, 44_100, WavFormat::S16).unwrap();
+            sink.write_frame(0.1, 0.2).unwrap();
+        }
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn bad_files_give_errors() {
+        let good = wav_bytes(spec(1, 16, false), &[1, 2, 3, 4]);
+        for cut in 0..good.len() {
+            let e = read_wav_from(Cursor::new(&good[..cut]), "cut.wav")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("cut.wav"), "{e}");
+        }
+        assert!(
+            read_wav_from(Cursor::new(b"garbage garbage garbage garbage garbage"), "g").is_err()
+        );
+    }
+}
