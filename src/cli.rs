@@ -1,2 +1,217 @@
-//! cli
-pub fn main() -> i32 { 0 }
+//! The command line (layer 4): parses arguments with clap and dispatches to the library. Errors are
+//! printed as a chain of causes and give exit status 1; nothing here panics on bad input.
+
+use crate::engine::{self, EngineSong, PlayRange};
+use crate::format;
+use crate::model::{InstrumentKind, Song};
+use crate::render::{self, RenderOptions, SampleFormat};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// ttrack: a keyboard-driven terminal tracker.
+#[derive(Debug, Parser)]
+#[command(name = "ttrack", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render a song to a WAV file (no audio device is opened).
+    Render {
+        /// Song file (.ttrk or .ttrk.toml).
+        song: PathBuf,
+        /// Output WAV file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Sample rate in Hz: 44100, 48000 or 96000.
+        #[arg(long, default_value_t = 48_000, value_parser = parse_rate)]
+        rate: u32,
+        /// Sample format: s16 (TPDF-dithered), s24 or f32.
+        #[arg(long, default_value = "s24", value_parser = parse_format)]
+        format: SampleFormat,
+        /// First order position to render.
+        #[arg(long)]
+        from: Option<usize>,
+        /// Last order position to render (inclusive).
+        #[arg(long)]
+        to: Option<usize>,
+    },
+    /// Print a song's title, tempo, tracks, patterns, instruments, order list and duration.
+    Info {
+        /// Song file.
+        song: PathBuf,
+    },
+    /// Convert between the binary (.ttrk) and text (.ttrk.toml) song formats, losslessly.
+    Convert {
+        /// Input song file.
+        input: PathBuf,
+        /// Output song file; the extension picks the format.
+        output: PathBuf,
+    },
+}
+
+fn parse_rate(s: &str) -> std::result::Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(r @ (44_100 | 48_000 | 96_000)) => Ok(r),
+        _ => Err(format!("'{s}' is not a supported rate; use 44100, 48000 or 96000")),
+    }
+}
+
+fn parse_format(s: &str) -> std::result::Result<SampleFormat, String> {
+    SampleFormat::from_name(s).ok_or_else(|| format!("'{s}' is not a sample format; use s16, s24 or f32"))
+}
+
+/// Entry point of the binary: returns the process exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ttrack: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  because: {cause}");
+            }
+            1
+        }
+    }
+}
+
+/// Runs a parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Render { song, output, rate, format, from, to } => {
+            cmd_render(&song, &output, RenderOptions { rate, from, to }, format)
+        }
+        Command::Info { song } => cmd_info(&song),
+        Command::Convert { input, output } => cmd_convert(&input, &output),
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Song> {
+    format::load_song(path).with_context(|| format!("cannot open the song {}", path.display()))
+}
+
+fn cmd_render(song_path: &std::path::Path, out: &std::path::Path, opts: RenderOptions, fmt: SampleFormat) -> Result<()> {
+    let song = load(song_path)?;
+    let started = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let bar = if interactive {
+        let b = indicatif::ProgressBar::new(1);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed} eta {eta}")
+                .map_err(|e| anyhow::anyhow!("progress bar template: {e}"))?
+                .progress_chars("=> "),
+        );
+        b.set_message(format!("rendering {}", out.display()));
+        Some(b)
+    } else {
+        eprintln!("rendering {} to {}", song_path.display(), out.display());
+        None
+    };
+    let mut last_line = 0u64;
+    let report = render::render_to_wav(&song, out, opts, fmt, &mut |done, total| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        } else {
+            // Plain progress lines, one per ~10 % of the song.
+            let step = (total / 10).max(1);
+            if done / step > last_line {
+                last_line = done / step;
+                eprintln!("  {:>3}%", (done * 100 / total.max(1)).min(100));
+            }
+        }
+    })
+    .with_context(|| format!("cannot render to {}", out.display()))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let took = started.elapsed().as_secs_f64();
+    let secs = report.seconds();
+    println!("wrote {}", out.display());
+    println!("duration   {} ({} frames at {} Hz)", clock(secs), report.frames, report.rate);
+    println!("peak       {:.2} dBFS", report.peak_db());
+    println!("time       {:.3} s", took);
+    println!("speed      {:.0}x real time", secs / took.max(1e-9));
+    if report.peak > 1.0 {
+        println!("warning    the mix clips (peak above 0 dBFS); lower instrument or track volumes");
+    }
+    Ok(())
+}
+
+fn clock(secs: f64) -> String {
+    let m = (secs / 60.0).floor();
+    format!("{}:{:06.3}", m as u64, secs - m * 60.0)
+}
+
+fn cmd_info(path: &std::path::Path) -> Result<()> {
+    let song = load(path)?;
+    let es = EngineSong::from_model(&song, 48_000);
+    let len = engine::song_length(&es, PlayRange::song(&es), 48_000);
+    println!("title        {}", song.title);
+    if !song.author.is_empty() {
+        println!("author       {}", song.author);
+    }
+    println!("tempo        {} BPM, {} lines per beat, {} ticks per line", song.bpm, song.lpb, song.tpl);
+    println!("duration     {} ({} rows)", clock(len.seconds), len.rows);
+    println!("tracks       {}", song.tracks.len());
+    for (i, t) in song.tracks.iter().enumerate() {
+        println!(
+            "  {:02} {:<20} {} note, {} effect column{}{}",
+            i + 1,
+            t.name,
+            t.note_columns,
+            t.effect_columns,
+            if t.effect_columns == 1 { "" } else { "s" },
+            if t.mute { ", muted" } else { "" }
+        );
+    }
+    println!("patterns     {}", song.patterns.len());
+    for (i, p) in song.patterns.iter().enumerate() {
+        let notes = p.tracks.iter().flat_map(|t| &t.notes).filter(|c| matches!(c.note, crate::model::Note::On(_))).count();
+        println!("  {:02} {:>3} rows, {:>4} notes{}", i, p.rows, notes, if p.name.is_empty() { String::new() } else { format!("  {}", p.name) });
+    }
+    let used = song.instruments.iter().filter(|i| i.is_some()).count();
+    println!("instruments  {used}");
+    for (i, inst) in song.instruments.iter().enumerate() {
+        let Some(inst) = inst else { continue };
+        let kind = match &inst.kind {
+            InstrumentKind::Synth(s) => format!("synth {}/{}", s.osc1.name(), s.osc2.name()),
+            InstrumentKind::Sampler(s) => format!(
+                "sample {} frames, {} Hz, {} ch, {}-bit{}",
+                s.sample.frames,
+                s.sample.rate,
+                s.sample.channels,
+                s.sample.bits,
+                if s.sample.float { " float" } else { "" }
+            ),
+        };
+        println!("  {:02X} {:<20} {}", i + 1, inst.name, kind);
+    }
+    let order: Vec<String> = song.order.iter().map(|p| format!("{p:02}")).collect();
+    println!("order        {} (restart at {})", order.join(" "), song.restart);
+    Ok(())
+}
+
+fn cmd_convert(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
+    if input == output {
+        bail!("the input and output are the same file");
+    }
+    let song = load(input)?;
+    format::save_song(&song, output).with_context(|| format!("cannot write {}", output.display()))?;
+    println!("wrote {}", output.display());
+    Ok(())
+}

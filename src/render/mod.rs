@@ -4,7 +4,9 @@
 
 use crate::dsp::rng::Rng;
 use crate::engine::{self, Engine, EngineSong, PlayRange, SongLength};
+use crate::format;
 use crate::model::Song;
+use std::path::Path;
 use thiserror::Error;
 
 /// Frames per block handed to the engine by the renderer.
@@ -16,29 +18,8 @@ const TAIL_QUIET_SECONDS: f64 = 0.2;
 /// and never runs longer than this (seconds).
 const TAIL_MAX_SECONDS: f64 = 10.0;
 
-/// Output sample format of a WAV render.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum SampleFormat {
-    /// 16-bit integer, TPDF-dithered.
-    S16,
-    /// 24-bit integer.
-    #[default]
-    S24,
-    /// 32-bit float.
-    F32,
-}
-
-impl SampleFormat {
-    /// Parses `s16`, `s24` or `f32`.
-    pub fn parse(s: &str) -> Option<SampleFormat> {
-        match s {
-            "s16" => Some(SampleFormat::S16),
-            "s24" => Some(SampleFormat::S24),
-            "f32" => Some(SampleFormat::F32),
-            _ => None,
-        }
-    }
-}
+/// Output sample format of a WAV render (s16 is TPDF-dithered by the renderer).
+pub use crate::format::WavFormat as SampleFormat;
 
 /// What to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +61,9 @@ pub enum RenderError {
     /// The song is not valid.
     #[error("the song is not valid: {0}")]
     Invalid(#[from] crate::model::ModelError),
+    /// Writing the WAV failed.
+    #[error(transparent)]
+    Write(#[from] format::WavError),
 }
 
 /// Figures of a finished render.
@@ -257,4 +241,36 @@ impl Dither {
         let noise = self.rng.unit() - self.rng.unit();
         (x * 32767.0 + noise).round().clamp(-32768.0, 32767.0) as i16
     }
+}
+/// Renders `song` into a WAV file at `path` (written atomically). `progress(done, estimated_total)`
+/// is called after every block.
+pub fn render_to_wav(
+    song: &Song,
+    path: &Path,
+    opts: RenderOptions,
+    fmt: SampleFormat,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RenderReport, RenderError> {
+    let mut r = Renderer::new(song, opts)?;
+    let mut sink = format::WavSink::create(path, opts.rate, fmt)?;
+    let mut dither = Dither::new(song.seed);
+    let total = r.estimated_frames();
+    while let Some((l, rr)) = r.next_block() {
+        match fmt {
+            SampleFormat::S16 => {
+                for (&a, &b) in l.iter().zip(rr) {
+                    let (a, b) = (dither.to_i16(a), dither.to_i16(b));
+                    sink.write_frame(a as f32 / 32767.0, b as f32 / 32767.0)?;
+                }
+            }
+            _ => {
+                for (&a, &b) in l.iter().zip(rr) {
+                    sink.write_frame(a, b)?;
+                }
+            }
+        }
+        progress(r.frames, total.max(r.frames));
+    }
+    sink.finish()?;
+    Ok(RenderReport { frames: r.frames, rate: opts.rate, peak: r.peak, song_length: r.length })
 }

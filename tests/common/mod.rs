@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod measure;
+pub mod songs;
 
 use ttrack::model::*;
 use ttrack::render::{RenderOptions, render_to_vec};
