@@ -60,12 +60,15 @@ pub enum Command {
 fn parse_rate(s: &str) -> std::result::Result<u32, String> {
     match s.parse::<u32>() {
         Ok(r @ (44_100 | 48_000 | 96_000)) => Ok(r),
-        _ => Err(format!("'{s}' is not a supported rate; use 44100, 48000 or 96000")),
+        _ => Err(format!(
+            "'{s}' is not a supported rate; use 44100, 48000 or 96000"
+        )),
     }
 }
 
 fn parse_format(s: &str) -> std::result::Result<SampleFormat, String> {
-    SampleFormat::from_name(s).ok_or_else(|| format!("'{s}' is not a sample format; use s16, s24 or f32"))
+    SampleFormat::from_name(s)
+        .ok_or_else(|| format!("'{s}' is not a sample format; use s16, s24 or f32"))
 }
 
 /// Entry point of the binary: returns the process exit status.
@@ -92,9 +95,14 @@ pub fn main() -> i32 {
 /// Runs a parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Render { song, output, rate, format, from, to } => {
-            cmd_render(&song, &output, RenderOptions { rate, from, to }, format)
-        }
+        Command::Render {
+            song,
+            output,
+            rate,
+            format,
+            from,
+            to,
+        } => cmd_render(&song, &output, RenderOptions { rate, from, to }, format),
         Command::Info { song } => cmd_info(&song),
         Command::Convert { input, output } => cmd_convert(&input, &output),
     }
@@ -104,16 +112,23 @@ fn load(path: &std::path::Path) -> Result<Song> {
     format::load_song(path).with_context(|| format!("cannot open the song {}", path.display()))
 }
 
-fn cmd_render(song_path: &std::path::Path, out: &std::path::Path, opts: RenderOptions, fmt: SampleFormat) -> Result<()> {
+fn cmd_render(
+    song_path: &std::path::Path,
+    out: &std::path::Path,
+    opts: RenderOptions,
+    fmt: SampleFormat,
+) -> Result<()> {
     let song = load(song_path)?;
     let started = Instant::now();
     let interactive = std::io::stderr().is_terminal();
     let bar = if interactive {
         let b = indicatif::ProgressBar::new(1);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed} eta {eta}")
-                .map_err(|e| anyhow::anyhow!("progress bar template: {e}"))?
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {percent:>3}% {elapsed} eta {eta}",
+            )
+            .map_err(|e| anyhow::anyhow!("progress bar template: {e}"))?
+            .progress_chars("=> "),
         );
         b.set_message(format!("rendering {}", out.display()));
         Some(b)
@@ -142,7 +157,12 @@ fn cmd_render(song_path: &std::path::Path, out: &std::path::Path, opts: RenderOp
     let took = started.elapsed().as_secs_f64();
     let secs = report.seconds();
     println!("wrote {}", out.display());
-    println!("duration   {} ({} frames at {} Hz)", clock(secs), report.frames, report.rate);
+    println!(
+        "duration   {} ({} frames at {} Hz)",
+        clock(secs),
+        report.frames,
+        report.rate
+    );
     println!("peak       {:.2} dBFS", report.peak_db());
     println!("time       {:.3} s", took);
     println!("speed      {:.0}x real time", secs / took.max(1e-9));
@@ -165,7 +185,10 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
     if !song.author.is_empty() {
         println!("author       {}", song.author);
     }
-    println!("tempo        {} BPM, {} lines per beat, {} ticks per line", song.bpm, song.lpb, song.tpl);
+    println!(
+        "tempo        {} BPM, {} lines per beat, {} ticks per line",
+        song.bpm, song.lpb, song.tpl
+    );
     println!("duration     {} ({} rows)", clock(len.seconds), len.rows);
     println!("tracks       {}", song.tracks.len());
     for (i, t) in song.tracks.iter().enumerate() {
@@ -181,8 +204,23 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
     }
     println!("patterns     {}", song.patterns.len());
     for (i, p) in song.patterns.iter().enumerate() {
-        let notes = p.tracks.iter().flat_map(|t| &t.notes).filter(|c| matches!(c.note, crate::model::Note::On(_))).count();
-        println!("  {:02} {:>3} rows, {:>4} notes{}", i, p.rows, notes, if p.name.is_empty() { String::new() } else { format!("  {}", p.name) });
+        let notes = p
+            .tracks
+            .iter()
+            .flat_map(|t| &t.notes)
+            .filter(|c| matches!(c.note, crate::model::Note::On(_)))
+            .count();
+        println!(
+            "  {:02} {:>3} rows, {:>4} notes{}",
+            i,
+            p.rows,
+            notes,
+            if p.name.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", p.name)
+            }
+        );
     }
     let used = song.instruments.iter().filter(|i| i.is_some()).count();
     println!("instruments  {used}");
@@ -202,7 +240,11 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
         println!("  {:02X} {:<20} {}", i + 1, inst.name, kind);
     }
     let order: Vec<String> = song.order.iter().map(|p| format!("{p:02}")).collect();
-    println!("order        {} (restart at {})", order.join(" "), song.restart);
+    println!(
+        "order        {} (restart at {})",
+        order.join(" "),
+        song.restart
+    );
     Ok(())
 }
 
@@ -211,7 +253,8 @@ fn cmd_convert(input: &std::path::Path, output: &std::path::Path) -> Result<()> 
         bail!("the input and output are the same file");
     }
     let song = load(input)?;
-    format::save_song(&song, output).with_context(|| format!("cannot write {}", output.display()))?;
+    format::save_song(&song, output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
     println!("wrote {}", output.display());
     Ok(())
 }

@@ -25,6 +25,22 @@ pub struct AdsrCoefs {
     decay_coef: f32,
     sustain: f32,
     release_coef: f32,
+    /// `decay_coef^(i+1)` and `release_coef^(i+1)` for a whole block, for closed-form segments.
+    decay_pow: [f32; BLOCK],
+    release_pow: [f32; BLOCK],
+}
+
+/// Longest block [`Envelope::fill`] computes in closed form.
+pub const BLOCK: usize = 32;
+
+fn powers(coef: f32) -> [f32; BLOCK] {
+    let mut p = [0.0f32; BLOCK];
+    let mut v = 1.0f64;
+    for x in p.iter_mut() {
+        v *= coef as f64;
+        *x = v as f32;
+    }
+    p
 }
 
 /// Per-frame multiplier that falls by 60 dB in `ms` milliseconds.
@@ -38,10 +54,16 @@ impl AdsrCoefs {
     pub fn new(env: &Adsr, rate: f32) -> AdsrCoefs {
         let attack_frames = env.attack_ms * 0.001 * rate;
         AdsrCoefs {
-            attack_step: if attack_frames < 1.0 { 1.0 } else { 1.0 / attack_frames },
+            attack_step: if attack_frames < 1.0 {
+                1.0
+            } else {
+                1.0 / attack_frames
+            },
             decay_coef: t60_coef(env.decay_ms, rate),
             sustain: env.sustain.clamp(0.0, 1.0),
             release_coef: t60_coef(env.release_ms, rate),
+            decay_pow: powers(t60_coef(env.decay_ms, rate)),
+            release_pow: powers(t60_coef(env.release_ms, rate)),
         }
     }
 }
@@ -60,7 +82,10 @@ pub struct Envelope {
 
 impl Envelope {
     /// An idle envelope.
-    pub const IDLE: Envelope = Envelope { stage: Stage::Idle, level: 0.0 };
+    pub const IDLE: Envelope = Envelope {
+        stage: Stage::Idle,
+        level: 0.0,
+    };
 
     /// Starts the attack from the current level (0 for a new voice).
     pub fn trigger(&mut self) {
@@ -89,7 +114,11 @@ impl Envelope {
                 self.level = c.sustain + (self.level - c.sustain) * c.decay_coef;
                 if self.level - c.sustain < SILENT {
                     self.level = c.sustain;
-                    self.stage = if c.sustain <= SILENT { Stage::Idle } else { Stage::Sustain };
+                    self.stage = if c.sustain <= SILENT {
+                        Stage::Idle
+                    } else {
+                        Stage::Sustain
+                    };
                 }
             }
             Stage::Sustain => {}
@@ -105,6 +134,49 @@ impl Envelope {
         self.level
     }
 
+    /// Writes the next `out.len()` levels into `out`; stages that hold still cost one fill.
+    pub fn fill(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
+        let n = out.len();
+        // Exponential segments that do not end inside this block are computed in closed form,
+        // level_i = target + (level − target) · coef^(i+1), which vectorises.
+        let segment = match self.stage {
+            Stage::Decay => Some((c.sustain, &c.decay_pow)),
+            Stage::Release => Some((0.0, &c.release_pow)),
+            _ => None,
+        };
+        if let Some((target, pow)) = segment
+            && n > 0
+            && n <= BLOCK
+        {
+            let d = self.level - target;
+            if d * pow[n - 1] >= SILENT {
+                for (o, p) in out.iter_mut().zip(pow.iter()) {
+                    *o = target + d * p;
+                }
+                self.level = out[n - 1];
+                return;
+            }
+        }
+        match self.stage {
+            Stage::Sustain | Stage::Idle => out.fill(self.level),
+            _ => {
+                for o in out.iter_mut() {
+                    *o = self.next(c);
+                }
+            }
+        }
+    }
+
+    /// Advances `n` frames without producing levels (for envelopes read only on the control grid).
+    pub fn skip(&mut self, c: &AdsrCoefs, n: usize) {
+        if matches!(self.stage, Stage::Sustain | Stage::Idle) {
+            return;
+        }
+        for _ in 0..n {
+            self.next(c);
+        }
+    }
+
     /// True once the envelope has finished.
     pub fn is_idle(&self) -> bool {
         self.stage == Stage::Idle
@@ -118,7 +190,12 @@ mod tests {
     #[test]
     fn stage_times() {
         let rate = 48_000.0;
-        let env = Adsr { attack_ms: 10.0, decay_ms: 100.0, sustain: 0.5, release_ms: 200.0 };
+        let env = Adsr {
+            attack_ms: 10.0,
+            decay_ms: 100.0,
+            sustain: 0.5,
+            release_ms: 200.0,
+        };
         let c = AdsrCoefs::new(&env, rate);
         let mut e = Envelope::IDLE;
         e.trigger();
@@ -138,6 +215,9 @@ mod tests {
             e.next(&c);
         }
         let db = 20.0 * (e.level / 0.5).log10();
-        assert!(e.is_idle() || (db + 60.0).abs() < 0.5, "release reached {db} dB");
+        assert!(
+            e.is_idle() || (db + 60.0).abs() < 0.5,
+            "release reached {db} dB"
+        );
     }
 }

@@ -21,7 +21,12 @@ impl SvfCoefs {
         let g = (std::f32::consts::PI * fc / rate).tan();
         let k = 2.0 - 1.96 * resonance.clamp(0.0, 1.0);
         let a1 = 1.0 / (1.0 + g * (g + k));
-        SvfCoefs { a1, a2: g * a1, a3: g * g * a1, k }
+        SvfCoefs {
+            a1,
+            a2: g * a1,
+            a3: g * g * a1,
+            k,
+        }
     }
 
     /// Damping factor 1/Q.
@@ -58,6 +63,25 @@ impl Svf {
             self.ic2 = 0.0;
         }
         v2
+    }
+}
+
+impl Svf {
+    /// Low-passes `buf` in place.
+    pub fn lowpass_block(&mut self, c: &SvfCoefs, buf: &mut [f32]) {
+        let (mut ic1, mut ic2) = (self.ic1, self.ic2);
+        for x in buf.iter_mut() {
+            let v3 = *x - ic2;
+            let v1 = c.a1 * ic1 + c.a2 * v3;
+            let v2 = ic2 + c.a2 * ic1 + c.a3 * v3;
+            ic1 = 2.0 * v1 - ic1;
+            ic2 = 2.0 * v2 - ic2;
+            *x = v2;
+        }
+        // Denormals are flushed once per block: a decaying state reaches 1e-15 long before it
+        // could become subnormal (1e-38) within one block.
+        self.ic1 = if ic1.abs() < DENORMAL_FLOOR { 0.0 } else { ic1 };
+        self.ic2 = if ic2.abs() < DENORMAL_FLOOR { 0.0 } else { ic2 };
     }
 }
 

@@ -19,7 +19,9 @@ impl Rng {
 
     /// Mixes several integers into one seed.
     pub fn seed_from(parts: &[u64]) -> u64 {
-        parts.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &p| (h ^ p).wrapping_mul(0x1000_0000_01B3).rotate_left(17))
+        parts.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &p| {
+            (h ^ p).wrapping_mul(0x1000_0000_01B3).rotate_left(17)
+        })
     }
 
     /// Next 64 random bits.

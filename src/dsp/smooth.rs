@@ -14,7 +14,13 @@ pub struct Smoothed {
 impl Smoothed {
     /// A smoother at `value` that takes `ramp_frames` to reach a new target.
     pub fn new(value: f32, ramp_frames: u32) -> Smoothed {
-        Smoothed { value, target: value, step: 0.0, remaining: 0, ramp_frames: ramp_frames.max(1) }
+        Smoothed {
+            value,
+            target: value,
+            step: 0.0,
+            remaining: 0,
+            ramp_frames: ramp_frames.max(1),
+        }
     }
 
     /// Sets a new target; the ramp restarts from the current value.
@@ -40,7 +46,11 @@ impl Smoothed {
     pub fn next(&mut self) -> f32 {
         if self.remaining > 0 {
             self.remaining -= 1;
-            self.value = if self.remaining == 0 { self.target } else { self.value + self.step };
+            self.value = if self.remaining == 0 {
+                self.target
+            } else {
+                self.value + self.step
+            };
         }
         self.value
     }

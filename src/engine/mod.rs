@@ -48,6 +48,10 @@ pub struct Engine {
     song: Box<EngineSong>,
     rate: f32,
     voices: Box<[Voice]>,
+    /// Indices of the voices that may be active, in start order (so renders repeat exactly).
+    active_list: Box<[u16]>,
+    active_len: usize,
+    listed: Box<[bool]>,
     lanes: Box<[Lane]>,
     track_fx: Box<[TrackFx]>,
     track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
@@ -67,6 +71,10 @@ pub struct Engine {
     row_frames: f64,
     last_control: u64,
     next_voice: usize,
+    /// The chunk being handed out to the host: left in the first half, right in the second.
+    chunk: [f32; 2 * MAX_CHUNK],
+    chunk_len: usize,
+    chunk_pos: usize,
 }
 
 impl Engine {
@@ -77,6 +85,9 @@ impl Engine {
             song,
             rate,
             voices: (0..MAX_VOICES).map(|_| Voice::new()).collect(),
+            active_list: vec![0u16; MAX_VOICES].into_boxed_slice(),
+            active_len: 0,
+            listed: vec![false; MAX_VOICES].into_boxed_slice(),
             lanes: (0..MAX_TRACKS * MAX_NOTE_COLUMNS)
                 .map(|_| Lane::new())
                 .collect(),
@@ -104,6 +115,9 @@ impl Engine {
             row_frames: 1.0,
             last_control: u64::MAX,
             next_voice: 0,
+            chunk: [0.0; 2 * MAX_CHUNK],
+            chunk_len: 0,
+            chunk_pos: 0,
         };
         e.snap_track_gains();
         e
@@ -161,6 +175,8 @@ impl Engine {
         for v in self.voices.iter_mut() {
             v.reset();
         }
+        self.active_len = 0;
+        self.listed.fill(false);
         for l in self.lanes.iter_mut() {
             *l = Lane::new();
         }
@@ -175,6 +191,8 @@ impl Engine {
         self.row_start = 0;
         self.last_control = u64::MAX;
         self.next_pending = u64::MAX;
+        self.chunk_len = 0;
+        self.chunk_pos = 0;
         self.next_voice = 0;
     }
 
@@ -185,7 +203,10 @@ impl Engine {
 
     /// Number of sounding voices.
     pub fn active_voices(&self) -> usize {
-        self.voices.iter().filter(|v| v.active).count()
+        self.active_list[..self.active_len]
+            .iter()
+            .filter(|&&i| self.voices[i as usize].active)
+            .count()
     }
 
     /// Current play position.
@@ -212,35 +233,64 @@ impl Engine {
     /// slices time into blocks.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());
-        left[..n].fill(0.0);
-        right[..n].fill(0.0);
         let mut done = 0usize;
         while done < n {
-            // Events (ticks, delayed notes) at this frame come first, bounded per frame.
-            let mut guard = 0;
-            while self.next_event <= self.frame && guard < 4 * MAX_TRACKS * MAX_NOTE_COLUMNS {
-                self.handle_events();
-                guard += 1;
+            if self.chunk_pos == self.chunk_len {
+                self.next_chunk();
             }
-            if self.frame % CONTROL_FRAMES == 0 && self.last_control != self.frame {
-                self.control_all();
-                self.last_control = self.frame;
-            }
-            let to_grid = CONTROL_FRAMES - self.frame % CONTROL_FRAMES;
-            let to_event = self.next_event.saturating_sub(self.frame).max(1);
-            let len = ((n - done) as u64)
-                .min(to_grid)
-                .min(to_event)
-                .min(MAX_CHUNK as u64) as usize;
-            self.render_chunk(&mut left[done..done + len], &mut right[done..done + len]);
-            self.frame += len as u64;
-            done += len;
+            let k = (n - done).min(self.chunk_len - self.chunk_pos);
+            let (cl, cr) = self.chunk.split_at(MAX_CHUNK);
+            left[done..done + k].copy_from_slice(&cl[self.chunk_pos..self.chunk_pos + k]);
+            right[done..done + k].copy_from_slice(&cr[self.chunk_pos..self.chunk_pos + k]);
+            self.chunk_pos += k;
+            done += k;
+        }
+    }
+
+    /// Renders the next chunk: from the current frame to the next control point or event. Chunk
+    /// boundaries depend only on absolute song time, never on the host's block size, so block-wise
+    /// DSP (closed-form envelope segments) gives identical output for any host buffer size.
+    fn next_chunk(&mut self) {
+        // Events (ticks, delayed notes) at this frame come first, bounded per frame.
+        let mut guard = 0;
+        while self.next_event <= self.frame && guard < 4 * MAX_TRACKS * MAX_NOTE_COLUMNS {
+            self.handle_events();
+            guard += 1;
+        }
+        if self.frame % CONTROL_FRAMES == 0 && self.last_control != self.frame {
+            self.control_all();
+            self.last_control = self.frame;
+        }
+        let to_grid = CONTROL_FRAMES - self.frame % CONTROL_FRAMES;
+        let to_event = self.next_event.saturating_sub(self.frame).max(1);
+        let len = to_grid.min(to_event).min(MAX_CHUNK as u64) as usize;
+        let mut chunk = std::mem::replace(&mut self.chunk, [0.0; 2 * MAX_CHUNK]);
+        {
+            let (cl, cr) = chunk.split_at_mut(MAX_CHUNK);
+            self.render_chunk(&mut cl[..len], &mut cr[..len]);
+        }
+        self.chunk = chunk;
+        self.chunk_len = len;
+        self.chunk_pos = 0;
+        self.frame += len as u64;
+    }
+
+    /// Adds voice `vi` to the active list (after it starts).
+    fn list_voice(&mut self, vi: usize) {
+        if self.voices[vi].active && !self.listed[vi] && self.active_len < self.active_list.len() {
+            self.listed[vi] = true;
+            self.active_list[self.active_len] = vi as u16;
+            self.active_len += 1;
         }
     }
 
     fn control_all(&mut self) {
         let rate = self.rate;
-        for v in self.voices.iter_mut().filter(|v| v.active) {
+        for &vi in &self.active_list[..self.active_len] {
+            let v = &mut self.voices[vi as usize];
+            if !v.active {
+                continue;
+            }
             match self.song.instrument(v.slot) {
                 Some(inst) => v.control(inst, rate, false),
                 None => v.reset(),
@@ -250,17 +300,27 @@ impl Engine {
 
     fn render_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
         let len = left.len();
+        left.fill(0.0);
+        right.fill(0.0);
         let tracks = self.song.tracks.len().min(MAX_TRACKS);
-        for buf in self.track_buf.iter_mut().take(tracks) {
-            buf[..2 * len].fill(0.0);
-        }
-        for (i, v) in self.voices.iter_mut().enumerate().filter(|(_, v)| v.active) {
+        let mut used = [false; MAX_TRACKS];
+        for k in 0..self.active_len {
+            let i = self.active_list[k] as usize;
+            let v = &mut self.voices[i];
+            if !v.active {
+                continue;
+            }
             let inst = self.song.instrument(v.slot);
-            let buf = self.track_buf.get_mut(v.track as usize);
-            let (Some(inst), Some(buf)) = (inst, buf) else {
+            let t = v.track as usize;
+            let (Some(inst), Some(buf)) = (inst, self.track_buf.get_mut(t)) else {
                 v.reset();
                 continue;
             };
+            if !used[t] {
+                used[t] = true;
+                buf[..len].fill(0.0);
+                buf[MAX_CHUNK..MAX_CHUNK + len].fill(0.0);
+            }
             let (bl, br) = buf.split_at_mut(MAX_CHUNK);
             v.render(inst, &mut bl[..len], &mut br[..len]);
             if !v.active
@@ -270,12 +330,39 @@ impl Engine {
                 l.voice = None;
             }
         }
+        // Drop finished voices from the list, keeping the order of the rest.
+        let mut kept = 0;
+        for k in 0..self.active_len {
+            let i = self.active_list[k] as usize;
+            if self.voices[i].active {
+                self.active_list[kept] = i as u16;
+                kept += 1;
+            } else {
+                self.listed[i] = false;
+            }
+        }
+        self.active_len = kept;
         for (t, buf) in self.track_buf.iter().enumerate().take(tracks) {
             let (gl, gr) = &mut self.track_gain[t];
             let (bl, br) = buf.split_at(MAX_CHUNK);
-            for i in 0..len {
-                left[i] += bl[i] * gl.next();
-                right[i] += br[i] * gr.next();
+            if gl.is_ramping() || gr.is_ramping() {
+                for i in 0..len {
+                    let (a, b) = (gl.next(), gr.next());
+                    if used[t] {
+                        left[i] += bl[i] * a;
+                        right[i] += br[i] * b;
+                    }
+                }
+            } else if used[t] {
+                let (a, b) = (gl.value(), gr.value());
+                for ((o, x), (p, y)) in left
+                    .iter_mut()
+                    .zip(&bl[..len])
+                    .zip(right.iter_mut().zip(&br[..len]))
+                {
+                    *o += x * a;
+                    *p += y * b;
+                }
             }
         }
     }

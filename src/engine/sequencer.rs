@@ -376,6 +376,7 @@ impl Engine {
         if v.start(inst, &start, self.rate) {
             lane.voice = Some((vi as u16, v.id));
         }
+        self.list_voice(vi);
     }
 
     /// A free voice, or the quietest one when all are busy.

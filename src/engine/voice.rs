@@ -14,6 +14,10 @@ use crate::model::{LoopMode, Note, Waveform};
 pub const FADE_IN_FRAMES: u32 = 48;
 /// Frames of the fade-out of a cut or stolen voice (3 ms at 48 kHz).
 pub const FADE_OUT_FRAMES: u32 = 144;
+/// One frame in the sampler's 32.32 fixed-point read position.
+const FIX_ONE: f64 = 4_294_967_296.0;
+/// Longest block a voice renders at once (the engine's control grid).
+pub const MAX_BLOCK: usize = CONTROL_FRAMES as usize;
 
 /// A playing voice. All state lives here; [`Voice::reset`] makes it idle.
 #[derive(Clone, Debug)]
@@ -38,13 +42,18 @@ pub struct Voice {
     osc2: Oscillator,
     filter: Svf,
     coefs: SvfCoefs,
+    filter_open: bool,
     amp_env: Envelope,
     filter_env: Envelope,
     pitch_env: f32,
     rng: Rng,
-    pos: f64,
-    step: f64,
+    /// Read position in frames, 32.32 fixed point.
+    pos: u64,
+    /// Read increment per output frame, 32.32 fixed point.
+    step: u64,
     forward: bool,
+    /// Pan value and its gains, kept so the control step does not recompute cos and sin.
+    pan_cached: (f32, (f32, f32)),
     gain_l: f32,
     gain_r: f32,
     step_l: f32,
@@ -87,13 +96,15 @@ impl Voice {
             osc2: Oscillator::new(0.0),
             filter: Svf::default(),
             coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
+            filter_open: false,
             amp_env: Envelope::IDLE,
             filter_env: Envelope::IDLE,
             pitch_env: 0.0,
             rng: Rng::new(0),
-            pos: 0.0,
-            step: 0.0,
+            pos: 0,
+            step: 0,
             forward: true,
+            pan_cached: (0.0, pan::constant_power(0.0)),
             gain_l: 0.0,
             gain_r: 0.0,
             step_l: 0.0,
@@ -138,15 +149,15 @@ impl Voice {
         match &inst.source {
             Source::Synth(p) => {
                 self.pitch_env = 1.0;
-                self.pos = 0.0;
+                self.pos = 0;
                 if p.params.amp.attack_ms * 0.001 * rate >= FADE_IN_FRAMES as f32 {
                     self.fade_in = 0;
                 }
             }
             Source::Sampler(p) => {
                 self.pitch_env = 0.0;
-                self.pos = s.offset as f64;
-                if self.pos >= p.sample.frames as f64 {
+                self.pos = s.offset.min(u32::MAX as u64) << 32;
+                if s.offset >= p.sample.frames {
                     self.active = false;
                     return false;
                 }
@@ -208,14 +219,21 @@ impl Voice {
                 let octaves = params.filter_env_octaves * self.filter_env.level
                     + params.key_track * (self.pitch - 48.0) / 12.0;
                 let cutoff = params.cutoff_hz * octaves.exp2();
-                self.coefs = SvfCoefs::lowpass(cutoff, params.resonance, rate);
+                // A filter opened past 20 kHz without resonance changes nothing audible: skip it.
+                self.filter_open = cutoff >= 20_000.0 && params.resonance == 0.0;
+                if !self.filter_open {
+                    self.coefs = SvfCoefs::lowpass(cutoff, params.resonance, rate);
+                }
             }
             Source::Sampler(p) => {
                 let ratio = ((self.pitch - p.base_pitch) / 12.0).exp2() as f64;
-                self.step = ratio * p.rate_ratio;
+                self.step = ((ratio * p.rate_ratio * FIX_ONE).min(64.0 * FIX_ONE)) as u64;
             }
         }
-        let (l, r) = pan::constant_power(self.pan);
+        if self.pan != self.pan_cached.0 {
+            self.pan_cached = (self.pan, pan::constant_power(self.pan));
+        }
+        let (l, r) = self.pan_cached.1;
         let g = self.gain * inst.volume;
         let (tl, tr) = (g * l, g * r);
         if snap {
@@ -237,31 +255,64 @@ impl Voice {
             Source::Sampler(p) => self.render_sampler(p, left, right),
         }
         if self.amp_env.is_idle() || (self.fading && self.fade_out == 0) {
+            self.amp_env = Envelope::IDLE;
             self.active = false;
         }
     }
 
-    /// Per-frame gain: envelope × declick × the ramped pan gains.
-    #[inline(always)]
-    fn frame_gains(&mut self, env: f32) -> (f32, f32) {
-        let mut a = env;
+    /// Multiplies the envelope levels in `env` by the declick fades (fade-in of a new note,
+    /// fade-out of a cut or stolen one). Returns the frames that still sound.
+    fn apply_fades(&mut self, env: &mut [f32]) -> usize {
         if self.fade_in > 0 {
-            a *= 1.0 - self.fade_in as f32 * (1.0 / FADE_IN_FRAMES as f32);
-            self.fade_in -= 1;
+            for e in env.iter_mut() {
+                if self.fade_in == 0 {
+                    break;
+                }
+                *e *= 1.0 - self.fade_in as f32 * (1.0 / FADE_IN_FRAMES as f32);
+                self.fade_in -= 1;
+            }
         }
         if self.fading {
-            a *= self.fade_out as f32 * (1.0 / FADE_OUT_FRAMES as f32);
-            self.fade_out = self.fade_out.saturating_sub(1);
+            for (i, e) in env.iter_mut().enumerate() {
+                if self.fade_out == 0 {
+                    return i;
+                }
+                *e *= self.fade_out as f32 * (1.0 / FADE_OUT_FRAMES as f32);
+                self.fade_out -= 1;
+            }
         }
-        if self.ramp_left > 0 {
+        env.len()
+    }
+
+    /// Adds `sig × env` to the outputs through the pan gains, ramping them while a ramp runs.
+    fn mix_out(
+        &mut self,
+        sig_l: &[f32],
+        sig_r: &[f32],
+        env: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let n = env.len();
+        let (sig_l, sig_r, left, right) =
+            (&sig_l[..n], &sig_r[..n], &mut left[..n], &mut right[..n]);
+        let ramp = (self.ramp_left as usize).min(n);
+        for i in 0..ramp {
             self.gain_l += self.step_l;
             self.gain_r += self.step_r;
-            self.ramp_left -= 1;
+            left[i] += sig_l[i] * env[i] * self.gain_l;
+            right[i] += sig_r[i] * env[i] * self.gain_r;
         }
-        (a * self.gain_l, a * self.gain_r)
+        self.ramp_left -= ramp as u32;
+        let (gl, gr) = (self.gain_l, self.gain_r);
+        for i in ramp..n {
+            left[i] += sig_l[i] * env[i] * gl;
+            right[i] += sig_r[i] * env[i] * gr;
+        }
     }
 
     fn render_synth(&mut self, p: &SynthPatch, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len()).min(MAX_BLOCK);
         let params = &p.params;
         let (w1, w2) = (params.osc1, params.osc2);
         let mix = if w2 == Waveform::Off {
@@ -269,69 +320,86 @@ impl Voice {
         } else {
             params.osc_mix
         };
-        let (m1, m2) = (1.0 - mix, mix);
-        let width = params.pulse_width;
-        let coefs = self.coefs;
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let mut s = m1 * self.osc1.next(w1, width, &mut self.rng);
-            if w2 != Waveform::Off {
-                s += m2 * self.osc2.next(w2, width, &mut self.rng);
-            }
-            let y = self.filter.lowpass(&coefs, s);
-            self.filter_env.next(&p.filter_env);
-            let env = self.amp_env.next(&p.amp);
-            let (gl, gr) = self.frame_gains(env);
-            *l += y * gl;
-            *r += y * gr;
-            if self.fading && self.fade_out == 0 {
-                break;
-            }
+        let mut sig = [0.0f32; MAX_BLOCK];
+        let sig = &mut sig[..n];
+        self.osc1
+            .fill(w1, params.pulse_width, &mut self.rng, 1.0 - mix, sig, false);
+        if w2 != Waveform::Off {
+            self.osc2
+                .fill(w2, params.pulse_width, &mut self.rng, mix, sig, true);
         }
+        if !self.filter_open {
+            self.filter.lowpass_block(&self.coefs, sig);
+        }
+        self.filter_env.skip(&p.filter_env, n);
+        let mut env = [0.0f32; MAX_BLOCK];
+        let env = &mut env[..n];
+        self.amp_env.fill(&p.amp, env);
+        let sounding = self.apply_fades(env);
+        self.mix_out(sig, sig, &env[..sounding], left, right);
     }
 
     fn render_sampler(&mut self, p: &SamplerPatch, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len()).min(MAX_BLOCK);
         let data = &p.sample.data[..];
         let channels = p.sample.channels as usize;
         let frames = p.sample.frames as usize;
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let idx = self.pos as usize;
-            let t = (self.pos - idx as f64) as f32;
-            let (sl, sr) = if channels == 1 {
-                let v = if idx >= 1 && idx + 2 < frames {
-                    hermite4(t, data[idx - 1], data[idx], data[idx + 1], data[idx + 2])
-                } else {
-                    let at = |i: isize| self.frame_at(p, i, 0, 1);
-                    let i = idx as isize;
-                    hermite4(t, at(i - 1), at(i), at(i + 1), at(i + 2))
-                };
-                (v, v)
-            } else {
-                let mut out = [0.0f32; 2];
-                for (c, o) in out.iter_mut().enumerate() {
-                    *o = if idx >= 1 && idx + 2 < frames {
-                        let b = idx * 2 + c;
-                        hermite4(t, data[b - 2], data[b], data[b + 2], data[b + 4])
-                    } else {
-                        let i = idx as isize;
-                        hermite4(
-                            t,
-                            self.frame_at(p, i - 1, c, 2),
-                            self.frame_at(p, i, c, 2),
-                            self.frame_at(p, i + 1, c, 2),
-                            self.frame_at(p, i + 2, c, 2),
-                        )
-                    };
+        let (mut sl, mut sr) = ([0.0f32; MAX_BLOCK], [0.0f32; MAX_BLOCK]);
+        let mut produced = n;
+        // Interior frames (all four interpolation points inside the region the head may read
+        // directly) take the fast path; the edges and loop points go through `frame_at`.
+        let limit = if p.loop_mode == LoopMode::Off {
+            frames
+        } else {
+            p.loop_end as usize
+        };
+        // Pass 1 walks the read head and gathers the four interpolation points of every frame and
+        // channel; pass 2 runs the interpolation over whole arrays, which the compiler vectorises.
+        let mut frac = [0.0f32; MAX_BLOCK];
+        let mut taps = [[0.0f32; MAX_BLOCK]; 8];
+        for i in 0..n {
+            let idx = (self.pos >> 32) as usize;
+            frac[i] = (self.pos as u32) as f32 * (1.0 / FIX_ONE as f32);
+            if idx >= 1 && idx + 2 < limit {
+                let b = (idx - 1) * channels;
+                for c in 0..channels {
+                    for k in 0..4 {
+                        taps[c * 4 + k][i] = data[b + k * channels + c];
+                    }
                 }
-                (out[0], out[1])
-            };
-            let env = self.amp_env.next(&p.amp);
-            let (gl, gr) = self.frame_gains(env);
-            *l += sl * gl;
-            *r += sr * gr;
-            if !self.advance(p) || (self.fading && self.fade_out == 0) {
-                self.amp_env = Envelope::IDLE;
+            } else {
+                for c in 0..channels {
+                    for k in 0..4 {
+                        taps[c * 4 + k][i] =
+                            self.frame_at(p, idx as isize - 1 + k as isize, c, channels);
+                    }
+                }
+            }
+            if !self.advance(p) {
+                produced = i + 1;
                 break;
             }
+        }
+        for c in 0..channels {
+            let out = if c == 0 { &mut sl } else { &mut sr };
+            let [a, b, cc, d] = [
+                &taps[c * 4],
+                &taps[c * 4 + 1],
+                &taps[c * 4 + 2],
+                &taps[c * 4 + 3],
+            ];
+            for i in 0..produced {
+                out[i] = hermite4(frac[i], a[i], b[i], cc[i], d[i]);
+            }
+        }
+        let mut env = [0.0f32; MAX_BLOCK];
+        let env = &mut env[..produced];
+        self.amp_env.fill(&p.amp, env);
+        let sounding = self.apply_fades(env);
+        let sr = if channels == 1 { &sl } else { &sr };
+        self.mix_out(&sl, sr, &env[..sounding], left, right);
+        if produced < n {
+            self.amp_env = Envelope::IDLE;
         }
     }
 
@@ -364,30 +432,30 @@ impl Voice {
     /// Moves the read head one frame; false when a one-shot sample has ended.
     #[inline(always)]
     fn advance(&mut self, p: &SamplerPatch) -> bool {
+        let (ls, le) = ((p.loop_start as u64) << 32, (p.loop_end as u64) << 32);
         match p.loop_mode {
             LoopMode::Off => {
                 self.pos += self.step;
-                self.pos < p.sample.frames as f64
+                (self.pos >> 32) < p.sample.frames
             }
             LoopMode::Forward => {
                 self.pos += self.step;
-                if self.pos >= p.loop_end {
-                    let len = p.loop_end - p.loop_start;
-                    self.pos = p.loop_start + (self.pos - p.loop_end) % len;
+                if self.pos >= le {
+                    self.pos = ls + (self.pos - le) % (le - ls).max(1);
                 }
                 true
             }
             LoopMode::PingPong => {
                 if self.forward {
                     self.pos += self.step;
-                    if self.pos >= p.loop_end {
-                        self.pos = (2.0 * p.loop_end - self.pos).max(p.loop_start);
+                    if self.pos >= le {
+                        self.pos = (2 * le).saturating_sub(self.pos).max(ls);
                         self.forward = false;
                     }
                 } else {
-                    self.pos -= self.step;
-                    if self.pos < p.loop_start {
-                        self.pos = (2.0 * p.loop_start - self.pos).min(p.loop_end);
+                    self.pos = self.pos.saturating_sub(self.step);
+                    if self.pos < ls {
+                        self.pos = (2 * ls).saturating_sub(self.pos).min(le);
                         self.forward = true;
                     }
                 }

@@ -18,7 +18,7 @@ use super::atomic::{AtomicError, AtomicFile};
 use crate::model::SampleData;
 use crate::model::limits::MAX_SAMPLE_VALUES;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -406,16 +406,24 @@ impl WavFormat {
 /// Streaming stereo WAV writer for renders, written to a temporary file and moved into place by
 /// [`WavSink::finish`]; dropping it unfinished leaves any previous file untouched.
 ///
+/// It writes the RIFF layout itself (a `WAVE_FORMAT_EXTENSIBLE` header, then raw little-endian
+/// samples converted a block at a time) instead of going through hound's per-sample writer, which
+/// took longer than the whole engine; hound still reads every file back in the tests.
+///
 /// Scaling (the input is already dithered by the renderer; this only clamps and converts):
 /// `S16` stores `clamp(round(x × 32767), −32768, 32767)`, `S24` stores
 /// `clamp(round(x × 8388607), −8388608, 8388607)`, `F32` stores `x` unchanged (NaN becomes 0).
 pub struct WavSink {
-    // Field order matters: the hound writer closes its handle before the atomic file cleans up.
-    writer: hound::WavWriter<BufWriter<File>>,
     file: AtomicFile,
     format: WavFormat,
     frames: u64,
+    bytes: Vec<u8>,
 }
+
+/// Bytes of the header [`WavSink`] writes before the samples.
+const SINK_HEADER_BYTES: u64 = 68;
+/// Most sample bytes a RIFF file can describe (its sizes are 32-bit).
+const MAX_DATA_BYTES: u64 = u32::MAX as u64 - SINK_HEADER_BYTES;
 
 impl WavSink {
     /// Starts a stereo WAV at `path` with `rate` Hz in `format`.
@@ -424,63 +432,54 @@ impl WavSink {
         rate: u32,
         format: WavFormat,
     ) -> Result<WavSink, WavError> {
-        let path = path.as_ref();
-        let mut file = AtomicFile::create(path)?;
-        let handle = file.clone_handle()?;
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: rate,
-            bits_per_sample: format.bits(),
-            sample_format: if format == WavFormat::F32 {
-                hound::SampleFormat::Float
-            } else {
-                hound::SampleFormat::Int
-            },
-        };
-        let writer = hound::WavWriter::new(BufWriter::with_capacity(1 << 16, handle), spec)
-            .map_err(|error| WavError::Write {
-                path: path.to_path_buf(),
-                error,
-            })?;
+        let mut file = AtomicFile::create(path.as_ref())?;
+        let header = sink_header(rate, format, 0);
+        file.write_all(&header)
+            .map_err(|error| sink_io(&file, error))?;
         Ok(WavSink {
-            writer,
             file,
             format,
             frames: 0,
+            bytes: Vec::with_capacity(1 << 16),
         })
     }
 
     /// Appends one stereo frame.
     pub fn write_frame(&mut self, left: f32, right: f32) -> Result<(), WavError> {
-        let result = match self.format {
-            WavFormat::S16 => self
-                .writer
-                .write_sample(quantise(left, 32767.0))
-                .and_then(|()| self.writer.write_sample(quantise(right, 32767.0))),
-            WavFormat::S24 => self
-                .writer
-                .write_sample(quantise(left, 8_388_607.0))
-                .and_then(|()| self.writer.write_sample(quantise(right, 8_388_607.0))),
-            WavFormat::F32 => {
-                let clean = |x: f32| if x.is_nan() { 0.0 } else { x };
-                self.writer
-                    .write_sample(clean(left))
-                    .and_then(|()| self.writer.write_sample(clean(right)))
-            }
-        };
-        result.map_err(|error| WavError::Write {
-            path: self.file.target().to_path_buf(),
-            error,
-        })?;
-        self.frames += 1;
-        Ok(())
+        self.write_block(&[left], &[right])
     }
 
     /// Appends a block of frames from two equally long channel slices (extra values are ignored).
     pub fn write_block(&mut self, left: &[f32], right: &[f32]) -> Result<(), WavError> {
-        for (&l, &r) in left.iter().zip(right) {
-            self.write_frame(l, r)?;
+        let n = left.len().min(right.len());
+        let bytes_per_frame = 2 * (self.format.bits() as u64 / 8);
+        if (self.frames + n as u64) * bytes_per_frame > MAX_DATA_BYTES {
+            return Err(WavError::Write {
+                path: self.file.target().to_path_buf(),
+                error: hound::Error::TooWide,
+            });
         }
+        self.bytes.clear();
+        for (&l, &r) in left[..n].iter().zip(&right[..n]) {
+            for x in [l, r] {
+                match self.format {
+                    WavFormat::S16 => self
+                        .bytes
+                        .extend_from_slice(&(quantise(x, 32767.0) as i16).to_le_bytes()),
+                    WavFormat::S24 => self
+                        .bytes
+                        .extend_from_slice(&quantise(x, 8_388_607.0).to_le_bytes()[..3]),
+                    WavFormat::F32 => {
+                        let clean = if x.is_nan() { 0.0 } else { x };
+                        self.bytes.extend_from_slice(&clean.to_le_bytes())
+                    }
+                }
+            }
+        }
+        self.file
+            .write_all(&self.bytes)
+            .map_err(|error| sink_io(&self.file, error))?;
+        self.frames += n as u64;
         Ok(())
     }
 
@@ -489,36 +488,78 @@ impl WavSink {
         self.frames
     }
 
-    /// Finalises the header and atomically moves the file into place.
+    /// Writes the final sizes into the header and atomically moves the file into place.
     pub fn finish(self) -> Result<(), WavError> {
-        let WavSink { writer, file, .. } = self;
-        writer.finalize().map_err(|error| WavError::Write {
-            path: file.target().to_path_buf(),
-            error,
-        })?;
+        let WavSink {
+            mut file,
+            format,
+            frames,
+            ..
+        } = self;
+        let data_bytes = frames * 2 * (format.bits() as u64 / 8);
+        let header = sink_header(0, format, data_bytes);
+        let patch = |file: &mut AtomicFile| -> io::Result<()> {
+            file.seek(SeekFrom::Start(4))?;
+            file.write_all(&header[4..8])?;
+            file.seek(SeekFrom::Start(SINK_HEADER_BYTES - 4))?;
+            file.write_all(&header[SINK_HEADER_BYTES as usize - 4..])?;
+            file.seek(SeekFrom::End(0))?;
+            Ok(())
+        };
+        patch(&mut file).map_err(|error| sink_io(&file, error))?;
         file.commit()?;
         Ok(())
     }
 }
 
-impl std::fmt::Debug for WavSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WavSink")
-            .field("path", &self.file.target())
-            .field("format", &self.format)
-            .field("frames", &self.frames)
-            .finish()
+fn sink_io(file: &AtomicFile, error: io::Error) -> WavError {
+    WavError::Write {
+        path: file.target().to_path_buf(),
+        error: hound::Error::IoError(error),
     }
 }
 
-/// `clamp(round(x × full), −full − 1, full)` as an integer; NaN becomes 0.
+/// The 68-byte header of a stereo `WAVE_FORMAT_EXTENSIBLE` file with `data_bytes` of samples (the
+/// rate field is only meaningful when creating; `finish` patches the two size fields).
+fn sink_header(rate: u32, format: WavFormat, data_bytes: u64) -> [u8; SINK_HEADER_BYTES as usize] {
+    let bits = format.bits();
+    let block_align = 2 * (bits / 8);
+    let mut h = Vec::with_capacity(SINK_HEADER_BYTES as usize);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&((SINK_HEADER_BYTES - 8 + data_bytes) as u32).to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&40u32.to_le_bytes());
+    h.extend_from_slice(&0xFFFEu16.to_le_bytes()); // WAVE_FORMAT_EXTENSIBLE
+    h.extend_from_slice(&2u16.to_le_bytes());
+    h.extend_from_slice(&rate.to_le_bytes());
+    h.extend_from_slice(&(rate * block_align as u32).to_le_bytes());
+    h.extend_from_slice(&block_align.to_le_bytes());
+    h.extend_from_slice(&bits.to_le_bytes());
+    h.extend_from_slice(&22u16.to_le_bytes());
+    h.extend_from_slice(&bits.to_le_bytes()); // valid bits
+    h.extend_from_slice(&3u32.to_le_bytes()); // front left | front right
+    let sub_format: u16 = if format == WavFormat::F32 { 3 } else { 1 };
+    h.extend_from_slice(&sub_format.to_le_bytes());
+    h.extend_from_slice(&[
+        0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+    ]);
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&(data_bytes as u32).to_le_bytes());
+    let mut out = [0u8; SINK_HEADER_BYTES as usize];
+    out.copy_from_slice(&h);
+    out
+}
+
 fn quantise(x: f32, full: f32) -> i32 {
-    let v = (x * full).round();
-    if v.is_nan() {
-        0
+    // Round half away from zero, like f32::round, without the libm call that the baseline
+    // x86-64 target needs for it; the float-to-int cast saturates and maps NaN to 0.
+    let v = x * full;
+    let r = if v >= 0.0 {
+        (v + 0.5) as i32
     } else {
-        v.clamp(-full - 1.0, full) as i32
-    }
+        (v - 0.5) as i32
+    };
+    r.clamp(-(full as i32) - 1, full as i32)
 }
 
 #[cfg(test)]

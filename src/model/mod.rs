@@ -116,12 +116,20 @@ impl Pattern {
 
     /// Note column count of track `t` in this pattern.
     pub fn note_columns(&self, t: usize) -> usize {
-        if self.rows == 0 { 0 } else { self.tracks[t].notes.len() / self.rows as usize }
+        if self.rows == 0 {
+            0
+        } else {
+            self.tracks[t].notes.len() / self.rows as usize
+        }
     }
 
     /// Effect column count of track `t` in this pattern.
     pub fn effect_columns(&self, t: usize) -> usize {
-        if self.rows == 0 { 0 } else { self.tracks[t].effects.len() / self.rows as usize }
+        if self.rows == 0 {
+            0
+        } else {
+            self.tracks[t].effects.len() / self.rows as usize
+        }
     }
 
     /// The note cell at track `t`, `row`, note column `col`.
@@ -191,8 +199,14 @@ pub enum Waveform {
 
 impl Waveform {
     /// Every waveform, in menu order.
-    pub const ALL: [Waveform; 6] =
-        [Waveform::Off, Waveform::Sine, Waveform::Saw, Waveform::Pulse, Waveform::Triangle, Waveform::Noise];
+    pub const ALL: [Waveform; 6] = [
+        Waveform::Off,
+        Waveform::Sine,
+        Waveform::Saw,
+        Waveform::Pulse,
+        Waveform::Triangle,
+        Waveform::Noise,
+    ];
 
     /// Lower-case name used in text files.
     pub fn name(self) -> &'static str {
@@ -227,7 +241,12 @@ pub struct Adsr {
 
 impl Adsr {
     /// A fast organ-like envelope.
-    pub const GATE: Adsr = Adsr { attack_ms: 2.0, decay_ms: 100.0, sustain: 1.0, release_ms: 30.0 };
+    pub const GATE: Adsr = Adsr {
+        attack_ms: 2.0,
+        decay_ms: 100.0,
+        sustain: 1.0,
+        release_ms: 30.0,
+    };
 }
 
 /// The built-in synth: two oscillators, a resonant low-pass filter with its own envelope, and
@@ -270,11 +289,21 @@ impl Default for Synth {
             osc2_semitones: 0.0,
             osc_mix: 0.0,
             pulse_width: 0.5,
-            amp: Adsr { attack_ms: 2.0, decay_ms: 300.0, sustain: 0.6, release_ms: 200.0 },
+            amp: Adsr {
+                attack_ms: 2.0,
+                decay_ms: 300.0,
+                sustain: 0.6,
+                release_ms: 200.0,
+            },
             cutoff_hz: 3000.0,
             resonance: 0.2,
             filter_env_octaves: 2.0,
-            filter_env: Adsr { attack_ms: 1.0, decay_ms: 250.0, sustain: 0.2, release_ms: 200.0 },
+            filter_env: Adsr {
+                attack_ms: 1.0,
+                decay_ms: 250.0,
+                sustain: 0.2,
+                release_ms: 200.0,
+            },
             key_track: 0.5,
             pitch_env_semitones: 0.0,
             pitch_env_ms: 50.0,
@@ -306,7 +335,9 @@ impl LoopMode {
 
     /// Parses a name written by [`LoopMode::name`].
     pub fn from_name(s: &str) -> Option<LoopMode> {
-        [LoopMode::Off, LoopMode::Forward, LoopMode::PingPong].into_iter().find(|m| m.name() == s)
+        [LoopMode::Off, LoopMode::Forward, LoopMode::PingPong]
+            .into_iter()
+            .find(|m| m.name() == s)
     }
 }
 
@@ -340,7 +371,12 @@ impl Sampler {
             loop_mode: LoopMode::Off,
             loop_start: 0,
             loop_end: frames,
-            amp: Adsr { attack_ms: 0.0, decay_ms: 0.0, sustain: 1.0, release_ms: 60.0 },
+            amp: Adsr {
+                attack_ms: 0.0,
+                decay_ms: 0.0,
+                sustain: 1.0,
+                release_ms: 60.0,
+            },
         }
     }
 }
@@ -389,7 +425,11 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    d.deserialize_seq(BoundedVisitor::<T> { max: MAX as u64, what: "pattern cells", _t: std::marker::PhantomData })
+    d.deserialize_seq(BoundedVisitor::<T> {
+        max: MAX as u64,
+        what: "pattern cells",
+        _t: std::marker::PhantomData,
+    })
 }
 
 fn bounded_samples<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
@@ -426,7 +466,10 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for BoundedVisitor<T> {
         let mut out = Vec::with_capacity(cap);
         while let Some(v) = seq.next_element()? {
             if out.len() as u64 >= self.max {
-                return Err(serde::de::Error::custom(format!("more than {} {}", self.max, self.what)));
+                return Err(serde::de::Error::custom(format!(
+                    "more than {} {}",
+                    self.max, self.what
+                )));
             }
             out.push(v);
         }
@@ -483,7 +526,10 @@ impl Song {
 
     /// Sets the column layout of track `t`, keeping the cells that still fit, in every pattern.
     pub fn set_track_columns(&mut self, t: usize, note_columns: u8, effect_columns: u8) {
-        let (old_n, old_e) = (self.tracks[t].note_columns as usize, self.tracks[t].effect_columns as usize);
+        let (old_n, old_e) = (
+            self.tracks[t].note_columns as usize,
+            self.tracks[t].effect_columns as usize,
+        );
         let (new_n, new_e) = (note_columns as usize, effect_columns as usize);
         for p in &mut self.patterns {
             let rows = p.rows as usize;

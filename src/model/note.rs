@@ -55,9 +55,7 @@ impl Note {
             return None;
         }
         let name = &s[..2];
-        let semitone = NAMES
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(name))?;
+        let semitone = NAMES.iter().position(|n| n.eq_ignore_ascii_case(name))?;
         let octave = (b[2] as char).to_digit(10)? as u8;
         Some(Note::On(octave * 12 + semitone as u8))
     }
@@ -92,7 +90,12 @@ impl NoteCell {
     /// Full volume in the volume column.
     pub const FULL_VOLUME: u8 = 0x40;
     /// A cell with nothing in it.
-    pub const EMPTY: NoteCell = NoteCell { note: Note::Empty, instrument: 0, volume: NoteCell::NO_VOLUME, delay: 0 };
+    pub const EMPTY: NoteCell = NoteCell {
+        note: Note::Empty,
+        instrument: 0,
+        volume: NoteCell::NO_VOLUME,
+        delay: 0,
+    };
 
     /// True when no field is set.
     pub fn is_empty(&self) -> bool {
@@ -101,7 +104,11 @@ impl NoteCell {
 
     /// A note with an instrument and no volume or delay.
     pub fn note(note: Note, instrument: u8) -> NoteCell {
-        NoteCell { note, instrument, ..NoteCell::EMPTY }
+        NoteCell {
+            note,
+            instrument,
+            ..NoteCell::EMPTY
+        }
     }
 }
 
@@ -116,11 +123,17 @@ pub struct EffectCell {
 
 impl EffectCell {
     /// An empty effect field.
-    pub const EMPTY: EffectCell = EffectCell { command: 0, param: 0 };
+    pub const EMPTY: EffectCell = EffectCell {
+        command: 0,
+        param: 0,
+    };
 
     /// An effect from its command character and parameter.
     pub fn new(command: char, param: u8) -> EffectCell {
-        EffectCell { command: command.to_ascii_uppercase() as u8, param }
+        EffectCell {
+            command: command.to_ascii_uppercase() as u8,
+            param,
+        }
     }
 
     /// True when the field is empty.

@@ -36,25 +36,53 @@ pub enum ModelError {
 }
 
 fn too_large(what: impl Into<String>, found: usize, max: usize) -> ModelError {
-    ModelError::TooLarge { what: what.into(), found: found as u64, max: max as u64 }
+    ModelError::TooLarge {
+        what: what.into(),
+        found: found as u64,
+        max: max as u64,
+    }
 }
 
 fn range(what: impl Into<String>, v: f64, min: f64, max: f64) -> Result<(), ModelError> {
     if v.is_finite() && v >= min && v <= max {
         Ok(())
     } else {
-        Err(ModelError::OutOfRange { what: what.into(), found: v, min, max })
+        Err(ModelError::OutOfRange {
+            what: what.into(),
+            found: v,
+            min,
+            max,
+        })
     }
 }
 
 /// Checks every limit and cross-reference of `song`.
 pub fn validate(song: &Song) -> Result<(), ModelError> {
     if song.title.len() > MAX_NAME_BYTES {
-        return Err(too_large("the title length in bytes", song.title.len(), MAX_NAME_BYTES));
+        return Err(too_large(
+            "the title length in bytes",
+            song.title.len(),
+            MAX_NAME_BYTES,
+        ));
     }
-    range("the tempo (BPM)", song.bpm as f64, BPM_RANGE.0 as f64, BPM_RANGE.1 as f64)?;
-    range("LPB", song.lpb as f64, LPB_RANGE.0 as f64, LPB_RANGE.1 as f64)?;
-    range("TPL", song.tpl as f64, TPL_RANGE.0 as f64, TPL_RANGE.1 as f64)?;
+    range(
+        "the tempo (BPM)",
+        song.bpm as f64,
+        BPM_RANGE.0 as f64,
+        BPM_RANGE.1 as f64,
+    )?;
+    range(
+        "LPB",
+        song.lpb as f64,
+        LPB_RANGE.0 as f64,
+        LPB_RANGE.1 as f64,
+    )?;
+    range(
+        "TPL",
+        song.tpl as f64,
+        TPL_RANGE.0 as f64,
+        TPL_RANGE.1 as f64,
+    )?;
     if song.tracks.is_empty() || song.tracks.len() > MAX_TRACKS {
         return Err(ModelError::OutOfRange {
             what: "the track count".into(),
@@ -65,19 +93,42 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
     }
     for (i, t) in song.tracks.iter().enumerate() {
         let n = i + 1;
-        range(format!("track {n}'s note columns"), t.note_columns as f64, 1.0, MAX_NOTE_COLUMNS as f64)?;
-        range(format!("track {n}'s effect columns"), t.effect_columns as f64, 1.0, MAX_EFFECT_COLUMNS as f64)?;
-        range(format!("track {n}'s volume (dB)"), t.volume_db as f64, -96.0, 24.0)?;
+        range(
+            format!("track {n}'s note columns"),
+            t.note_columns as f64,
+            1.0,
+            MAX_NOTE_COLUMNS as f64,
+        )?;
+        range(
+            format!("track {n}'s effect columns"),
+            t.effect_columns as f64,
+            1.0,
+            MAX_EFFECT_COLUMNS as f64,
+        )?;
+        range(
+            format!("track {n}'s volume (dB)"),
+            t.volume_db as f64,
+            -96.0,
+            24.0,
+        )?;
         range(format!("track {n}'s pan"), t.pan as f64, -1.0, 1.0)?;
         if t.name.len() > MAX_NAME_BYTES {
-            return Err(too_large(format!("track {n}'s name length"), t.name.len(), MAX_NAME_BYTES));
+            return Err(too_large(
+                format!("track {n}'s name length"),
+                t.name.len(),
+                MAX_NAME_BYTES,
+            ));
         }
     }
     if song.patterns.is_empty() {
         return Err(ModelError::Inconsistent("the song has no pattern".into()));
     }
     if song.patterns.len() > MAX_PATTERNS {
-        return Err(too_large("the pattern count", song.patterns.len(), MAX_PATTERNS));
+        return Err(too_large(
+            "the pattern count",
+            song.patterns.len(),
+            MAX_PATTERNS,
+        ));
     }
     for (pi, p) in song.patterns.iter().enumerate() {
         if p.rows == 0 || p.rows as usize > MAX_ROWS {
@@ -96,7 +147,8 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
         }
         for (ti, (pt, t)) in p.tracks.iter().zip(&song.tracks).enumerate() {
             let rows = p.rows as usize;
-            if pt.notes.len() != rows * t.note_columns as usize || pt.effects.len() != rows * t.effect_columns as usize
+            if pt.notes.len() != rows * t.note_columns as usize
+                || pt.effects.len() != rows * t.effect_columns as usize
             {
                 return Err(ModelError::Inconsistent(format!(
                     "pattern {pi}, track {}: the cells do not match {rows} rows × {} note and {} effect columns",
@@ -109,7 +161,9 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
                 if let Note::On(p) = c.note
                     && p > MAX_PITCH
                 {
-                    return Err(ModelError::Inconsistent(format!("pattern {pi}: pitch value {p} is above B-9")));
+                    return Err(ModelError::Inconsistent(format!(
+                        "pattern {pi}: pitch value {p} is above B-9"
+                    )));
                 }
                 if c.volume != 0xFF && c.volume > 0x40 {
                     return Err(ModelError::Inconsistent(format!(
@@ -132,7 +186,11 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
         return Err(ModelError::Inconsistent("the order list is empty".into()));
     }
     if song.order.len() > MAX_ORDER {
-        return Err(too_large("the order list length", song.order.len(), MAX_ORDER));
+        return Err(too_large(
+            "the order list length",
+            song.order.len(),
+            MAX_ORDER,
+        ));
     }
     for (i, &p) in song.order.iter().enumerate() {
         if p as usize >= song.patterns.len() {
@@ -150,7 +208,11 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
         )));
     }
     if song.instruments.len() > MAX_INSTRUMENTS {
-        return Err(too_large("the instrument count", song.instruments.len(), MAX_INSTRUMENTS));
+        return Err(too_large(
+            "the instrument count",
+            song.instruments.len(),
+            MAX_INSTRUMENTS,
+        ));
     }
     let mut total_values: u64 = 0;
     for (i, inst) in song.instruments.iter().enumerate() {
@@ -160,15 +222,45 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
         range(format!("{n}'s pan"), inst.pan as f64, -1.0, 1.0)?;
         match &inst.kind {
             InstrumentKind::Synth(s) => {
-                range(format!("{n}'s pulse width"), s.pulse_width as f64, 0.01, 0.99)?;
+                range(
+                    format!("{n}'s pulse width"),
+                    s.pulse_width as f64,
+                    0.01,
+                    0.99,
+                )?;
                 range(format!("{n}'s oscillator mix"), s.osc_mix as f64, 0.0, 1.0)?;
-                range(format!("{n}'s oscillator 2 offset"), s.osc2_semitones as f64, -48.0, 48.0)?;
-                range(format!("{n}'s cutoff (Hz)"), s.cutoff_hz as f64, 10.0, 24000.0)?;
+                range(
+                    format!("{n}'s oscillator 2 offset"),
+                    s.osc2_semitones as f64,
+                    -48.0,
+                    48.0,
+                )?;
+                range(
+                    format!("{n}'s cutoff (Hz)"),
+                    s.cutoff_hz as f64,
+                    10.0,
+                    24000.0,
+                )?;
                 range(format!("{n}'s resonance"), s.resonance as f64, 0.0, 1.0)?;
-                range(format!("{n}'s filter envelope (octaves)"), s.filter_env_octaves as f64, -10.0, 10.0)?;
+                range(
+                    format!("{n}'s filter envelope (octaves)"),
+                    s.filter_env_octaves as f64,
+                    -10.0,
+                    10.0,
+                )?;
                 range(format!("{n}'s key tracking"), s.key_track as f64, 0.0, 1.0)?;
-                range(format!("{n}'s pitch envelope (semitones)"), s.pitch_env_semitones as f64, -96.0, 96.0)?;
-                range(format!("{n}'s pitch envelope time (ms)"), s.pitch_env_ms as f64, 0.0, 60_000.0)?;
+                range(
+                    format!("{n}'s pitch envelope (semitones)"),
+                    s.pitch_env_semitones as f64,
+                    -96.0,
+                    96.0,
+                )?;
+                range(
+                    format!("{n}'s pitch envelope time (ms)"),
+                    s.pitch_env_ms as f64,
+                    0.0,
+                    60_000.0,
+                )?;
                 for (what, env) in [("amplitude", &s.amp), ("filter", &s.filter_env)] {
                     check_adsr(&format!("{n}'s {what} envelope"), env)?;
                 }
@@ -200,12 +292,29 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
                     )));
                 }
                 if d.data.iter().any(|v| !v.is_finite()) {
-                    return Err(ModelError::Inconsistent(format!("{n}: the sample holds a non-finite value")));
+                    return Err(ModelError::Inconsistent(format!(
+                        "{n}: the sample holds a non-finite value"
+                    )));
                 }
                 total_values += values;
-                range(format!("{n}'s sample rate"), d.rate as f64, 1000.0, 384_000.0)?;
-                range(format!("{n}'s base note"), s.base_note as f64, 0.0, MAX_PITCH as f64)?;
-                range(format!("{n}'s fine tune (cents)"), s.fine_tune_cents as f64, -100.0, 100.0)?;
+                range(
+                    format!("{n}'s sample rate"),
+                    d.rate as f64,
+                    1000.0,
+                    384_000.0,
+                )?;
+                range(
+                    format!("{n}'s base note"),
+                    s.base_note as f64,
+                    0.0,
+                    MAX_PITCH as f64,
+                )?;
+                range(
+                    format!("{n}'s fine tune (cents)"),
+                    s.fine_tune_cents as f64,
+                    -100.0,
+                    100.0,
+                )?;
                 if s.loop_start > s.loop_end || s.loop_end > d.frames {
                     return Err(ModelError::Inconsistent(format!(
                         "{n}: loop {}..{} does not lie within the sample's {} frames",
@@ -227,10 +336,25 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
 }
 
 fn check_adsr(what: &str, env: &super::Adsr) -> Result<(), ModelError> {
-    range(format!("{what} attack (ms)"), env.attack_ms as f64, 0.0, 60_000.0)?;
-    range(format!("{what} decay (ms)"), env.decay_ms as f64, 0.0, 60_000.0)?;
+    range(
+        format!("{what} attack (ms)"),
+        env.attack_ms as f64,
+        0.0,
+        60_000.0,
+    )?;
+    range(
+        format!("{what} decay (ms)"),
+        env.decay_ms as f64,
+        0.0,
+        60_000.0,
+    )?;
     range(format!("{what} sustain"), env.sustain as f64, 0.0, 1.0)?;
-    range(format!("{what} release (ms)"), env.release_ms as f64, 0.0, 60_000.0)
+    range(
+        format!("{what} release (ms)"),
+        env.release_ms as f64,
+        0.0,
+        60_000.0,
+    )
 }
 
 #[cfg(test)]

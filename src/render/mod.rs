@@ -255,22 +255,25 @@ pub fn render_to_wav(
     let mut sink = format::WavSink::create(path, opts.rate, fmt)?;
     let mut dither = Dither::new(song.seed);
     let total = r.estimated_frames();
+    let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     while let Some((l, rr)) = r.next_block() {
-        match fmt {
-            SampleFormat::S16 => {
-                for (&a, &b) in l.iter().zip(rr) {
-                    let (a, b) = (dither.to_i16(a), dither.to_i16(b));
-                    sink.write_frame(a as f32 / 32767.0, b as f32 / 32767.0)?;
-                }
+        if fmt == SampleFormat::S16 {
+            // Dither here; the sink's rounding of k / 32767 × 32767 gives back exactly k.
+            for (i, (&a, &b)) in l.iter().zip(rr).enumerate() {
+                dl[i] = dither.to_i16(a) as f32 / 32767.0;
+                dr[i] = dither.to_i16(b) as f32 / 32767.0;
             }
-            _ => {
-                for (&a, &b) in l.iter().zip(rr) {
-                    sink.write_frame(a, b)?;
-                }
-            }
+            sink.write_block(&dl[..l.len()], &dr[..l.len()])?;
+        } else {
+            sink.write_block(l, rr)?;
         }
         progress(r.frames, total.max(r.frames));
     }
     sink.finish()?;
-    Ok(RenderReport { frames: r.frames, rate: opts.rate, peak: r.peak, song_length: r.length })
+    Ok(RenderReport {
+        frames: r.frames,
+        rate: opts.rate,
+        peak: r.peak,
+        song_length: r.length,
+    })
 }
