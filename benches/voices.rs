@@ -1,6 +1,8 @@
 //! Engine cost per voice: 1, 8, 32 and 128 sustained voices (synth: two oscillators and the
 //! filter; sampler: looped stereo sample with cubic interpolation), 128-frame blocks at 48 kHz.
 //! Run: `cargo bench --bench voices`.
+// The real-time rules (clippy.toml) bind the engine; test and tool code may allocate freely.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -12,7 +14,10 @@ fn song_with_voices(n: usize, sampler: bool) -> Song {
     let mut s = Song::new_default();
     let tracks = n.div_ceil(8);
     s.tracks = (0..tracks)
-        .map(|i| Track { note_columns: 8.min(n - i * 8) as u8, ..Track::new(format!("T{i}")) })
+        .map(|i| Track {
+            note_columns: 8.min(n - i * 8) as u8,
+            ..Track::new(format!("T{i}"))
+        })
         .collect();
     let mut p = Pattern::new(64, &s.tracks);
     for v in 0..n {
@@ -24,7 +29,9 @@ fn song_with_voices(n: usize, sampler: bool) -> Song {
     s.order = vec![0];
     let kind = if sampler {
         let frames = 48_000;
-        let data: Vec<f32> = (0..frames * 2).map(|k| ((k / 2) as f32 * 0.05).sin() * 0.3).collect();
+        let data: Vec<f32> = (0..frames * 2)
+            .map(|k| ((k / 2) as f32 * 0.05).sin() * 0.3)
+            .collect();
         let sample = Arc::new(SampleData {
             name: "loop".into(),
             rate: 44_100,
@@ -44,11 +51,19 @@ fn song_with_voices(n: usize, sampler: bool) -> Song {
         InstrumentKind::Synth(Synth {
             osc2: Waveform::Pulse,
             osc_mix: 0.5,
-            amp: Adsr { sustain: 1.0, ..Synth::default().amp },
+            amp: Adsr {
+                sustain: 1.0,
+                ..Synth::default().amp
+            },
             ..Synth::default()
         })
     };
-    s.instruments = vec![Some(Instrument { name: "v".into(), volume: 0.1, pan: 0.0, kind })];
+    s.instruments = vec![Some(Instrument {
+        name: "v".into(),
+        volume: 0.1,
+        pan: 0.0,
+        kind,
+    })];
     s
 }
 
@@ -58,7 +73,10 @@ fn voices(c: &mut Criterion) {
         for n in [1usize, 8, 32, 128] {
             let es = EngineSong::from_model(&song_with_voices(n, sampler), 48_000);
             let mut e = Engine::new(Box::new(es.clone()));
-            e.play(PlayRange { looping: true, ..PlayRange::song(&es) });
+            e.play(PlayRange {
+                looping: true,
+                ..PlayRange::song(&es)
+            });
             let (mut l, mut r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
             e.process(&mut l, &mut r);
             assert_eq!(e.active_voices(), n);

@@ -43,7 +43,7 @@ impl Smoothed {
 
     /// The next value.
     #[inline]
-    pub fn next(&mut self) -> f32 {
+    pub fn next_value(&mut self) -> f32 {
         if self.remaining > 0 {
             self.remaining -= 1;
             self.value = if self.remaining == 0 {
@@ -84,7 +84,7 @@ mod tests {
         s.set(1.0);
         let mut last = 0.0;
         for i in 0..480 {
-            let v = s.next();
+            let v = s.next_value();
             assert!(v >= last, "monotonic at {i}");
             last = v;
         }

@@ -257,7 +257,7 @@ impl Engine {
             self.handle_events();
             guard += 1;
         }
-        if self.frame % CONTROL_FRAMES == 0 && self.last_control != self.frame {
+        if self.frame.is_multiple_of(CONTROL_FRAMES) && self.last_control != self.frame {
             self.control_all();
             self.last_control = self.frame;
         }
@@ -347,7 +347,7 @@ impl Engine {
             let (bl, br) = buf.split_at(MAX_CHUNK);
             if gl.is_ramping() || gr.is_ramping() {
                 for i in 0..len {
-                    let (a, b) = (gl.next(), gr.next());
+                    let (a, b) = (gl.next_value(), gr.next_value());
                     if used[t] {
                         left[i] += bl[i] * a;
                         right[i] += br[i] * b;

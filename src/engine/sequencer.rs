@@ -460,7 +460,7 @@ impl Engine {
                             };
                         }
                         b'E' => match x {
-                            0x9 if y != 0 && tick % y as u32 == 0 => retrigger = true,
+                            0x9 if y != 0 && tick.is_multiple_of(y as u32) => retrigger = true,
                             0xC if tick == y as u32 => lane.volume = 0.0,
                             _ => {}
                         },

@@ -57,6 +57,10 @@ pub struct PlayableInstrument {
 
 /// Sound source of a playable instrument.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "instruments are built off the audio thread and read in place; boxing would add an indirection per block"
+)]
 pub enum Source {
     /// Built-in synth.
     Synth(SynthPatch),

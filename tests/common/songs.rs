@@ -10,8 +10,16 @@ use ttrack::model::*;
 pub fn busy(tracks: usize) -> Song {
     let mut s = Song::new_default();
     s.title = format!("Busy {tracks}-track song");
-    s.tracks = (0..tracks).map(|i| Track::new(format!("Busy {i}"))).collect();
-    let waves = [Waveform::Saw, Waveform::Pulse, Waveform::Triangle, Waveform::Sine, Waveform::Noise];
+    s.tracks = (0..tracks)
+        .map(|i| Track::new(format!("Busy {i}")))
+        .collect();
+    let waves = [
+        Waveform::Saw,
+        Waveform::Pulse,
+        Waveform::Triangle,
+        Waveform::Sine,
+        Waveform::Noise,
+    ];
     let mut instruments = Vec::new();
     for i in 0..8 {
         instruments.push(Some(Instrument {
@@ -35,7 +43,8 @@ pub fn busy(tracks: usize) -> Song {
         let data: Vec<f32> = (0..frames * channels)
             .map(|k| {
                 let f = (k / channels) as f32;
-                0.4 * (f * 0.031 * (1.0 + i as f32 * 0.1)).sin() * (-(f / frames as f32) * 3.0).exp()
+                0.4 * (f * 0.031 * (1.0 + i as f32 * 0.1)).sin()
+                    * (-(f / frames as f32) * 3.0).exp()
             })
             .collect();
         let sample = Arc::new(SampleData {
@@ -50,7 +59,11 @@ pub fn busy(tracks: usize) -> Song {
         });
         let mut sm = Sampler::new(sample);
         if i % 3 == 0 {
-            sm.loop_mode = if i % 2 == 0 { LoopMode::Forward } else { LoopMode::PingPong };
+            sm.loop_mode = if i % 2 == 0 {
+                LoopMode::Forward
+            } else {
+                LoopMode::PingPong
+            };
             sm.loop_start = frames as u64 / 4;
             sm.loop_end = frames as u64 / 2;
         }
@@ -62,7 +75,9 @@ pub fn busy(tracks: usize) -> Song {
         }));
     }
     s.instruments = instruments;
-    let effects = ["037", "110", "208", "304", "447", "8A0", "A02", "C30", "E93", "ED1", "EC4", "000"];
+    let effects = [
+        "037", "110", "208", "304", "447", "8A0", "A02", "C30", "E93", "ED1", "EC4", "000",
+    ];
     s.patterns = (0..4)
         .map(|p| {
             let mut pat = Pattern::new(64, &s.tracks);
@@ -73,8 +88,10 @@ pub fn busy(tracks: usize) -> Song {
                     c.instrument = ((t + row / 16) % 16 + 1) as u8;
                     c.volume = if row % 4 == 0 { 0x40 } else { 0x30 };
                     let e = effects[(row + t + p) % effects.len()];
-                    *pat.effect_mut(t, row, 0) =
-                        EffectCell::new(e.as_bytes()[0] as char, u8::from_str_radix(&e[1..], 16).unwrap());
+                    *pat.effect_mut(t, row, 0) = EffectCell::new(
+                        e.as_bytes()[0] as char,
+                        u8::from_str_radix(&e[1..], 16).unwrap(),
+                    );
                 }
             }
             pat
