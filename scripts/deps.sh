@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages ttrack needs, only those that are missing.
+#   scripts/deps.sh build   packages to build and run ttrack
+#   scripts/deps.sh test    packages to build and run the whole test suite
+# Uses sudo when not run as root. Without apt-get it says what to install and stops.
+set -euo pipefail
+kind="${1:-build}"
+build=(pkg-config libasound2-dev)
+test=()
+case "$kind" in
+    build) want=("${build[@]}") ;;
+    test) want=("${build[@]}" "${test[@]}") ;;
+    *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null; then
+    echo "ttrack needs these packages (or your system's equivalent): ${missing[*]}" >&2
+    exit 1
+fi
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
