@@ -115,13 +115,29 @@ impl Oscillator {
         out: &mut [f32],
         add: bool,
     ) {
-        let (mut t, dt) = (self.phase, self.inc);
+        // Pass 1: the phases (the only serial dependency, a short add-and-wrap chain).
+        // Pass 2: the wave shapes, independent per frame, so frames overlap in the pipeline.
+        let n = out.len().min(FILL_MAX);
+        let out = &mut out[..n];
+        let dt = self.inc;
+        let mut phases = [0.0f32; FILL_MAX];
+        let mut t = self.phase;
+        for p in phases[..n].iter_mut() {
+            *p = t;
+            t = wrap(t + dt);
+        }
+        self.phase = t;
+        let phases = &phases[..n];
         macro_rules! run {
-            ($v:expr) => {
-                for o in out.iter_mut() {
-                    let v = $v;
-                    *o = if add { *o + gain * v } else { gain * v };
-                    t = wrap(t + dt);
+            (|$t:ident| $v:expr) => {
+                if add {
+                    for (o, &$t) in out.iter_mut().zip(phases) {
+                        *o += gain * $v;
+                    }
+                } else {
+                    for (o, &$t) in out.iter_mut().zip(phases) {
+                        *o = gain * $v;
+                    }
                 }
             };
         }
@@ -131,21 +147,28 @@ impl Oscillator {
                     out.fill(0.0);
                 }
             }
-            Waveform::Sine => run!(sin_cycle(t)),
-            Waveform::Saw => run!(2.0 * t - 1.0 - blep(t, dt)),
-            Waveform::Pulse => run!({
+            Waveform::Sine => run!(|t| sin_cycle(t)),
+            Waveform::Saw => run!(|t| 2.0 * t - 1.0 - blep(t, dt)),
+            Waveform::Pulse => run!(|t| {
                 let naive = if t < width { 1.0 } else { -1.0 };
                 naive + blep(t, dt) - blep(wrap(t + 1.0 - width), dt)
             }),
-            Waveform::Triangle => run!({
+            Waveform::Triangle => run!(|t| {
                 let naive = 1.0 - 4.0 * (t - 0.5).abs();
                 naive + 4.0 * dt * (blamp(t, dt) - blamp(wrap(t + 0.5), dt))
             }),
-            Waveform::Noise => run!(rng.bipolar()),
+            Waveform::Noise => {
+                for o in out.iter_mut() {
+                    let v = rng.bipolar();
+                    *o = if add { *o + gain * v } else { gain * v };
+                }
+            }
         }
-        self.phase = t;
     }
 }
+
+/// Longest block [`Oscillator::fill`] writes (longer outputs are cut).
+pub const FILL_MAX: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -212,7 +235,7 @@ mod tests {
             a.set_freq(1234.5, 48_000.0);
             b.set_freq(1234.5, 48_000.0);
             let (mut ra, mut rb) = (Rng::new(5), Rng::new(5));
-            let mut block = [0.0f32; 100];
+            let mut block = [0.0f32; FILL_MAX];
             a.fill(wave, 0.3, &mut ra, 0.5, &mut block, false);
             for (i, v) in block.iter().enumerate() {
                 assert_eq!(*v, 0.5 * b.next(wave, 0.3, &mut rb), "{wave:?} frame {i}");
