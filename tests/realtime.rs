@@ -65,3 +65,112 @@ fn demo_songs_render_without_allocating() {
         );
     }
 }
+
+#[test]
+fn engine_never_allocates_while_edits_stream_in() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use ttrack::engine::{Command, PlayableInstrument};
+    use ttrack::model::{EffectCell, Note, NoteCell};
+
+    let song = common::songs::busy(8);
+    let es = EngineSong::from_model(&song, 48_000);
+    let (mut handle, link) = ttrack::engine::link();
+    let mut e = Engine::new(Box::new(es.clone()));
+    e.connect(link);
+    let range = PlayRange {
+        looping: true,
+        ..PlayRange::song(&es)
+    };
+    handle.send(Command::Play {
+        range,
+        row: 0,
+        bpm: es.bpm,
+        tpl: es.tpl,
+    });
+    let done = Arc::new(AtomicBool::new(false));
+    let ui = {
+        let done = Arc::clone(&done);
+        let song = song.clone();
+        std::thread::spawn(move || {
+            let mut rng = 0x1234_5678_u64;
+            let mut next = || {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng
+            };
+            let mut sent = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                let r = next();
+                let cmd = match r % 9 {
+                    0..=3 => Command::SetNote {
+                        pattern: (r >> 8) as u16 % 4,
+                        row: (r >> 16) as u16 % 64,
+                        track: (r >> 24) as u8 % 8,
+                        column: 0,
+                        cell: NoteCell::note(
+                            Note::On(24 + (r >> 32) as u8 % 60),
+                            1 + (r >> 40) as u8 % 16,
+                        ),
+                    },
+                    4 => Command::SetEffect {
+                        pattern: (r >> 8) as u16 % 4,
+                        row: (r >> 16) as u16 % 64,
+                        track: (r >> 24) as u8 % 8,
+                        column: 0,
+                        cell: EffectCell::new('A', 0x0F),
+                    },
+                    5 => Command::NoteOn {
+                        tag: (r >> 8) as u32 % 4,
+                        track: 0,
+                        slot: 1 + (r >> 16) as u8 % 16,
+                        pitch: 48,
+                        volume: 0x30,
+                    },
+                    6 => Command::NoteOff {
+                        tag: (r >> 8) as u32 % 4,
+                    },
+                    7 => Command::ReplacePattern {
+                        index: (r >> 8) as u16 % 4,
+                        pattern: Box::new(song.patterns[(r >> 16) as usize % 4].clone()),
+                    },
+                    _ => {
+                        let slot = 1 + (r >> 8) as u8 % 16;
+                        let inst = song.instruments[(r >> 16) as usize % 16].as_ref().unwrap();
+                        Command::ReplaceInstrument {
+                            slot,
+                            instrument: Some(Box::new(PlayableInstrument::from_model(
+                                inst, 48_000.0,
+                            ))),
+                        }
+                    }
+                };
+                handle.send(cmd);
+                handle.pump();
+                sent += 1;
+                if sent.is_multiple_of(64) {
+                    std::thread::yield_now();
+                }
+            }
+            handle.pump();
+            (sent, handle.status().commands_applied)
+        })
+    };
+    let (mut l, mut r) = (vec![0.0; 128], vec![0.0; 128]);
+    reset_violation_count();
+    for _ in 0..(2 * 48_000 / 128) {
+        rt::process_block(&mut e, &mut l, &mut r);
+    }
+    let violations = violation_count();
+    done.store(true, Ordering::Relaxed);
+    let (sent, applied) = ui.join().unwrap();
+    assert!(
+        sent > 1000 && applied > 1000,
+        "only {sent} commands sent, {applied} applied"
+    );
+    assert_eq!(
+        violations, 0,
+        "the engine allocated or freed while commands streamed in"
+    );
+}

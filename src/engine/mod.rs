@@ -11,12 +11,17 @@
     clippy::expect_used
 )]
 
+mod commands;
+pub mod handle;
+pub mod msg;
 pub mod rt;
 mod sequencer;
 pub mod song;
 pub mod transport;
 pub mod voice;
 
+pub use handle::{EngineHandle, EngineLink, link};
+pub use msg::{Command, Garbage, Report, Status};
 pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
 pub use transport::{PlayRange, SongLength, Transport, chase_tempo, song_length};
 
@@ -27,6 +32,9 @@ use voice::Voice;
 
 /// Most frames rendered between two control points (the control grid bounds it anyway).
 pub const MAX_CHUNK: usize = CONTROL_FRAMES as usize;
+
+/// Most commands applied per block; the rest wait for the next block (bounded work).
+pub const MAX_COMMANDS_PER_BLOCK: usize = 1024;
 
 /// Where playback is, for the UI and for tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,6 +79,9 @@ pub struct Engine {
     row_frames: f64,
     last_control: u64,
     next_voice: usize,
+    link: Option<EngineLink>,
+    status: Status,
+    frames_since_report: u64,
     /// The chunk being handed out to the host: left in the first half, right in the second.
     chunk: [f32; 2 * MAX_CHUNK],
     chunk_len: usize,
@@ -118,6 +129,9 @@ impl Engine {
             chunk: [0.0; 2 * MAX_CHUNK],
             chunk_len: 0,
             chunk_pos: 0,
+            link: None,
+            status: Status::default(),
+            frames_since_report: 0,
         };
         e.snap_track_gains();
         e
@@ -153,9 +167,27 @@ impl Engine {
     /// Resets every voice, lane, effect memory and the clock, then starts the sequencer over `range`.
     /// Playing twice from the same state gives the same samples.
     pub fn play(&mut self, range: PlayRange) {
+        self.play_from(range, 0);
+    }
+
+    /// Like [`Engine::play`], starting at `row` of the first order position.
+    pub fn play_from(&mut self, range: PlayRange, row: usize) {
         let (bpm, tpl) = chase_tempo(&self.song, range.from);
+        self.play_chased(range, row, bpm, tpl);
+    }
+
+    /// Like [`Engine::play_from`] with the starting tempo given (bounded work, for the callback).
+    pub fn play_chased(&mut self, range: PlayRange, row: usize, bpm: u16, tpl: u8) {
+        let bpm = bpm.clamp(
+            crate::model::limits::BPM_RANGE.0,
+            crate::model::limits::BPM_RANGE.1,
+        );
+        let tpl = tpl.clamp(
+            crate::model::limits::TPL_RANGE.0,
+            crate::model::limits::TPL_RANGE.1,
+        );
         self.reset_state();
-        self.transport.start(&self.song, range, bpm, tpl);
+        self.transport.start(&self.song, range, row, bpm, tpl);
         self.sequencing = !self.transport.finished;
         self.frames_per_tick = transport::frames_per_tick(self.song.rate, bpm, self.song.lpb, tpl);
         self.next_tick_frame = 0;
@@ -165,6 +197,10 @@ impl Engine {
     /// Stops the sequencer and fades every voice out.
     pub fn stop(&mut self) {
         self.sequencing = false;
+        for l in self.lanes.iter_mut() {
+            l.clear_pending();
+        }
+        self.next_pending = u64::MAX;
         for v in self.voices.iter_mut().filter(|v| v.active) {
             v.fade_out();
         }
@@ -233,6 +269,9 @@ impl Engine {
     /// slices time into blocks.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());
+        if self.link.is_some() {
+            self.apply_commands();
+        }
         let mut done = 0usize;
         while done < n {
             if self.chunk_pos == self.chunk_len {
@@ -244,6 +283,37 @@ impl Engine {
             right[done..done + k].copy_from_slice(&cr[self.chunk_pos..self.chunk_pos + k]);
             self.chunk_pos += k;
             done += k;
+        }
+        if self.link.is_some() {
+            self.frames_since_report += n as u64;
+            if self.frames_since_report >= (self.song.rate as u64 / 100).max(1) {
+                self.frames_since_report = 0;
+                self.send_status();
+            }
+        }
+    }
+
+    /// Connects the engine to the UI's rings (see [`link`]); from then on every `process` call
+    /// first applies up to [`MAX_COMMANDS_PER_BLOCK`] commands and reports status every 10 ms.
+    pub fn connect(&mut self, link: EngineLink) {
+        self.link = Some(link);
+    }
+
+    /// The current status (what the next report will say).
+    pub fn status(&self) -> Status {
+        let mut s = self.status;
+        s.playing = self.sequencing;
+        s.position = self.position();
+        s.active_voices = self.active_voices() as u16;
+        s
+    }
+
+    fn send_status(&mut self) {
+        let s = self.status();
+        if let Some(link) = self.link.as_mut()
+            && !link.report(s)
+        {
+            self.status.reports_dropped += 1;
         }
     }
 

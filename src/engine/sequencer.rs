@@ -54,6 +54,13 @@ impl Lane {
     }
 }
 
+impl Lane {
+    /// Forgets a delayed note that has not started yet.
+    pub fn clear_pending(&mut self) {
+        self.pending = None;
+    }
+}
+
 impl Default for Lane {
     fn default() -> Lane {
         Lane::new()
@@ -373,6 +380,7 @@ impl Engine {
         let v = &mut self.voices[vi];
         v.track = t as u16;
         v.lane = li as u16;
+        v.tag = 0;
         if v.start(inst, &start, self.rate) {
             lane.voice = Some((vi as u16, v.id));
         }
@@ -380,7 +388,7 @@ impl Engine {
     }
 
     /// A free voice, or the quietest one when all are busy.
-    fn alloc_voice(&mut self) -> usize {
+    pub(super) fn alloc_voice(&mut self) -> usize {
         let n = self.voices.len();
         for k in 0..n {
             let i = (self.next_voice + k) % n;

@@ -26,7 +26,7 @@ pub struct EngineSong {
     /// Loop-back order position.
     pub restart: u16,
     /// Instrument slots, index = slot − 1.
-    pub instruments: Vec<Option<PlayableInstrument>>,
+    pub instruments: Vec<Option<Box<PlayableInstrument>>>,
     /// Seed of every random source.
     pub seed: u64,
 }
@@ -59,7 +59,7 @@ pub struct PlayableInstrument {
 #[derive(Clone, Debug)]
 #[expect(
     clippy::large_enum_variant,
-    reason = "instruments are built off the audio thread and read in place; boxing would add an indirection per block"
+    reason = "instruments are boxed as a whole already; boxing the variant too would add an indirection per block"
 )]
 pub enum Source {
     /// Built-in synth.
@@ -122,7 +122,10 @@ impl EngineSong {
             instruments: song
                 .instruments
                 .iter()
-                .map(|i| i.as_ref().map(|i| PlayableInstrument::from_model(i, r)))
+                .map(|i| {
+                    i.as_ref()
+                        .map(|i| Box::new(PlayableInstrument::from_model(i, r)))
+                })
                 .collect(),
             seed: song.seed,
         }
@@ -133,7 +136,7 @@ impl EngineSong {
     pub fn instrument(&self, slot: u8) -> Option<&PlayableInstrument> {
         self.instruments
             .get((slot as usize).wrapping_sub(1))?
-            .as_ref()
+            .as_deref()
     }
 }
 

@@ -67,7 +67,7 @@ impl Transport {
     }
 
     /// Starts at `range.from`, row 0, with the tempo in force there (`bpm`, `tpl` from a chase).
-    pub fn start(&mut self, song: &EngineSong, range: PlayRange, bpm: u16, tpl: u8) {
+    pub fn start(&mut self, song: &EngineSong, range: PlayRange, row: usize, bpm: u16, tpl: u8) {
         self.visited.fill(0);
         let last = song.order.len().saturating_sub(1);
         self.range = PlayRange {
@@ -76,7 +76,10 @@ impl Transport {
             looping: range.looping,
         };
         self.order_pos = self.range.from;
-        self.row = 0;
+        let rows = self
+            .pattern(song)
+            .map_or(0, |p| song.patterns[p].rows as usize);
+        self.row = if row < rows { row } else { 0 };
         self.bpm = bpm;
         self.tpl = tpl;
         self.jump = None;
@@ -114,31 +117,15 @@ impl Transport {
         let Some(p) = self.pattern(song) else {
             return false;
         };
-        let pat = &song.patterns[p];
-        if self.row >= pat.rows as usize {
-            return false;
-        }
         let (old_bpm, old_tpl) = (self.bpm, self.tpl);
-        for (t, track) in song.tracks.iter().enumerate().take(pat.tracks.len()) {
-            let w = track.effect_columns;
-            let cells = &pat.tracks[t].effects;
-            for c in 0..w {
-                let Some(e) = cells.get(self.row * w + c) else {
-                    continue;
-                };
-                match e.command {
-                    b'F' if e.param == 0 => {}
-                    b'F' if e.param < 0x20 => self.tpl = e.param,
-                    b'F' => self.bpm = e.param as u16,
-                    b'B' => {
-                        self.jump = Some(e.param as usize);
-                        self.brk.get_or_insert(0);
-                    }
-                    b'D' => self.brk = Some(e.param as usize),
-                    _ => {}
-                }
-            }
-        }
+        let mut flow = RowFlow {
+            bpm: self.bpm,
+            tpl: self.tpl,
+            jump: self.jump,
+            brk: self.brk,
+        };
+        flow.scan(song, p, self.row);
+        (self.bpm, self.tpl, self.jump, self.brk) = (flow.bpm, flow.tpl, flow.jump, flow.brk);
         self.bpm != old_bpm || self.tpl != old_tpl
     }
 
@@ -212,20 +199,65 @@ pub fn frames_per_tick(rate: u32, bpm: u16, lpb: u8, tpl: u8) -> f64 {
 /// The tempo (bpm, tpl) in force when play starts at order position `from`: the Fxx effects of every
 /// earlier order entry, in order (jumps are not followed).
 pub fn chase_tempo(song: &EngineSong, from: usize) -> (u16, u8) {
-    let mut t = Transport::new();
-    t.bpm = song.bpm;
-    t.tpl = song.tpl;
+    let mut flow = RowFlow {
+        bpm: song.bpm,
+        tpl: song.tpl,
+        jump: None,
+        brk: None,
+    };
     for pos in 0..from.min(song.order.len()) {
-        t.order_pos = pos;
-        let rows = t
-            .pattern(song)
-            .map_or(0, |p| song.patterns[p].rows as usize);
-        for row in 0..rows {
-            t.row = row;
-            t.scan_row(song);
+        let Some(p) = song
+            .order
+            .get(pos)
+            .map(|&p| p as usize)
+            .filter(|&p| p < song.patterns.len())
+        else {
+            continue;
+        };
+        for row in 0..song.patterns[p].rows as usize {
+            flow.scan(song, p, row);
         }
     }
-    (t.bpm, t.tpl)
+    (flow.bpm, flow.tpl)
+}
+
+/// The tempo and flow effects of one row (Fxx, Bxx, Dxx), read without touching anything else.
+struct RowFlow {
+    bpm: u16,
+    tpl: u8,
+    jump: Option<usize>,
+    brk: Option<usize>,
+}
+
+impl RowFlow {
+    fn scan(&mut self, song: &EngineSong, pattern: usize, row: usize) {
+        let Some(pat) = song.patterns.get(pattern) else {
+            return;
+        };
+        if row >= pat.rows as usize {
+            return;
+        }
+        for (t, track) in song.tracks.iter().enumerate().take(pat.tracks.len()) {
+            let w = track.effect_columns;
+            let cells = &pat.tracks[t].effects;
+            for c in 0..w {
+                let Some(e) = cells.get(row * w + c) else {
+                    continue;
+                };
+                match e.command {
+                    b'F' if e.param == 0 => {}
+                    b'F' if e.param < 0x20 => self.tpl = e.param,
+                    b'F' => self.bpm = e.param as u16,
+                    b'B' => {
+                        self.jump = Some(e.param as usize);
+                        self.brk.get_or_insert(0);
+                    }
+                    b'D' => self.brk = Some(e.param as usize),
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 /// Length of a play-through, found by a dry run of the transport.
@@ -249,6 +281,7 @@ pub fn song_length(song: &EngineSong, range: PlayRange, rate: u32) -> SongLength
             looping: false,
             ..range
         },
+        0,
         bpm,
         tpl,
     );

@@ -32,6 +32,8 @@ pub struct Voice {
     pub lane: u16,
     /// Instrument slot (1-based).
     pub slot: u8,
+    /// Audition tag (non-zero for notes started by [`crate::engine::Command::NoteOn`]).
+    pub tag: u32,
     /// Pitch in semitones above C-0, effects included.
     pub pitch: f32,
     /// Linear gain from volume column, instrument and effects.
@@ -89,6 +91,7 @@ impl Voice {
             track: 0,
             lane: 0,
             slot: 0,
+            tag: 0,
             pitch: 0.0,
             gain: 0.0,
             pan: 0.0,

@@ -1,0 +1,243 @@
+//! Applying UI commands at the start of a block: cell edits, mix changes, auditions and swaps of
+//! whole patterns, instruments or songs. Swaps exchange boxes, so nothing is freed here; the
+//! displaced object goes back to the UI as [`Garbage`].
+
+use super::msg::{Command, Garbage};
+use super::voice::Start;
+use super::{Engine, MAX_COMMANDS_PER_BLOCK, MAX_NOTE_COLUMNS};
+use crate::dsp::db_to_gain;
+use crate::dsp::pan;
+use crate::dsp::rng::Rng;
+use crate::model::limits::MAX_TRACKS;
+
+/// Lane number of audition voices (they belong to no note column).
+pub const AUDITION_LANE: u16 = u16::MAX;
+
+impl Engine {
+    /// Applies up to [`MAX_COMMANDS_PER_BLOCK`] waiting commands.
+    pub(super) fn apply_commands(&mut self) {
+        for _ in 0..MAX_COMMANDS_PER_BLOCK {
+            let Some(link) = self.link.as_mut() else {
+                return;
+            };
+            let Some(cmd) = ringbuf::traits::Consumer::try_pop(&mut link.commands) else {
+                return;
+            };
+            let garbage = self.apply(cmd);
+            if let Some(g) = garbage {
+                let mut parked = self.status.garbage_parked;
+                if let Some(link) = self.link.as_mut() {
+                    link.return_garbage(g, &mut parked);
+                }
+                self.status.garbage_parked = parked;
+            }
+            self.status.commands_applied += 1;
+        }
+    }
+
+    fn refuse(&mut self) {
+        self.status.commands_refused += 1;
+    }
+
+    /// Applies one command; returns what must go back to the UI.
+    pub fn apply(&mut self, cmd: Command) -> Option<Garbage> {
+        match cmd {
+            Command::Play {
+                range,
+                row,
+                bpm,
+                tpl,
+            } => self.play_chased(range, row as usize, bpm, tpl),
+            Command::Stop => self.stop(),
+            Command::Mark(n) => self.status.mark = n,
+            Command::SetNote {
+                pattern,
+                row,
+                track,
+                column,
+                cell,
+            } => {
+                let w = self.song.tracks.get(track as usize).map(|t| t.note_columns);
+                let slot = self.song.patterns.get_mut(pattern as usize).and_then(|p| {
+                    let w = w?;
+                    if row as u32 >= p.rows || column as usize >= w {
+                        return None;
+                    }
+                    p.tracks
+                        .get_mut(track as usize)?
+                        .notes
+                        .get_mut(row as usize * w + column as usize)
+                });
+                match slot {
+                    Some(c) => *c = cell,
+                    None => self.refuse(),
+                }
+            }
+            Command::SetEffect {
+                pattern,
+                row,
+                track,
+                column,
+                cell,
+            } => {
+                let w = self
+                    .song
+                    .tracks
+                    .get(track as usize)
+                    .map(|t| t.effect_columns);
+                let slot = self.song.patterns.get_mut(pattern as usize).and_then(|p| {
+                    let w = w?;
+                    if row as u32 >= p.rows || column as usize >= w {
+                        return None;
+                    }
+                    p.tracks
+                        .get_mut(track as usize)?
+                        .effects
+                        .get_mut(row as usize * w + column as usize)
+                });
+                match slot {
+                    Some(c) => *c = cell,
+                    None => self.refuse(),
+                }
+            }
+            Command::SetTrack {
+                track,
+                volume_db,
+                pan: p,
+                mute,
+            } => {
+                let t = track as usize;
+                match self.song.tracks.get_mut(t) {
+                    Some(tr) => {
+                        let (l, r) = pan::constant_power(p);
+                        tr.gain = if mute {
+                            0.0
+                        } else {
+                            db_to_gain(volume_db.clamp(-96.0, 24.0))
+                        };
+                        tr.balance = (
+                            (l * std::f32::consts::SQRT_2).min(1.0),
+                            (r * std::f32::consts::SQRT_2).min(1.0),
+                        );
+                        let (gl, gr) = (tr.gain * tr.balance.0, tr.gain * tr.balance.1);
+                        self.track_gain[t].0.set(gl);
+                        self.track_gain[t].1.set(gr);
+                    }
+                    None => self.refuse(),
+                }
+            }
+            Command::NoteOn {
+                tag,
+                track,
+                slot,
+                pitch,
+                volume,
+            } => self.audition(tag, track, slot, pitch, volume),
+            Command::NoteOff { tag } => {
+                for &vi in &self.active_list[..self.active_len] {
+                    let v = &mut self.voices[vi as usize];
+                    if v.active && v.lane == AUDITION_LANE && v.tag == tag {
+                        v.release();
+                    }
+                }
+            }
+            Command::ReplacePattern { index, mut pattern } => {
+                match self.song.patterns.get_mut(index as usize) {
+                    Some(p) => std::mem::swap(p, &mut *pattern),
+                    None => self.refuse(),
+                }
+                return Some(Garbage::Pattern(pattern));
+            }
+            Command::ReplaceInstrument { slot, instrument } => {
+                let i = (slot as usize).wrapping_sub(1);
+                let Some(place) = self.song.instruments.get_mut(i) else {
+                    self.refuse();
+                    return Some(instrument.map_or(Garbage::Nothing, Garbage::Instrument));
+                };
+                let old = std::mem::replace(place, instrument);
+                // Voices of the old instrument fade out; they never read freed data (the old box
+                // lives until the UI drops it).
+                for &vi in &self.active_list[..self.active_len] {
+                    let v = &mut self.voices[vi as usize];
+                    if v.active && v.slot == slot {
+                        v.fade_out();
+                    }
+                }
+                return Some(old.map_or(Garbage::Nothing, Garbage::Instrument));
+            }
+            Command::ReplaceSong(mut song) => {
+                std::mem::swap(&mut self.song, &mut song);
+                self.adopt_song();
+                return Some(Garbage::Song(song));
+            }
+        }
+        None
+    }
+
+    /// Keeps playing after the song was replaced: mix settings ramp to the new values, voices on
+    /// tracks that no longer exist fade out, and the sequencer stops if its position is gone.
+    fn adopt_song(&mut self) {
+        let tracks = self.song.tracks.len().min(MAX_TRACKS);
+        for t in 0..MAX_TRACKS {
+            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |tr| {
+                (tr.gain * tr.balance.0, tr.gain * tr.balance.1)
+            });
+            self.track_gain[t].0.set(l);
+            self.track_gain[t].1.set(r);
+        }
+        for &vi in &self.active_list[..self.active_len] {
+            let v = &mut self.voices[vi as usize];
+            if v.active && (v.track as usize >= tracks || self.song.instrument(v.slot).is_none()) {
+                v.fade_out();
+            }
+        }
+        for t in tracks..MAX_TRACKS {
+            for c in 0..MAX_NOTE_COLUMNS {
+                let lane = &mut self.lanes[t * MAX_NOTE_COLUMNS + c];
+                lane.voice = None;
+            }
+        }
+        let valid = self
+            .transport
+            .pattern(&self.song)
+            .is_some_and(|p| self.transport.row < self.song.patterns[p].rows as usize);
+        if self.sequencing && !valid {
+            self.stop();
+        }
+    }
+
+    fn audition(&mut self, tag: u32, track: u8, slot: u8, pitch: u8, volume: u8) {
+        let t = track as usize;
+        let ok = t < self.song.tracks.len()
+            && self.song.instrument(slot).is_some_and(|i| !i.is_silent());
+        if !ok {
+            self.refuse();
+            return;
+        }
+        // A new audition with the same tag replaces the old one (one-shot keys).
+        for &vi in &self.active_list[..self.active_len] {
+            let v = &mut self.voices[vi as usize];
+            if v.active && v.lane == AUDITION_LANE && v.tag == tag {
+                v.fade_out();
+            }
+        }
+        let vi = self.alloc_voice();
+        let Some(inst) = self.song.instrument(slot) else {
+            return;
+        };
+        let start = Start {
+            slot,
+            pitch: pitch as f32,
+            gain: volume.min(0x40) as f32 / 64.0,
+            pan: inst.pan,
+            offset: 0,
+            seed: Rng::seed_from(&[self.song.seed, t as u64, tag as u64, 0xA0D1]),
+        };
+        let v = &mut self.voices[vi];
+        v.track = track as u16;
+        v.lane = AUDITION_LANE;
+        v.tag = tag;
+        v.start(inst, &start, self.rate);
+        self.list_voice(vi);
+    }
+}

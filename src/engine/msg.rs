@@ -1,0 +1,146 @@
+//! Messages between the UI thread and the engine. Every message is small; large objects travel
+//! boxed and come back through [`Garbage`] so they are freed off the audio thread.
+
+use super::song::{EngineSong, PlayableInstrument};
+use super::{PlayRange, Position};
+use crate::model::{EffectCell, NoteCell, Pattern};
+
+/// UI → engine. Every boxed payload was allocated by the UI and comes back as [`Garbage`].
+#[derive(Debug)]
+pub enum Command {
+    /// Start the sequencer over `range` at `row` of its first order position (engine state reset).
+    /// The UI computes the tempo in force there with [`super::chase_tempo`]: scanning the song is
+    /// not bounded work, so the audio thread never does it.
+    Play {
+        /// Order positions and looping.
+        range: PlayRange,
+        /// First row.
+        row: u16,
+        /// Tempo at the start.
+        bpm: u16,
+        /// Ticks per line at the start.
+        tpl: u8,
+    },
+    /// Stop the sequencer; sounding voices fade out.
+    Stop,
+    /// Echoed in [`Status::mark`] once every earlier command has been applied.
+    Mark(u32),
+    /// One note cell of an existing pattern.
+    SetNote {
+        /// Pattern index.
+        pattern: u16,
+        /// Row.
+        row: u16,
+        /// Track.
+        track: u8,
+        /// Note column.
+        column: u8,
+        /// New contents.
+        cell: NoteCell,
+    },
+    /// One effect cell of an existing pattern.
+    SetEffect {
+        /// Pattern index.
+        pattern: u16,
+        /// Row.
+        row: u16,
+        /// Track.
+        track: u8,
+        /// Effect column.
+        column: u8,
+        /// New contents.
+        cell: EffectCell,
+    },
+    /// Track mix settings (ramped, so changes are click-free).
+    SetTrack {
+        /// Track.
+        track: u8,
+        /// Gain in decibels.
+        volume_db: f32,
+        /// Pan -1..=1.
+        pan: f32,
+        /// Muted.
+        mute: bool,
+    },
+    /// Start an audition note (piano keys, MIDI thru) on `track` with instrument `slot`.
+    NoteOn {
+        /// Identifies the note for [`Command::NoteOff`].
+        tag: u32,
+        /// Track whose mix it goes through.
+        track: u8,
+        /// Instrument slot (1-based).
+        slot: u8,
+        /// Pitch (see [`crate::model::Note`]).
+        pitch: u8,
+        /// Volume 0..=0x40.
+        volume: u8,
+    },
+    /// Release the audition notes started with `tag`.
+    NoteOff {
+        /// Tag given to [`Command::NoteOn`].
+        tag: u32,
+    },
+    /// Replace an existing pattern (structural edits: resize, insert rows, large pastes).
+    ReplacePattern {
+        /// Index of an existing pattern.
+        index: u16,
+        /// The new pattern; the old one comes back in this box.
+        pattern: Box<Pattern>,
+    },
+    /// Replace an instrument slot (1-based, within the song's slots) or empty it.
+    ReplaceInstrument {
+        /// Slot.
+        slot: u8,
+        /// The new instrument, or `None` to empty the slot.
+        instrument: Option<Box<PlayableInstrument>>,
+    },
+    /// Replace the whole song (new patterns, tracks or instruments; tempo changes).
+    ReplaceSong(Box<EngineSong>),
+}
+
+/// Engine → UI: what a boxed command displaced, to be dropped on the UI side. Exactly one reply per
+/// boxed command, so the boxes in flight can be counted.
+#[derive(Debug)]
+pub enum Garbage {
+    /// A replaced pattern.
+    Pattern(Box<Pattern>),
+    /// A replaced instrument.
+    Instrument(Box<PlayableInstrument>),
+    /// A replaced song.
+    Song(Box<EngineSong>),
+    /// The command displaced nothing (or was refused), but its credit comes back.
+    Nothing,
+}
+
+/// Engine → UI snapshots; losing one loses nothing, the next supersedes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Report {
+    /// Transport and counters.
+    Status(Status),
+}
+
+/// The engine's state as of one block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Status {
+    /// The last [`Command::Mark`] applied.
+    pub mark: u32,
+    /// Sequencer running.
+    pub playing: bool,
+    /// Play position.
+    pub position: Position,
+    /// Sounding voices.
+    pub active_voices: u16,
+    /// Commands applied since the engine was created.
+    pub commands_applied: u64,
+    /// Commands refused (bad index), since the engine was created.
+    pub commands_refused: u64,
+    /// Reports that found the report ring full.
+    pub reports_dropped: u64,
+    /// Garbage waiting in the engine because the garbage ring was full.
+    pub garbage_parked: u32,
+}
+
+const _: () = assert!(
+    std::mem::size_of::<Command>() <= 64,
+    "Command must stay small"
+);
