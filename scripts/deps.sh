@@ -3,6 +3,8 @@
 #   scripts/deps.sh build   packages to build and run ttrack
 #   scripts/deps.sh test    packages to build and run the whole test suite
 # Uses sudo when not run as root. Without apt-get it says what to install and stops.
+# The audio tests (tests/e2e_audio.rs) route ALSA's default device into a file with the null and
+# file PCMs, which are part of libasound2 itself: no libasound2-plugins needed.
 set -euo pipefail
 kind="${1:-build}"
 build=(pkg-config libasound2-dev)

@@ -1,7 +1,8 @@
 //! The command line (layer 4): parses arguments with clap and dispatches to the library. Errors are
 //! printed as a chain of causes and give exit status 1; nothing here panics on bad input.
 
-use crate::engine::{self, EngineSong, PlayRange};
+use crate::audio::{self, OpenOptions, PlayLimit, StopRule};
+use crate::engine::{self, Engine, EngineSong, PlayRange};
 use crate::format;
 use crate::model::{InstrumentKind, Song};
 use crate::render::{self, RenderOptions, SampleFormat};
@@ -9,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// ttrack: a keyboard-driven terminal tracker.
 #[derive(Debug, Parser)]
@@ -43,6 +44,35 @@ pub enum Command {
         #[arg(long)]
         to: Option<usize>,
     },
+    /// Play a song through an audio device (no TUI); stops at the song's end or after a limit.
+    Play {
+        /// Song file (.ttrk or .ttrk.toml).
+        song: PathBuf,
+        /// Output device: part of a name or id from `ttrack devices`; "clock" plays silently in
+        /// real time without a device.
+        #[arg(long)]
+        device: Option<String>,
+        /// Sample rate in Hz (default: the device's, 48000 where it can).
+        #[arg(long, value_parser = parse_play_rate)]
+        rate: Option<u32>,
+        /// Frames per device buffer (default: the device's).
+        #[arg(long, value_name = "FRAMES", value_parser = clap::value_parser!(u32).range(16..=65536))]
+        buffer: Option<u32>,
+        /// Stop after this many seconds.
+        #[arg(long, conflicts_with = "frames", value_parser = parse_seconds)]
+        seconds: Option<f64>,
+        /// Stop after exactly this many frames.
+        #[arg(long)]
+        frames: Option<u64>,
+        /// First order position to play.
+        #[arg(long)]
+        from: Option<usize>,
+        /// Last order position to play (inclusive).
+        #[arg(long)]
+        to: Option<usize>,
+    },
+    /// List the audio output and input devices.
+    Devices,
     /// Print a song's title, tempo, tracks, patterns, instruments, order list and duration.
     Info {
         /// Song file.
@@ -63,6 +93,21 @@ fn parse_rate(s: &str) -> std::result::Result<u32, String> {
         _ => Err(format!(
             "'{s}' is not a supported rate; use 44100, 48000 or 96000"
         )),
+    }
+}
+
+fn parse_play_rate(s: &str) -> std::result::Result<u32, String> {
+    let (lo, hi) = crate::model::limits::RATE_RANGE;
+    match s.parse::<u32>() {
+        Ok(r) if (lo..=hi).contains(&r) => Ok(r),
+        _ => Err(format!("'{s}' is not a sample rate in Hz ({lo}..={hi})")),
+    }
+}
+
+fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
     }
 }
 
@@ -103,6 +148,33 @@ pub fn run(cli: Cli) -> Result<()> {
             from,
             to,
         } => cmd_render(&song, &output, RenderOptions { rate, from, to }, format),
+        Command::Play {
+            song,
+            device,
+            rate,
+            buffer,
+            seconds,
+            frames,
+            from,
+            to,
+        } => {
+            let limit = match (seconds, frames) {
+                (Some(s), _) => Some(PlayLimit::Seconds(s)),
+                (None, Some(n)) => Some(PlayLimit::Frames(n)),
+                (None, None) => None,
+            };
+            let opts = OpenOptions {
+                device,
+                rate,
+                buffer_frames: buffer,
+                stop: StopRule {
+                    limit,
+                    at_song_end: true,
+                },
+            };
+            cmd_play(&song, opts, from, to)
+        }
+        Command::Devices => cmd_devices(),
         Command::Info { song } => cmd_info(&song),
         Command::Convert { input, output } => cmd_convert(&input, &output),
     }
@@ -168,6 +240,130 @@ fn cmd_render(
     println!("speed      {:.0}x real time", secs / took.max(1e-9));
     if report.peak > 1.0 {
         println!("warning    the mix clips (peak above 0 dBFS); lower instrument or track volumes");
+    }
+    Ok(())
+}
+
+/// How often the main thread looks at the stream while playing.
+const PLAY_POLL: Duration = Duration::from_millis(10);
+/// A stream whose callback has not run for this long is taken for dead.
+const PLAY_STALL: Duration = Duration::from_secs(5);
+
+fn cmd_play(
+    song_path: &std::path::Path,
+    opts: OpenOptions,
+    from: Option<usize>,
+    to: Option<usize>,
+) -> Result<()> {
+    let song = load(song_path)?;
+    crate::model::validate(&song)
+        .with_context(|| format!("cannot play {}", song_path.display()))?;
+    let last = song.order.len().saturating_sub(1);
+    let (from, to) = (from.unwrap_or(0), to.unwrap_or(last));
+    if from > to || to > last {
+        bail!("order positions {from}..={to} are not within the song's order list (0..={last})");
+    }
+    let range = PlayRange {
+        from,
+        to,
+        looping: false,
+    };
+    let make_engine = |rate: u32| {
+        let mut engine = Engine::new(Box::new(EngineSong::from_model(&song, rate)));
+        engine.play(range);
+        engine
+    };
+    let out = audio::open_output(&opts, make_engine).context(
+        "cannot open the audio output (`ttrack devices` lists the devices; --device clock plays \
+         silently without one)",
+    )?;
+    let info = out.info().clone();
+    let stats = out.stats().clone();
+    let buffer = info
+        .buffer_frames
+        .map_or_else(String::new, |n| format!(", {n}-frame buffers"));
+    eprintln!(
+        "playing {} on {} ({} Hz, {} ch, {}{buffer})",
+        song_path.display(),
+        info.device,
+        info.rate,
+        info.channels,
+        info.sample_format
+    );
+    let started = Instant::now();
+    let (mut last_callbacks, mut last_progress) = (0u64, Instant::now());
+    let ended = loop {
+        let s = stats.snapshot();
+        if s.finished {
+            break Ok(());
+        }
+        if s.panicked {
+            break Err(anyhow::anyhow!(
+                "the audio engine failed (a bug); playback was silenced"
+            ));
+        }
+        if let Some(fault) = s.fault {
+            break Err(anyhow::anyhow!("{fault}"));
+        }
+        if s.callbacks != last_callbacks {
+            (last_callbacks, last_progress) = (s.callbacks, Instant::now());
+        } else if last_progress.elapsed() > PLAY_STALL {
+            break Err(anyhow::anyhow!(
+                "the audio device stopped asking for audio (no callback for {} s)",
+                PLAY_STALL.as_secs()
+            ));
+        }
+        std::thread::sleep(PLAY_POLL);
+    };
+    drop(out);
+    let took = started.elapsed().as_secs_f64();
+    let s = stats.snapshot();
+    println!(
+        "played     {} frames ({} at {} Hz)",
+        s.frames,
+        clock(s.frames as f64 / info.rate as f64),
+        info.rate
+    );
+    println!("xruns      {}", s.xruns);
+    println!(
+        "load       max {:.1} % of the buffer time",
+        s.max_load_percent
+    );
+    println!("time       {took:.3} s");
+    ended.context("playback stopped early")
+}
+
+fn cmd_devices() -> Result<()> {
+    let list = audio::list_devices().context("cannot list the audio devices")?;
+    println!("audio host: {}", list.host);
+    for (title, devices) in [("outputs", &list.outputs), ("inputs", &list.inputs)] {
+        println!("{title}:");
+        if devices.is_empty() {
+            println!("  (none)");
+        }
+        for d in devices {
+            let mark = if d.is_default { "*" } else { " " };
+            match &d.caps {
+                Ok(c) => println!(
+                    "{mark} {}\n      default {} Hz, {} ch, {}; rates {}; up to {} ch",
+                    d.label(),
+                    c.default_rate,
+                    c.default_channels,
+                    c.default_format,
+                    c.rates,
+                    c.max_channels
+                ),
+                Err(why) => println!("{mark} {}\n      cannot be opened: {why}", d.label()),
+            }
+        }
+    }
+    if list.outputs.is_empty() {
+        println!("no audio output devices found: `ttrack play --device clock` plays silently");
+    } else if !list.outputs.iter().any(|d| d.is_default && d.caps.is_ok()) {
+        println!(
+            "the default audio output cannot be opened: `ttrack play` needs --device NAME (from \
+             the list above), or --device clock to play silently"
+        );
     }
     Ok(())
 }

@@ -3,13 +3,14 @@
 //!
 //! ```text
 //! layer 4   cli
-//! layer 3   render
+//! layer 3   render  audio
 //! layer 2   engine  format
 //! layer 1   model   dsp
 //! ```
 #![deny(unsafe_code)]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+pub mod audio;
 pub mod cli;
 pub mod dsp;
 pub mod engine;
