@@ -12,13 +12,25 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// ttrack: a keyboard-driven terminal tracker.
+/// ttrack: a keyboard-driven terminal tracker. Without a subcommand it opens SONG in the terminal
+/// UI (a file that does not exist yet starts a new song saved there).
 #[derive(Debug, Parser)]
-#[command(name = "ttrack", version, about, long_about = None)]
+#[command(name = "ttrack", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; none opens the terminal UI.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Song to open in the terminal UI (default: untitled.ttrk, new).
+    pub song: Option<PathBuf>,
+    /// Audio output device (a part of its name, see `ttrack devices`; `clock` for none).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Sample rate in Hz (default: the device's own, 48000 where it can).
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Frames per audio period, asked of the device as a fixed size.
+    #[arg(long)]
+    pub buffer: Option<u32>,
 }
 
 /// Subcommands.
@@ -73,6 +85,8 @@ pub enum Command {
     },
     /// List the audio output and input devices.
     Devices,
+    /// Print the default key bindings as a keys.toml to copy and edit.
+    Keys,
     /// Print a song's title, tempo, tracks, patterns, instruments, order list and duration.
     Info {
         /// Song file.
@@ -139,7 +153,21 @@ pub fn main() -> i32 {
 
 /// Runs a parsed command.
 pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        let path = cli.song.unwrap_or_else(|| PathBuf::from("untitled.ttrk"));
+        let opts = OpenOptions {
+            device: cli.device,
+            rate: cli.rate,
+            buffer_frames: cli.buffer,
+            ..Default::default()
+        };
+        return Ok(crate::ui::run(path, opts)?);
+    };
+    match command {
+        Command::Keys => {
+            print!("{}", crate::ui::keymap::defaults_toml());
+            Ok(())
+        }
         Command::Render {
             song,
             output,

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod format;
 pub mod model;
 pub mod render;
+pub mod ui;
 
 #[cfg(test)]
 #[global_allocator]

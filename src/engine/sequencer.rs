@@ -118,6 +118,11 @@ impl Engine {
     }
 
     fn do_tick(&mut self) {
+        if self.transport.finished {
+            // The last row has run its full length: the song is over now.
+            self.end_of_song();
+            return;
+        }
         if self.tick == 0 {
             if self.transport.scan_row(&self.song) {
                 // Tempo change: re-anchor the exact tick clock at this row's start.
@@ -141,10 +146,6 @@ impl Engine {
         if self.tick >= self.transport.tpl as u32 {
             self.tick = 0;
             self.transport.advance(&self.song);
-            if self.transport.finished {
-                self.end_of_song();
-                return;
-            }
         }
         self.next_tick_frame = self.anchor_frame
             + (self.ticks_since_anchor as f64 * self.frames_per_tick).round() as u64;

@@ -5,6 +5,7 @@
 
 pub mod measure;
 pub mod songs;
+pub mod tmux;
 
 use ttrack::model::*;
 use ttrack::render::{RenderOptions, render_to_vec};

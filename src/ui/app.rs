@@ -1,0 +1,865 @@
+//! The application state and everything a key can do to it. Drawing only reads an [`App`]; all
+//! changes to the song go through [`App::apply`], which records undo, marks the song dirty and
+//! mirrors the change to the engine.
+
+use super::commands::{Action, Scope};
+use super::edit::{Edit, History};
+use super::keymap::{KeyChord, Keymap};
+use crate::engine::{self, Command, EngineHandle, EngineSong, PlayRange};
+use crate::format;
+use crate::model::limits::MAX_ROWS;
+use crate::model::{EffectCell, Note, NoteCell, Song};
+use std::path::PathBuf;
+
+/// The views, switched with F1–F4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The pattern editor.
+    Pattern,
+    /// The order list.
+    Arrangement,
+    /// The instrument list.
+    Instruments,
+    /// Keys and commands.
+    Help,
+}
+
+/// Which field of a track the cursor is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Note column `col`, field `f`: 0 note, 1–2 instrument digits, 3–4 volume digits,
+    /// 5–6 delay digits.
+    Note {
+        /// Note column.
+        col: usize,
+        /// Field within the column.
+        f: u8,
+    },
+    /// Effect column `col`, field `f`: 0 command, 1–2 parameter digits.
+    Effect {
+        /// Effect column.
+        col: usize,
+        /// Field within the column.
+        f: u8,
+    },
+}
+
+/// The pattern cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// Row.
+    pub row: usize,
+    /// Track.
+    pub track: usize,
+    /// Field.
+    pub field: Field,
+}
+
+/// A layer above the view that takes keys first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Popup {
+    /// "Save changes? y = save and quit, n = quit without saving, Esc = cancel".
+    ConfirmQuit,
+}
+
+/// What the audio side looks like, for the status line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AudioInfo {
+    /// "default (48000 Hz, 256 frames)" or "no audio device: silent".
+    pub description: String,
+    /// Callback load in percent.
+    pub load_percent: f32,
+    /// Xruns so far.
+    pub xruns: u64,
+    /// True when there is no device and playback runs on a clock.
+    pub silent: bool,
+}
+
+/// The whole UI state.
+pub struct App {
+    /// The song being edited (the truth; the engine plays a mirror of it).
+    pub song: Song,
+    /// Where it is saved.
+    pub path: Option<PathBuf>,
+    /// Unsaved changes.
+    pub dirty: bool,
+    /// Undo and redo.
+    pub history: History,
+    /// Current view.
+    pub view: View,
+    /// Pattern being edited.
+    pub pattern: usize,
+    /// Pattern cursor.
+    pub cursor: Cursor,
+    /// Edit mode: notes and values are written only when on.
+    pub edit_mode: bool,
+    /// Octave of the piano keys' lower row.
+    pub octave: u8,
+    /// Rows the cursor moves after entering a note.
+    pub step: u8,
+    /// Instrument slot for new notes (1-based).
+    pub instrument: u8,
+    /// The view follows playback.
+    pub follow: bool,
+    /// Order list cursor.
+    pub order_cursor: usize,
+    /// Instrument list cursor (0-based slot index).
+    pub instrument_cursor: usize,
+    /// One-line message (errors, "saved").
+    pub message: String,
+    /// Popups, top last.
+    pub popups: Vec<Popup>,
+    /// Set when the app should exit.
+    pub quit: bool,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// The engine's handle, when an engine runs.
+    pub engine: Option<EngineHandle>,
+    /// Output rate of the engine.
+    pub rate: u32,
+    /// Audio facts for the status line.
+    pub audio: AudioInfo,
+    next_tag: u32,
+    /// What the last play command was, to toggle.
+    pub playing: bool,
+}
+
+impl App {
+    /// A new app editing `song`, saved to `path`.
+    pub fn new(song: Song, path: Option<PathBuf>) -> App {
+        App {
+            song,
+            path,
+            dirty: false,
+            history: History::default(),
+            view: View::Pattern,
+            pattern: 0,
+            cursor: Cursor {
+                row: 0,
+                track: 0,
+                field: Field::Note { col: 0, f: 0 },
+            },
+            edit_mode: false,
+            octave: 4,
+            step: 1,
+            instrument: 1,
+            follow: true,
+            order_cursor: 0,
+            instrument_cursor: 0,
+            message: String::new(),
+            popups: Vec::new(),
+            quit: false,
+            keymap: Keymap::defaults(),
+            engine: None,
+            rate: 48_000,
+            audio: AudioInfo {
+                description: "no audio device: silent".into(),
+                load_percent: 0.0,
+                xruns: 0,
+                silent: true,
+            },
+            next_tag: 1,
+            playing: false,
+        }
+    }
+
+    /// The keymap scope of the current view.
+    pub fn scope(&self) -> Scope {
+        match self.view {
+            View::Pattern => Scope::Pattern,
+            View::Arrangement => Scope::Arrangement,
+            View::Instruments => Scope::Instruments,
+            View::Help => Scope::Global,
+        }
+    }
+
+    /// Song name for the title: the file name, else the title.
+    pub fn name(&self) -> String {
+        self.path.as_ref().and_then(|p| p.file_name()).map_or_else(
+            || self.song.title.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+
+    /// Rows of the pattern being edited.
+    pub fn rows(&self) -> usize {
+        self.song
+            .patterns
+            .get(self.pattern)
+            .map_or(1, |p| p.rows as usize)
+    }
+
+    /// Handles one key. Returns true when it did something.
+    pub fn handle_key(&mut self, chord: KeyChord) -> bool {
+        if let Some(popup) = self.popups.last().cloned() {
+            return self.popup_key(popup, chord);
+        }
+        if self.view == View::Help {
+            // Any key that is not bound globally closes the help.
+            match self.keymap.lookup(Scope::Global, &chord) {
+                Some(a) => self.perform(a),
+                None => self.view = View::Pattern,
+            }
+            return true;
+        }
+        if self.view == View::Pattern && self.hex_entry(chord) {
+            return true;
+        }
+        match self.keymap.lookup(self.scope(), &chord) {
+            Some(a) => {
+                self.perform(a);
+                true
+            }
+            None => {
+                self.message = format!("{chord} does nothing here (? shows the keys)");
+                false
+            }
+        }
+    }
+
+    fn popup_key(&mut self, popup: Popup, chord: KeyChord) -> bool {
+        match popup {
+            Popup::ConfirmQuit => match chord.plain_char() {
+                Some('y') => {
+                    self.popups.pop();
+                    if self.save() {
+                        self.quit = true;
+                    }
+                }
+                Some('n') => {
+                    self.popups.pop();
+                    self.quit = true;
+                }
+                _ if chord == KeyChord::parse("Esc").unwrap_or(chord) => {
+                    self.popups.pop();
+                    self.message = "quit cancelled".into();
+                }
+                _ => {}
+            },
+        }
+        true
+    }
+
+    /// Typing a value into a hex field (instrument, volume, delay, effect) of the pattern.
+    fn hex_entry(&mut self, chord: KeyChord) -> bool {
+        let Some(c) = chord.plain_char() else {
+            return false;
+        };
+        let (row, t) = (self.cursor.row, self.cursor.track);
+        match self.cursor.field {
+            Field::Note { f: 0, .. } => false,
+            Field::Note { col, f } => {
+                let Some(d) = c.to_digit(16) else {
+                    return false;
+                };
+                if !self.edit_mode {
+                    self.message = "edit mode is off (Esc turns it on)".into();
+                    return true;
+                }
+                let before = self.note_cell(row, t, col);
+                let mut after = before;
+                let set = |v: u8, hi: bool, empty: u8| -> u8 {
+                    let v = if v == empty { 0 } else { v };
+                    if hi {
+                        (v & 0x0F) | ((d as u8) << 4)
+                    } else {
+                        (v & 0xF0) | d as u8
+                    }
+                };
+                match f {
+                    1 | 2 => after.instrument = set(after.instrument, f == 1, 0),
+                    3 | 4 => {
+                        after.volume = set(after.volume, f == 3, NoteCell::NO_VOLUME).min(0x40)
+                    }
+                    _ => after.delay = set(after.delay, f == 5, 0),
+                }
+                self.apply(Edit::Note {
+                    pattern: self.pattern,
+                    row,
+                    track: t,
+                    column: col,
+                    before,
+                    after,
+                });
+                self.advance_field_or_row(f == 2 || f == 4 || f == 6);
+                true
+            }
+            Field::Effect { col, f } => {
+                if !self.edit_mode {
+                    if c.is_ascii_alphanumeric() {
+                        self.message = "edit mode is off (Esc turns it on)".into();
+                        return true;
+                    }
+                    return false;
+                }
+                let before = self.effect_cell(row, t, col);
+                let mut after = before;
+                if f == 0 {
+                    let u = c.to_ascii_uppercase();
+                    if !u.is_ascii_alphanumeric() {
+                        return false;
+                    }
+                    after.command = u as u8;
+                } else {
+                    let Some(d) = c.to_digit(16) else {
+                        return false;
+                    };
+                    if after.command == 0 {
+                        after.command = b'0';
+                    }
+                    after.param = if f == 1 {
+                        (after.param & 0x0F) | ((d as u8) << 4)
+                    } else {
+                        (after.param & 0xF0) | d as u8
+                    };
+                }
+                self.apply(Edit::Effect {
+                    pattern: self.pattern,
+                    row,
+                    track: t,
+                    column: col,
+                    before,
+                    after,
+                });
+                self.advance_field_or_row(f == 2);
+                true
+            }
+        }
+    }
+
+    /// After a digit: move to the next digit, or down by the edit step after the last one.
+    fn advance_field_or_row(&mut self, last_digit: bool) {
+        if last_digit {
+            self.move_rows(self.step as isize);
+            self.cursor.field = match self.cursor.field {
+                Field::Note { col, f } => Field::Note { col, f: f - 1 },
+                Field::Effect { col, f } => Field::Effect { col, f: f - 1 },
+            };
+        } else {
+            self.cursor.field = match self.cursor.field {
+                Field::Note { col, f } => Field::Note { col, f: f + 1 },
+                Field::Effect { col, f } => Field::Effect { col, f: f + 1 },
+            };
+        }
+    }
+
+    fn note_cell(&self, row: usize, t: usize, col: usize) -> NoteCell {
+        self.song.patterns[self.pattern].note(t, row, col)
+    }
+
+    fn effect_cell(&self, row: usize, t: usize, col: usize) -> EffectCell {
+        self.song.patterns[self.pattern].effect(t, row, col)
+    }
+
+    /// Applies an edit: song, undo history, dirty mark, engine mirror.
+    pub fn apply(&mut self, edit: Edit) {
+        edit.apply(&mut self.song);
+        self.mirror(&edit);
+        self.history.push(edit);
+        self.dirty = true;
+    }
+
+    fn mirror(&mut self, edit: &Edit) {
+        if let Some(h) = self.engine.as_mut() {
+            let mut cmds = Vec::new();
+            edit.mirror(&self.song, self.rate, &mut cmds);
+            for c in cmds {
+                h.send(c);
+            }
+        }
+    }
+
+    /// Performs an action.
+    pub fn perform(&mut self, action: Action) {
+        match action {
+            Action::Quit => {
+                if self.dirty {
+                    self.popups.push(Popup::ConfirmQuit);
+                } else {
+                    self.quit = true;
+                }
+            }
+            Action::Save => {
+                self.save();
+            }
+            Action::Undo => match self.history.undo() {
+                Some(e) => {
+                    e.apply(&mut self.song);
+                    self.mirror(&e);
+                    self.dirty = true;
+                    self.clamp_cursor();
+                    self.message = format!("undone ({} more)", self.history.undo_len());
+                }
+                None => self.message = "nothing to undo".into(),
+            },
+            Action::Redo => match self.history.redo() {
+                Some(e) => {
+                    e.apply(&mut self.song);
+                    self.mirror(&e);
+                    self.dirty = true;
+                    self.clamp_cursor();
+                    self.message = "redone".into();
+                }
+                None => self.message = "nothing to redo".into(),
+            },
+            Action::Help => self.view = View::Help,
+            Action::ViewPattern => self.view = View::Pattern,
+            Action::ViewArrangement => self.view = View::Arrangement,
+            Action::ViewInstruments => self.view = View::Instruments,
+            Action::ToggleEdit => {
+                self.edit_mode = !self.edit_mode;
+                self.message = if self.edit_mode {
+                    "edit mode on"
+                } else {
+                    "edit mode off"
+                }
+                .into();
+            }
+            Action::PlaySong => {
+                if self.playing {
+                    self.stop();
+                } else {
+                    let from = self.order_position_of_pattern();
+                    self.play(
+                        PlayRange {
+                            from,
+                            to: self.song.order.len() - 1,
+                            looping: true,
+                        },
+                        0,
+                    );
+                }
+            }
+            Action::PlayPattern => {
+                if self.playing {
+                    self.stop();
+                } else {
+                    let from = self.order_position_of_pattern();
+                    self.play(
+                        PlayRange {
+                            from,
+                            to: from,
+                            looping: true,
+                        },
+                        0,
+                    );
+                }
+            }
+            Action::PlayFromCursor => {
+                let from = self.order_position_of_pattern();
+                self.play(
+                    PlayRange {
+                        from,
+                        to: self.song.order.len() - 1,
+                        looping: true,
+                    },
+                    self.cursor.row,
+                );
+            }
+            Action::Stop => self.stop(),
+            Action::ToggleFollow => {
+                self.follow = !self.follow;
+                self.message = if self.follow {
+                    "follow on"
+                } else {
+                    "follow off"
+                }
+                .into();
+            }
+            Action::Up => self.move_rows(-1),
+            Action::Down => self.move_rows(1),
+            Action::PageUp => self.move_rows(-16),
+            Action::PageDown => self.move_rows(16),
+            Action::Top => self.cursor.row = 0,
+            Action::Bottom => self.cursor.row = self.rows() - 1,
+            Action::Left => self.move_field(-1),
+            Action::Right => self.move_field(1),
+            Action::NextTrack => self.move_track(1),
+            Action::PrevTrack => self.move_track(-1),
+            Action::OctaveDown => self.octave = self.octave.saturating_sub(1),
+            Action::OctaveUp => self.octave = (self.octave + 1).min(8),
+            Action::StepDown => self.step = self.step.saturating_sub(1),
+            Action::StepUp => self.step = (self.step + 1).min(16),
+            Action::InstrumentDown => self.instrument = self.instrument.saturating_sub(1).max(1),
+            Action::InstrumentUp => self.instrument = self.instrument.saturating_add(1),
+            Action::Piano(k) => self.piano(k),
+            Action::NoteOff => self.write_note(Note::Off),
+            Action::Clear => self.clear_field(),
+            Action::InsertRow => self.shift_rows(true),
+            Action::DeleteRow => self.shift_rows(false),
+            Action::NextPattern => self.select_pattern(self.pattern as isize + 1),
+            Action::PrevPattern => self.select_pattern(self.pattern as isize - 1),
+            Action::ListUp => self.list_move(-1),
+            Action::ListDown => self.list_move(1),
+            Action::OrderInsert => self.order_edit(
+                |order, i| order.insert(i + 1, order[i]),
+                "inserted an order entry",
+            ),
+            Action::OrderDelete => {
+                if self.song.order.len() > 1 {
+                    self.order_edit(
+                        |order, i| {
+                            order.remove(i);
+                        },
+                        "deleted an order entry",
+                    );
+                } else {
+                    self.message = "the order list needs at least one entry".into();
+                }
+            }
+            Action::OrderPatternUp | Action::OrderPatternDown => {
+                let up = action == Action::OrderPatternUp;
+                let n = self.song.patterns.len() as u16;
+                self.order_edit(
+                    move |order, i| {
+                        order[i] = if up {
+                            (order[i] + 1) % n
+                        } else {
+                            (order[i] + n - 1) % n
+                        }
+                    },
+                    "changed an order entry",
+                );
+            }
+            Action::OrderEdit => {
+                self.pattern = self.song.order[self.order_cursor] as usize;
+                self.view = View::Pattern;
+                self.clamp_cursor();
+            }
+            Action::OrderPlay => {
+                let from = self.order_cursor;
+                self.play(
+                    PlayRange {
+                        from,
+                        to: self.song.order.len() - 1,
+                        looping: true,
+                    },
+                    0,
+                );
+            }
+            Action::InstrumentSelect => {
+                self.instrument = (self.instrument_cursor + 1) as u8;
+                self.message = format!("instrument {:02X}", self.instrument);
+            }
+        }
+    }
+
+    fn order_position_of_pattern(&self) -> usize {
+        if self
+            .song
+            .order
+            .get(self.order_cursor)
+            .is_some_and(|&p| p as usize == self.pattern)
+        {
+            return self.order_cursor;
+        }
+        self.song
+            .order
+            .iter()
+            .position(|&p| p as usize == self.pattern)
+            .unwrap_or(0)
+    }
+
+    fn order_edit(&mut self, f: impl FnOnce(&mut Vec<u16>, usize), what: &'static str) {
+        let before = Box::new(self.song.clone());
+        let mut after = before.clone();
+        let i = self.order_cursor.min(after.order.len() - 1);
+        f(&mut after.order, i);
+        if after.order.len() > crate::model::limits::MAX_ORDER {
+            self.message = "the order list is full".into();
+            return;
+        }
+        after.restart = after.restart.min(after.order.len() as u16 - 1);
+        self.apply(Edit::Song {
+            what,
+            before,
+            after,
+        });
+        self.order_cursor = self.order_cursor.min(self.song.order.len() - 1);
+        self.message = what.into();
+    }
+
+    fn list_move(&mut self, d: isize) {
+        match self.view {
+            View::Arrangement => {
+                self.order_cursor = (self.order_cursor as isize + d)
+                    .clamp(0, self.song.order.len() as isize - 1)
+                    as usize;
+            }
+            View::Instruments => {
+                self.instrument_cursor =
+                    (self.instrument_cursor as isize + d).clamp(0, 254) as usize;
+            }
+            _ => {}
+        }
+    }
+
+    fn select_pattern(&mut self, p: isize) {
+        self.pattern = p.clamp(0, self.song.patterns.len() as isize - 1) as usize;
+        self.clamp_cursor();
+        self.message = format!("pattern {:02}", self.pattern);
+    }
+
+    fn play(&mut self, range: PlayRange, row: usize) {
+        let Some(h) = self.engine.as_mut() else {
+            self.message = "no engine".into();
+            return;
+        };
+        let es = EngineSong::from_model(&self.song, self.rate);
+        let (bpm, tpl) = engine::chase_tempo(&es, range.from);
+        h.send(Command::Play {
+            range,
+            row: row as u16,
+            bpm,
+            tpl,
+        });
+        self.playing = true;
+    }
+
+    fn stop(&mut self) {
+        if let Some(h) = self.engine.as_mut() {
+            h.send(Command::Stop);
+        }
+        self.playing = false;
+    }
+
+    /// Keeps the cursor inside the current pattern and track layout.
+    pub fn clamp_cursor(&mut self) {
+        self.pattern = self.pattern.min(self.song.patterns.len() - 1);
+        self.cursor.row = self.cursor.row.min(self.rows() - 1);
+        self.cursor.track = self.cursor.track.min(self.song.tracks.len() - 1);
+        let t = &self.song.tracks[self.cursor.track];
+        let max_f = if t.show_delay { 6 } else { 4 };
+        self.cursor.field = match self.cursor.field {
+            Field::Note { col, f } => Field::Note {
+                col: col.min(t.note_columns as usize - 1),
+                f: f.min(max_f),
+            },
+            Field::Effect { col, f } => Field::Effect {
+                col: col.min(t.effect_columns as usize - 1),
+                f: f.min(2),
+            },
+        };
+    }
+
+    fn move_rows(&mut self, d: isize) {
+        let rows = self.rows() as isize;
+        // Wrap around like FT2 when stepping past either end.
+        self.cursor.row = (self.cursor.row as isize + d).rem_euclid(rows) as usize;
+    }
+
+    /// The fields of track `t` in cursor order.
+    fn fields(&self, t: usize) -> Vec<Field> {
+        let tr = &self.song.tracks[t];
+        let per = if tr.show_delay { 7 } else { 5 };
+        let mut v = Vec::new();
+        for col in 0..tr.note_columns as usize {
+            for f in 0..per {
+                v.push(Field::Note { col, f });
+            }
+        }
+        for col in 0..tr.effect_columns as usize {
+            for f in 0..3 {
+                v.push(Field::Effect { col, f });
+            }
+        }
+        v
+    }
+
+    fn move_field(&mut self, d: isize) {
+        let fields = self.fields(self.cursor.track);
+        let i = fields
+            .iter()
+            .position(|f| *f == self.cursor.field)
+            .unwrap_or(0) as isize
+            + d;
+        if i < 0 {
+            if self.cursor.track > 0 {
+                self.cursor.track -= 1;
+                self.cursor.field = *self
+                    .fields(self.cursor.track)
+                    .last()
+                    .unwrap_or(&self.cursor.field);
+            }
+        } else if i as usize >= fields.len() {
+            if self.cursor.track + 1 < self.song.tracks.len() {
+                self.cursor.track += 1;
+                self.cursor.field = Field::Note { col: 0, f: 0 };
+            }
+        } else {
+            self.cursor.field = fields[i as usize];
+        }
+    }
+
+    fn move_track(&mut self, d: isize) {
+        let n = self.song.tracks.len() as isize;
+        self.cursor.track = (self.cursor.track as isize + d).rem_euclid(n) as usize;
+        self.cursor.field = Field::Note { col: 0, f: 0 };
+    }
+
+    /// A piano key: audition the note; in edit mode on a note field, write it and step down.
+    fn piano(&mut self, k: u8) {
+        let pitch = self.octave as u32 * 12 + k as u32;
+        if pitch > crate::model::MAX_PITCH as u32 {
+            return;
+        }
+        let pitch = pitch as u8;
+        self.audition(pitch);
+        if matches!(self.cursor.field, Field::Note { f: 0, .. }) {
+            self.write_note(Note::On(pitch));
+        }
+    }
+
+    fn audition(&mut self, pitch: u8) {
+        let (track, slot) = (self.cursor.track as u8, self.instrument);
+        if let Some(h) = self.engine.as_mut() {
+            // One-shot: the previous audition note is replaced (terminals send no key releases).
+            let tag = self.next_tag;
+            h.send(Command::NoteOff {
+                tag: tag.wrapping_sub(1),
+            });
+            h.send(Command::NoteOn {
+                tag,
+                track,
+                slot,
+                pitch,
+                volume: 0x40,
+            });
+            self.next_tag = self.next_tag.wrapping_add(1).max(1);
+        }
+    }
+
+    fn write_note(&mut self, note: Note) {
+        let Field::Note { col, f: 0 } = self.cursor.field else {
+            return;
+        };
+        if !self.edit_mode {
+            return;
+        }
+        let (row, t) = (self.cursor.row, self.cursor.track);
+        let before = self.note_cell(row, t, col);
+        let mut after = before;
+        after.note = note;
+        if matches!(note, Note::On(_)) {
+            after.instrument = self.instrument;
+        }
+        self.apply(Edit::Note {
+            pattern: self.pattern,
+            row,
+            track: t,
+            column: col,
+            before,
+            after,
+        });
+        self.move_rows(self.step as isize);
+    }
+
+    fn clear_field(&mut self) {
+        if !self.edit_mode {
+            self.message = "edit mode is off (Esc turns it on)".into();
+            return;
+        }
+        let (row, t) = (self.cursor.row, self.cursor.track);
+        match self.cursor.field {
+            Field::Note { col, f } => {
+                let before = self.note_cell(row, t, col);
+                let mut after = before;
+                match f {
+                    0 => after = NoteCell::EMPTY,
+                    1 | 2 => after.instrument = 0,
+                    3 | 4 => after.volume = NoteCell::NO_VOLUME,
+                    _ => after.delay = 0,
+                }
+                self.apply(Edit::Note {
+                    pattern: self.pattern,
+                    row,
+                    track: t,
+                    column: col,
+                    before,
+                    after,
+                });
+            }
+            Field::Effect { col, .. } => {
+                let before = self.effect_cell(row, t, col);
+                self.apply(Edit::Effect {
+                    pattern: self.pattern,
+                    row,
+                    track: t,
+                    column: col,
+                    before,
+                    after: EffectCell::EMPTY,
+                });
+            }
+        }
+        self.move_rows(self.step as isize);
+    }
+
+    /// Inserts (or deletes) a row in the current track at the cursor, FT2 style.
+    fn shift_rows(&mut self, insert: bool) {
+        if !self.edit_mode {
+            self.message = "edit mode is off (Esc turns it on)".into();
+            return;
+        }
+        let before = Box::new(self.song.patterns[self.pattern].clone());
+        let mut after = before.clone();
+        let (t, r0) = (self.cursor.track, self.cursor.row);
+        let rows = after.rows as usize;
+        let (nc, ec) = (after.note_columns(t), after.effect_columns(t));
+        let pt = &mut after.tracks[t];
+        if insert {
+            pt.notes
+                .copy_within(r0 * nc..(rows - 1) * nc, (r0 + 1) * nc);
+            pt.effects
+                .copy_within(r0 * ec..(rows - 1) * ec, (r0 + 1) * ec);
+            pt.notes[r0 * nc..(r0 + 1) * nc].fill(NoteCell::EMPTY);
+            pt.effects[r0 * ec..(r0 + 1) * ec].fill(EffectCell::EMPTY);
+        } else {
+            pt.notes.copy_within((r0 + 1) * nc..rows * nc, r0 * nc);
+            pt.effects.copy_within((r0 + 1) * ec..rows * ec, r0 * ec);
+            pt.notes[(rows - 1) * nc..].fill(NoteCell::EMPTY);
+            pt.effects[(rows - 1) * ec..].fill(EffectCell::EMPTY);
+        }
+        debug_assert!(rows <= MAX_ROWS);
+        self.apply(Edit::Pattern {
+            index: self.pattern,
+            before,
+            after,
+        });
+    }
+
+    /// Saves to the song's path (atomically). Returns true on success.
+    pub fn save(&mut self) -> bool {
+        let Some(path) = self.path.clone() else {
+            self.message = "this song has no file name yet".into();
+            return false;
+        };
+        match format::save_song(&self.song, &path) {
+            Ok(()) => {
+                self.dirty = false;
+                self.message = format!("saved {}", path.display());
+                true
+            }
+            Err(e) => {
+                self.message = format!("not saved: {e}");
+                false
+            }
+        }
+    }
+
+    /// Takes the newest engine status; the follow mode moves the cursor with playback.
+    pub fn pump(&mut self) -> bool {
+        let Some(h) = self.engine.as_mut() else {
+            return false;
+        };
+        let fresh = h.pump();
+        if fresh {
+            let s = *h.status();
+            if self.follow && s.playing && self.view == View::Pattern {
+                self.pattern = s.position.pattern.min(self.song.patterns.len() - 1);
+                self.order_cursor = s.position.order.min(self.song.order.len() - 1);
+                self.cursor.row = s.position.row.min(self.rows() - 1);
+            }
+        }
+        fresh
+    }
+}

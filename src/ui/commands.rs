@@ -1,0 +1,582 @@
+//! The one command table: every user action with its stable name, scope, default keys and help
+//! line. The keymap, the help view, `ttrack keys` and `docs/keys.md` are all generated from it.
+
+/// Where a binding applies. A key is looked up in the active scope first, then in `Global`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Everywhere.
+    Global,
+    /// The pattern editor.
+    Pattern,
+    /// The arrangement (order list) view.
+    Arrangement,
+    /// The instruments view.
+    Instruments,
+}
+
+impl Scope {
+    /// Name used in keys.toml tables and in the help view.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Pattern => "pattern",
+            Scope::Arrangement => "arrangement",
+            Scope::Instruments => "instruments",
+        }
+    }
+
+    /// Every scope, in help order.
+    pub const ALL: [Scope; 4] = [
+        Scope::Global,
+        Scope::Pattern,
+        Scope::Arrangement,
+        Scope::Instruments,
+    ];
+}
+
+/// A user action. Small and `Copy`; arguments ride along (`Piano(12)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// Quit (asks when there are unsaved changes).
+    Quit,
+    /// Save the song.
+    Save,
+    /// Undo the last edit.
+    Undo,
+    /// Redo the last undone edit.
+    Redo,
+    /// Show the help view.
+    Help,
+    /// Show the pattern editor.
+    ViewPattern,
+    /// Show the arrangement.
+    ViewArrangement,
+    /// Show the instruments.
+    ViewInstruments,
+    /// Toggle edit mode.
+    ToggleEdit,
+    /// Play the song from the start of the current order position, or stop.
+    PlaySong,
+    /// Loop the current pattern, or stop.
+    PlayPattern,
+    /// Play the song from the cursor row.
+    PlayFromCursor,
+    /// Stop playback.
+    Stop,
+    /// Toggle whether the view follows playback.
+    ToggleFollow,
+    /// Cursor up one row.
+    Up,
+    /// Cursor down one row.
+    Down,
+    /// Cursor one field left.
+    Left,
+    /// Cursor one field right.
+    Right,
+    /// Cursor up 16 rows.
+    PageUp,
+    /// Cursor down 16 rows.
+    PageDown,
+    /// Cursor to the first row.
+    Top,
+    /// Cursor to the last row.
+    Bottom,
+    /// Cursor to the next track.
+    NextTrack,
+    /// Cursor to the previous track.
+    PrevTrack,
+    /// Octave down.
+    OctaveDown,
+    /// Octave up.
+    OctaveUp,
+    /// Edit step down.
+    StepDown,
+    /// Edit step up.
+    StepUp,
+    /// Previous instrument.
+    InstrumentDown,
+    /// Next instrument.
+    InstrumentUp,
+    /// Piano key: semitones above C of the current octave.
+    Piano(u8),
+    /// Write a note-off.
+    NoteOff,
+    /// Clear the field under the cursor.
+    Clear,
+    /// Insert an empty row at the cursor (rows below move down).
+    InsertRow,
+    /// Delete the row at the cursor (rows below move up).
+    DeleteRow,
+    /// Edit the next pattern.
+    NextPattern,
+    /// Edit the previous pattern.
+    PrevPattern,
+    /// Cursor up in a list.
+    ListUp,
+    /// Cursor down in a list.
+    ListDown,
+    /// Insert an order entry (a copy of the one at the cursor).
+    OrderInsert,
+    /// Delete the order entry at the cursor.
+    OrderDelete,
+    /// Next pattern for the order entry at the cursor.
+    OrderPatternUp,
+    /// Previous pattern for the order entry at the cursor.
+    OrderPatternDown,
+    /// Edit the pattern of the order entry at the cursor.
+    OrderEdit,
+    /// Play from the order entry at the cursor.
+    OrderPlay,
+    /// Select the instrument at the cursor.
+    InstrumentSelect,
+}
+
+/// One row of the command table.
+#[derive(Clone, Copy, Debug)]
+pub struct CommandSpec {
+    /// Stable id used in keys.toml, e.g. `pattern.insert_row`.
+    pub name: &'static str,
+    /// Where the default keys apply.
+    pub scope: Scope,
+    /// Default key chords (see [`super::keymap::KeyChord`] for the syntax).
+    pub keys: &'static [&'static str],
+    /// What it does.
+    pub action: Action,
+    /// One line for the help view.
+    pub help: &'static str,
+}
+
+const fn cmd(
+    name: &'static str,
+    scope: Scope,
+    keys: &'static [&'static str],
+    action: Action,
+    help: &'static str,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        scope,
+        keys,
+        action,
+        help,
+    }
+}
+
+use Action as A;
+use Scope as S;
+
+/// Every command, grouped by scope. Piano keys follow FastTracker II: the bottom letter row from C
+/// of the current octave, the top row an octave up.
+pub static COMMANDS: &[CommandSpec] = &[
+    cmd(
+        "quit",
+        S::Global,
+        &["C-q"],
+        A::Quit,
+        "quit (asks to save unsaved changes)",
+    ),
+    cmd("save", S::Global, &["C-s"], A::Save, "save the song"),
+    cmd("undo", S::Global, &["C-z"], A::Undo, "undo"),
+    cmd("redo", S::Global, &["C-y"], A::Redo, "redo"),
+    cmd("help", S::Global, &["?", "F1"], A::Help, "this help"),
+    cmd(
+        "view.pattern",
+        S::Global,
+        &["F2"],
+        A::ViewPattern,
+        "pattern editor",
+    ),
+    cmd(
+        "view.arrangement",
+        S::Global,
+        &["F3"],
+        A::ViewArrangement,
+        "arrangement (order list)",
+    ),
+    cmd(
+        "view.instruments",
+        S::Global,
+        &["F4"],
+        A::ViewInstruments,
+        "instruments",
+    ),
+    cmd(
+        "edit_mode",
+        S::Global,
+        &["Esc"],
+        A::ToggleEdit,
+        "edit mode on/off (notes are written only in edit mode)",
+    ),
+    cmd(
+        "play.song",
+        S::Global,
+        &["Space"],
+        A::PlaySong,
+        "play the song from the current order position / stop",
+    ),
+    cmd(
+        "play.pattern",
+        S::Global,
+        &["Enter"],
+        A::PlayPattern,
+        "loop the current pattern / stop",
+    ),
+    cmd(
+        "play.cursor",
+        S::Global,
+        &["C-p"],
+        A::PlayFromCursor,
+        "play the song from the cursor row",
+    ),
+    cmd("stop", S::Global, &["C-c"], A::Stop, "stop playback"),
+    cmd(
+        "follow",
+        S::Global,
+        &["C-f"],
+        A::ToggleFollow,
+        "the view follows playback on/off",
+    ),
+    cmd(
+        "octave.down",
+        S::Global,
+        &["/"],
+        A::OctaveDown,
+        "octave down",
+    ),
+    cmd("octave.up", S::Global, &["*"], A::OctaveUp, "octave up"),
+    cmd(
+        "step.down",
+        S::Global,
+        &["<"],
+        A::StepDown,
+        "edit step down",
+    ),
+    cmd("step.up", S::Global, &[">"], A::StepUp, "edit step up"),
+    cmd(
+        "instrument.prev",
+        S::Global,
+        &["-"],
+        A::InstrumentDown,
+        "previous instrument",
+    ),
+    cmd(
+        "instrument.next",
+        S::Global,
+        &["+"],
+        A::InstrumentUp,
+        "next instrument",
+    ),
+    cmd("pattern.up", S::Pattern, &["Up"], A::Up, "cursor up"),
+    cmd(
+        "pattern.down",
+        S::Pattern,
+        &["Down"],
+        A::Down,
+        "cursor down",
+    ),
+    cmd(
+        "pattern.left",
+        S::Pattern,
+        &["Left"],
+        A::Left,
+        "cursor left (field)",
+    ),
+    cmd(
+        "pattern.right",
+        S::Pattern,
+        &["Right"],
+        A::Right,
+        "cursor right (field)",
+    ),
+    cmd(
+        "pattern.page_up",
+        S::Pattern,
+        &["PageUp"],
+        A::PageUp,
+        "16 rows up",
+    ),
+    cmd(
+        "pattern.page_down",
+        S::Pattern,
+        &["PageDown"],
+        A::PageDown,
+        "16 rows down",
+    ),
+    cmd("pattern.top", S::Pattern, &["Home"], A::Top, "first row"),
+    cmd(
+        "pattern.bottom",
+        S::Pattern,
+        &["End"],
+        A::Bottom,
+        "last row",
+    ),
+    cmd(
+        "pattern.next_track",
+        S::Pattern,
+        &["Tab"],
+        A::NextTrack,
+        "next track",
+    ),
+    cmd(
+        "pattern.prev_track",
+        S::Pattern,
+        &["BackTab"],
+        A::PrevTrack,
+        "previous track",
+    ),
+    cmd(
+        "pattern.note_off",
+        S::Pattern,
+        &["a", "1"],
+        A::NoteOff,
+        "note-off (on the note field)",
+    ),
+    cmd(
+        "pattern.clear",
+        S::Pattern,
+        &["Delete"],
+        A::Clear,
+        "clear the field under the cursor",
+    ),
+    cmd(
+        "pattern.insert_row",
+        S::Pattern,
+        &["Insert"],
+        A::InsertRow,
+        "insert a row (rows below move down)",
+    ),
+    cmd(
+        "pattern.delete_row",
+        S::Pattern,
+        &["Backspace"],
+        A::DeleteRow,
+        "delete the row (rows below move up)",
+    ),
+    cmd(
+        "pattern.next",
+        S::Pattern,
+        &["C-Right"],
+        A::NextPattern,
+        "edit the next pattern",
+    ),
+    cmd(
+        "pattern.prev",
+        S::Pattern,
+        &["C-Left"],
+        A::PrevPattern,
+        "edit the previous pattern",
+    ),
+    cmd("piano.c", S::Pattern, &["z"], A::Piano(0), "piano: C"),
+    cmd("piano.cs", S::Pattern, &["s"], A::Piano(1), "piano: C#"),
+    cmd("piano.d", S::Pattern, &["x"], A::Piano(2), "piano: D"),
+    cmd("piano.ds", S::Pattern, &["d"], A::Piano(3), "piano: D#"),
+    cmd("piano.e", S::Pattern, &["c"], A::Piano(4), "piano: E"),
+    cmd("piano.f", S::Pattern, &["v"], A::Piano(5), "piano: F"),
+    cmd("piano.fs", S::Pattern, &["g"], A::Piano(6), "piano: F#"),
+    cmd("piano.g", S::Pattern, &["b"], A::Piano(7), "piano: G"),
+    cmd("piano.gs", S::Pattern, &["h"], A::Piano(8), "piano: G#"),
+    cmd("piano.a", S::Pattern, &["n"], A::Piano(9), "piano: A"),
+    cmd("piano.as", S::Pattern, &["j"], A::Piano(10), "piano: A#"),
+    cmd("piano.b", S::Pattern, &["m"], A::Piano(11), "piano: B"),
+    cmd(
+        "piano.c1",
+        S::Pattern,
+        &[",", "q"],
+        A::Piano(12),
+        "piano: C, octave +1",
+    ),
+    cmd(
+        "piano.cs1",
+        S::Pattern,
+        &["l", "2"],
+        A::Piano(13),
+        "piano: C#, octave +1",
+    ),
+    cmd(
+        "piano.d1",
+        S::Pattern,
+        &[".", "w"],
+        A::Piano(14),
+        "piano: D, octave +1",
+    ),
+    cmd(
+        "piano.ds1",
+        S::Pattern,
+        &["3"],
+        A::Piano(15),
+        "piano: D#, octave +1",
+    ),
+    cmd(
+        "piano.e1",
+        S::Pattern,
+        &["e"],
+        A::Piano(16),
+        "piano: E, octave +1",
+    ),
+    cmd(
+        "piano.f1",
+        S::Pattern,
+        &["r"],
+        A::Piano(17),
+        "piano: F, octave +1",
+    ),
+    cmd(
+        "piano.fs1",
+        S::Pattern,
+        &["5"],
+        A::Piano(18),
+        "piano: F#, octave +1",
+    ),
+    cmd(
+        "piano.g1",
+        S::Pattern,
+        &["t"],
+        A::Piano(19),
+        "piano: G, octave +1",
+    ),
+    cmd(
+        "piano.gs1",
+        S::Pattern,
+        &["6"],
+        A::Piano(20),
+        "piano: G#, octave +1",
+    ),
+    cmd(
+        "piano.a1",
+        S::Pattern,
+        &["y"],
+        A::Piano(21),
+        "piano: A, octave +1",
+    ),
+    cmd(
+        "piano.as1",
+        S::Pattern,
+        &["7"],
+        A::Piano(22),
+        "piano: A#, octave +1",
+    ),
+    cmd(
+        "piano.b1",
+        S::Pattern,
+        &["u"],
+        A::Piano(23),
+        "piano: B, octave +1",
+    ),
+    cmd(
+        "piano.c2",
+        S::Pattern,
+        &["i"],
+        A::Piano(24),
+        "piano: C, octave +2",
+    ),
+    cmd(
+        "piano.cs2",
+        S::Pattern,
+        &["9"],
+        A::Piano(25),
+        "piano: C#, octave +2",
+    ),
+    cmd(
+        "piano.d2",
+        S::Pattern,
+        &["o"],
+        A::Piano(26),
+        "piano: D, octave +2",
+    ),
+    cmd(
+        "piano.ds2",
+        S::Pattern,
+        &["0"],
+        A::Piano(27),
+        "piano: D#, octave +2",
+    ),
+    cmd(
+        "piano.e2",
+        S::Pattern,
+        &["p"],
+        A::Piano(28),
+        "piano: E, octave +2",
+    ),
+    cmd(
+        "arrangement.up",
+        S::Arrangement,
+        &["Up"],
+        A::ListUp,
+        "previous entry",
+    ),
+    cmd(
+        "arrangement.down",
+        S::Arrangement,
+        &["Down"],
+        A::ListDown,
+        "next entry",
+    ),
+    cmd(
+        "arrangement.insert",
+        S::Arrangement,
+        &["Insert"],
+        A::OrderInsert,
+        "insert a copy of the entry",
+    ),
+    cmd(
+        "arrangement.delete",
+        S::Arrangement,
+        &["Delete", "Backspace"],
+        A::OrderDelete,
+        "delete the entry",
+    ),
+    cmd(
+        "arrangement.pattern_up",
+        S::Arrangement,
+        &["Right"],
+        A::OrderPatternUp,
+        "next pattern for the entry",
+    ),
+    cmd(
+        "arrangement.pattern_down",
+        S::Arrangement,
+        &["Left"],
+        A::OrderPatternDown,
+        "previous pattern for the entry",
+    ),
+    cmd(
+        "arrangement.edit",
+        S::Arrangement,
+        &["e", "Tab"],
+        A::OrderEdit,
+        "edit the entry's pattern",
+    ),
+    cmd(
+        "arrangement.play",
+        S::Arrangement,
+        &["p"],
+        A::OrderPlay,
+        "play from the entry",
+    ),
+    cmd(
+        "instruments.up",
+        S::Instruments,
+        &["Up"],
+        A::ListUp,
+        "previous instrument",
+    ),
+    cmd(
+        "instruments.down",
+        S::Instruments,
+        &["Down"],
+        A::ListDown,
+        "next instrument",
+    ),
+    cmd(
+        "instruments.select",
+        S::Instruments,
+        &["Enter"],
+        A::InstrumentSelect,
+        "use this instrument for new notes",
+    ),
+];
+
+/// The command named `name`.
+pub fn by_name(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}

@@ -1,0 +1,261 @@
+//! Every change to the song is an [`Edit`], applied at one choke point so that undo, redo, the dirty
+//! mark and the engine mirror can never be forgotten.
+
+use crate::engine::{Command, EngineSong};
+use crate::model::{EffectCell, NoteCell, Pattern, Song};
+
+/// A reversible change to the song.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// One note cell.
+    Note {
+        /// Pattern index.
+        pattern: usize,
+        /// Row.
+        row: usize,
+        /// Track.
+        track: usize,
+        /// Note column.
+        column: usize,
+        /// Contents before.
+        before: NoteCell,
+        /// Contents after.
+        after: NoteCell,
+    },
+    /// One effect cell.
+    Effect {
+        /// Pattern index.
+        pattern: usize,
+        /// Row.
+        row: usize,
+        /// Track.
+        track: usize,
+        /// Effect column.
+        column: usize,
+        /// Contents before.
+        before: EffectCell,
+        /// Contents after.
+        after: EffectCell,
+    },
+    /// A whole pattern (row inserts and deletes, resizes, large pastes).
+    Pattern {
+        /// Pattern index.
+        index: usize,
+        /// The pattern before.
+        before: Box<Pattern>,
+        /// The pattern after.
+        after: Box<Pattern>,
+    },
+    /// Anything structural: tracks, instruments, the order list, tempo, new patterns. The song is
+    /// cheap to clone (sample data is shared).
+    Song {
+        /// What is being changed, for the message line ("new pattern").
+        what: &'static str,
+        /// The song before.
+        before: Box<Song>,
+        /// The song after.
+        after: Box<Song>,
+    },
+    /// Several edits as one undo step (paste, transpose, interpolate).
+    Group(Vec<Edit>),
+}
+
+impl Edit {
+    /// The edit that undoes this one.
+    pub fn inverse(&self) -> Edit {
+        match self.clone() {
+            Edit::Note {
+                pattern,
+                row,
+                track,
+                column,
+                before,
+                after,
+            } => Edit::Note {
+                pattern,
+                row,
+                track,
+                column,
+                before: after,
+                after: before,
+            },
+            Edit::Effect {
+                pattern,
+                row,
+                track,
+                column,
+                before,
+                after,
+            } => Edit::Effect {
+                pattern,
+                row,
+                track,
+                column,
+                before: after,
+                after: before,
+            },
+            Edit::Pattern {
+                index,
+                before,
+                after,
+            } => Edit::Pattern {
+                index,
+                before: after,
+                after: before,
+            },
+            Edit::Song {
+                what,
+                before,
+                after,
+            } => Edit::Song {
+                what,
+                before: after,
+                after: before,
+            },
+            Edit::Group(v) => Edit::Group(v.iter().rev().map(Edit::inverse).collect()),
+        }
+    }
+
+    /// Applies the edit to `song`. Indices were checked when the edit was made; a stale index is
+    /// ignored rather than trusted.
+    pub fn apply(&self, song: &mut Song) {
+        match self {
+            Edit::Note {
+                pattern,
+                row,
+                track,
+                column,
+                after,
+                ..
+            } => {
+                if let Some(p) = song.patterns.get_mut(*pattern)
+                    && *track < p.tracks.len()
+                    && *row < p.rows as usize
+                    && *column < p.note_columns(*track)
+                {
+                    *p.note_mut(*track, *row, *column) = *after;
+                }
+            }
+            Edit::Effect {
+                pattern,
+                row,
+                track,
+                column,
+                after,
+                ..
+            } => {
+                if let Some(p) = song.patterns.get_mut(*pattern)
+                    && *track < p.tracks.len()
+                    && *row < p.rows as usize
+                    && *column < p.effect_columns(*track)
+                {
+                    *p.effect_mut(*track, *row, *column) = *after;
+                }
+            }
+            Edit::Pattern { index, after, .. } => {
+                if let Some(p) = song.patterns.get_mut(*index) {
+                    *p = (**after).clone();
+                }
+            }
+            Edit::Song { after, .. } => *song = (**after).clone(),
+            Edit::Group(v) => v.iter().for_each(|e| e.apply(song)),
+        }
+    }
+
+    /// The engine commands that bring the engine's copy in line after this edit was applied to
+    /// `song` (which is already the new state).
+    pub fn mirror(&self, song: &Song, rate: u32, out: &mut Vec<Command>) {
+        match self {
+            Edit::Note {
+                pattern,
+                row,
+                track,
+                column,
+                after,
+                ..
+            } => out.push(Command::SetNote {
+                pattern: *pattern as u16,
+                row: *row as u16,
+                track: *track as u8,
+                column: *column as u8,
+                cell: *after,
+            }),
+            Edit::Effect {
+                pattern,
+                row,
+                track,
+                column,
+                after,
+                ..
+            } => out.push(Command::SetEffect {
+                pattern: *pattern as u16,
+                row: *row as u16,
+                track: *track as u8,
+                column: *column as u8,
+                cell: *after,
+            }),
+            Edit::Pattern { index, after, .. } => out.push(Command::ReplacePattern {
+                index: *index as u16,
+                pattern: after.clone(),
+            }),
+            Edit::Song { .. } => out.push(Command::ReplaceSong(Box::new(EngineSong::from_model(
+                song, rate,
+            )))),
+            Edit::Group(v) => {
+                if v.iter().any(|e| matches!(e, Edit::Song { .. })) {
+                    out.push(Command::ReplaceSong(Box::new(EngineSong::from_model(
+                        song, rate,
+                    ))));
+                } else {
+                    v.iter().for_each(|e| e.mirror(song, rate, out));
+                }
+            }
+        }
+    }
+}
+
+/// Undo and redo stacks.
+#[derive(Debug, Default)]
+pub struct History {
+    undo: Vec<Edit>,
+    redo: Vec<Edit>,
+}
+
+/// Undo steps kept.
+pub const HISTORY_STEPS: usize = 1000;
+
+impl History {
+    /// Records an edit that was just applied; clears the redo stack.
+    pub fn push(&mut self, edit: Edit) {
+        self.redo.clear();
+        self.undo.push(edit);
+        if self.undo.len() > HISTORY_STEPS {
+            self.undo.remove(0);
+        }
+    }
+
+    /// The edit to apply to undo the last step (its inverse is moved to the redo stack).
+    pub fn undo(&mut self) -> Option<Edit> {
+        let e = self.undo.pop()?;
+        let inv = e.inverse();
+        self.redo.push(e);
+        Some(inv)
+    }
+
+    /// The edit to apply to redo the last undone step.
+    pub fn redo(&mut self) -> Option<Edit> {
+        let e = self.redo.pop()?;
+        self.undo.push(e.clone());
+        Some(e)
+    }
+
+    /// Steps that can be undone.
+    pub fn undo_len(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Steps that can be redone.
+    pub fn redo_len(&self) -> usize {
+        self.redo.len()
+    }
+}

@@ -1,0 +1,172 @@
+//! The terminal UI (layer 3): an [`App`] edited by keys, drawn by pure view functions, with the
+//! engine running on the audio thread (or on a clock when there is no device) and talking to the
+//! UI only through the rings of [`crate::engine::link`].
+
+pub mod app;
+pub mod commands;
+pub mod edit;
+pub mod keymap;
+pub mod terminal;
+pub mod view;
+
+pub use app::App;
+
+use crate::audio::{self, OpenOptions};
+use crate::engine::{self, Engine, EngineSong};
+use crate::format;
+use crate::model::Song;
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why the UI could not start or ended badly.
+#[derive(Debug, Error)]
+pub enum UiError {
+    /// stdin/stdout is not a terminal.
+    #[error("ttrack needs a terminal; `ttrack render` works without one")]
+    NotATerminal,
+    /// The song could not be loaded.
+    #[error(transparent)]
+    Load(#[from] format::FormatError),
+    /// The audio could not be started at all (not even on the clock).
+    #[error("cannot start audio: {0}")]
+    Audio(#[from] audio::AudioError),
+    /// Terminal I/O failed.
+    #[error("terminal error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Loads `path`, or starts a new song that will be saved there when it does not exist.
+pub fn load_or_new(path: &Path) -> Result<(Song, bool), format::FormatError> {
+    if path.exists() {
+        Ok((format::load_song(path)?, false))
+    } else {
+        Ok((Song::new_default(), true))
+    }
+}
+
+/// The user's keymap file: `$XDG_CONFIG_HOME/ttrack/keys.toml` (default `~/.config/...`).
+pub fn keys_path() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|d| d.join("ttrack").join("keys.toml"))
+}
+
+/// Runs the UI on `path` until the user quits.
+pub fn run(path: PathBuf, opts: OpenOptions) -> Result<(), UiError> {
+    if !terminal::is_terminal() {
+        return Err(UiError::NotATerminal);
+    }
+    let (song, new) = load_or_new(&path)?;
+    let mut app = App::new(song, Some(path.clone()));
+    if new {
+        app.message = format!("new song; Ctrl-S saves it to {}", path.display());
+    }
+    if let Some(kp) = keys_path()
+        && let Ok(text) = std::fs::read_to_string(&kp)
+    {
+        let errors = app.keymap.overlay(&text, &kp.display().to_string());
+        if let Some(e) = errors.first() {
+            app.message = format!(
+                "{e} ({} problem(s) in the keymap; defaults kept)",
+                errors.len()
+            );
+        }
+    }
+    // The audio system may print while it probes devices: from here on stderr goes to the log.
+    let log = terminal::StderrToLog::start().ok();
+    terminal::install_panic_hook();
+    let mut handle = None;
+    let song_for_engine = app.song.clone();
+    let (output, why_silent) = audio::open_output_or_clock(&opts, |rate| {
+        let (h, link) = engine::link();
+        let mut e = Engine::new(Box::new(EngineSong::from_model(&song_for_engine, rate)));
+        e.connect(link);
+        handle = Some(h);
+        e
+    })?;
+    app.engine = handle;
+    app.rate = output.rate();
+    let info = output.info().clone();
+    app.audio.silent = why_silent.is_some();
+    app.audio.description = match &why_silent {
+        Some(_) => "no audio device: silent".into(),
+        None => format!(
+            "{} {} Hz{}",
+            info.device,
+            info.rate,
+            info.buffer_frames
+                .map_or(String::new(), |b| format!(" {b} frames"))
+        ),
+    };
+    if let (Some(why), Some(log)) = (&why_silent, &log) {
+        app.message = format!(
+            "no audio device ({why}); playing on a clock. Details: {}",
+            log.path.display()
+        );
+    }
+    let result = event_loop(&mut app, &output);
+    drop(output);
+    let log_note = log
+        .as_ref()
+        .filter(|l| l.wrote_anything())
+        .map(|l| l.path.clone());
+    drop(log);
+    if let Some(p) = log_note {
+        eprintln!(
+            "ttrack: messages from the audio system were written to {}",
+            p.display()
+        );
+    }
+    result
+}
+
+fn event_loop(app: &mut App, output: &audio::AudioOutput) -> Result<(), UiError> {
+    let mut term = ratatui::try_init()?;
+    let _guard = terminal::TerminalGuard;
+    let theme = view::Theme::detect();
+    let mut dirty_screen = true;
+    while !app.quit {
+        if dirty_screen {
+            term.draw(|f| view::draw(f, app, &theme))?;
+            dirty_screen = false;
+        }
+        let timeout = if app.playing {
+            Duration::from_millis(33)
+        } else {
+            Duration::from_millis(250)
+        };
+        if event::poll(timeout)? {
+            // Drain every pending event: SSH delivers keys in bursts.
+            loop {
+                match event::read()? {
+                    Event::Key(k) if k.kind != KeyEventKind::Release => {
+                        if let Some(chord) = keymap::KeyChord::from_event(&k) {
+                            app.handle_key(chord);
+                        }
+                    }
+                    Event::Resize(..) => {}
+                    _ => {}
+                }
+                dirty_screen = true;
+                if app.quit || !event::poll(Duration::ZERO)? {
+                    break;
+                }
+            }
+        }
+        if app.pump() {
+            dirty_screen = true;
+        }
+        let s = output.stats().snapshot();
+        if !app.audio.silent {
+            app.audio.load_percent = s.load_percent;
+            app.audio.xruns = s.xruns;
+        }
+        if app.playing {
+            dirty_screen = true;
+        }
+    }
+    Ok(())
+}

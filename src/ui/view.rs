@@ -1,0 +1,496 @@
+//! Drawing: pure functions of `&App` into a ratatui frame. No state changes here; scroll positions
+//! are derived from the cursor.
+
+use super::app::{App, Field, Popup, View};
+use super::commands::{COMMANDS, Scope};
+use crate::model::{InstrumentKind, NoteCell};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+/// Styles by role. 16-colour defaults; only modifiers when `NO_COLOR` is set.
+#[derive(Clone, Copy, Debug)]
+pub struct Theme {
+    /// Plain text.
+    pub text: Style,
+    /// Dim text (empty fields, hints).
+    pub dim: Style,
+    /// The cursor field.
+    pub cursor: Style,
+    /// The row being played.
+    pub playhead: Style,
+    /// Rows on a beat.
+    pub beat: Style,
+    /// Notes.
+    pub note: Style,
+    /// Instrument numbers.
+    pub instrument: Style,
+    /// Volumes.
+    pub volume: Style,
+    /// Effects.
+    pub effect: Style,
+    /// Title and status.
+    pub title: Style,
+    /// Edit mode indicator.
+    pub edit: Style,
+}
+
+impl Theme {
+    /// The theme for this terminal: colours unless `NO_COLOR` is set (to anything non-empty).
+    pub fn detect() -> Theme {
+        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            Theme::mono()
+        } else {
+            Theme::color()
+        }
+    }
+
+    /// 16-colour theme.
+    pub fn color() -> Theme {
+        let s = Style::default();
+        Theme {
+            text: s,
+            dim: s.fg(Color::DarkGray),
+            cursor: s.add_modifier(Modifier::REVERSED),
+            playhead: s.bg(Color::Blue).fg(Color::White),
+            beat: s.add_modifier(Modifier::BOLD),
+            note: s.fg(Color::White),
+            instrument: s.fg(Color::Cyan),
+            volume: s.fg(Color::Green),
+            effect: s.fg(Color::Magenta),
+            title: s.fg(Color::Black).bg(Color::Cyan),
+            edit: s
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+        }
+    }
+
+    /// Modifiers only.
+    pub fn mono() -> Theme {
+        let s = Style::default();
+        Theme {
+            text: s,
+            dim: s.add_modifier(Modifier::DIM),
+            cursor: s.add_modifier(Modifier::REVERSED),
+            playhead: s.add_modifier(Modifier::UNDERLINED),
+            beat: s.add_modifier(Modifier::BOLD),
+            note: s,
+            instrument: s,
+            volume: s,
+            effect: s,
+            title: s.add_modifier(Modifier::REVERSED),
+            edit: s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        }
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
+    let [status, view, message] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    draw_status(f, status, app, theme);
+    match app.view {
+        View::Pattern => draw_pattern(f, view, app, theme),
+        View::Arrangement => draw_arrangement(f, view, app, theme),
+        View::Instruments => draw_instruments(f, view, app, theme),
+        View::Help => draw_help(f, view, app, theme),
+    }
+    f.render_widget(
+        Paragraph::new(app.message.as_str()).style(theme.text),
+        message,
+    );
+    for p in &app.popups {
+        draw_popup(f, p, theme);
+    }
+}
+
+fn clock(secs: f64) -> String {
+    let m = (secs / 60.0).floor();
+    format!("{}:{:04.1}", m as u64, secs - m * 60.0)
+}
+
+fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let st = app.engine.as_ref().map(|h| *h.status()).unwrap_or_default();
+    let pos = st.position;
+    let secs = pos.frame as f64 / app.rate as f64;
+    let play = if st.playing { "▶" } else { "■" };
+    let line1 = format!(
+        " ttrack  {}{}  {play} ord {:02} pat {:02} row {:02}  {}  {} BPM  LPB {}  TPL {} ",
+        app.name(),
+        if app.dirty { " [+]" } else { "" },
+        pos.order,
+        pos.pattern,
+        pos.row,
+        clock(secs),
+        app.song.bpm,
+        app.song.lpb,
+        app.song.tpl,
+    );
+    let inst = app
+        .song
+        .instrument(app.instrument)
+        .map_or("(empty)", |i| i.name.as_str());
+    let audio = if app.audio.silent {
+        app.audio.description.clone()
+    } else {
+        format!(
+            "{}  load {:.0}%  xruns {}",
+            app.audio.description, app.audio.load_percent, app.audio.xruns
+        )
+    };
+    let mode = if app.edit_mode {
+        Span::styled(" EDIT ", theme.edit)
+    } else {
+        Span::styled(" play ", theme.dim)
+    };
+    let line2 = Line::from(vec![
+        mode,
+        Span::raw(format!(
+            " oct {}  step {}  ins {:02X} {}",
+            app.octave, app.step, app.instrument, inst
+        )),
+        Span::raw(if app.follow { "  follow" } else { "" }),
+        Span::styled(format!("  │ {audio}"), theme.dim),
+    ]);
+    let tab = |key: &str, name: &str, on: bool| {
+        Span::styled(
+            format!(" {key} {name} "),
+            if on { theme.cursor } else { theme.dim },
+        )
+    };
+    let line3 = Line::from(vec![
+        tab("F1", "help", app.view == View::Help),
+        tab("F2", "pattern", app.view == View::Pattern),
+        tab("F3", "arrangement", app.view == View::Arrangement),
+        tab("F4", "instruments", app.view == View::Instruments),
+        Span::styled("  Esc edit  Space play  C-s save  C-q quit", theme.dim),
+    ]);
+    f.render_widget(
+        Paragraph::new(vec![Line::styled(line1, theme.title), line2, line3]),
+        area,
+    );
+}
+
+/// Character widths of one track's columns.
+fn track_width(app: &App, t: usize) -> usize {
+    let tr = &app.song.tracks[t];
+    let note = if tr.show_delay { 12 } else { 9 };
+    tr.note_columns as usize * (note + 1) + tr.effect_columns as usize * 4
+}
+
+fn hex2(v: u8, empty: bool) -> String {
+    if empty {
+        "..".into()
+    } else {
+        format!("{v:02X}")
+    }
+}
+
+fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let Some(pat) = app.song.patterns.get(app.pattern) else {
+        return;
+    };
+    let rows = pat.rows as usize;
+    let row_w = if rows > 100 { 3 } else { 2 };
+    let width = area.width as usize;
+    // Leftmost track so that the cursor's track is fully visible.
+    let mut left = 0;
+    loop {
+        let span: usize = (left..=app.cursor.track)
+            .map(|t| track_width(app, t) + 1)
+            .sum::<usize>()
+            + row_w
+            + 1;
+        if span <= width || left >= app.cursor.track {
+            break;
+        }
+        left += 1;
+    }
+    let mut tracks = Vec::new();
+    let mut used = row_w + 1;
+    for t in left..app.song.tracks.len() {
+        let w = track_width(app, t) + 1;
+        if used + w > width && !tracks.is_empty() {
+            break;
+        }
+        tracks.push(t);
+        used += w;
+    }
+    let body = area.height.saturating_sub(1) as usize;
+    let top = app
+        .cursor
+        .row
+        .saturating_sub(body / 2)
+        .min(rows.saturating_sub(body));
+    let status = app.engine.as_ref().map(|h| *h.status()).unwrap_or_default();
+    let play_row =
+        (status.playing && status.position.pattern == app.pattern).then_some(status.position.row);
+
+    let mut lines = Vec::with_capacity(body + 1);
+    let mut header = vec![Span::styled(
+        format!("{:>w$} ", format!("{:02}", app.pattern), w = row_w),
+        theme.dim,
+    )];
+    for &t in &tracks {
+        let w = track_width(app, t);
+        let name = &app.song.tracks[t].name;
+        let label = format!("{:02} {}", t + 1, name);
+        let label: String = label.chars().take(w).collect();
+        header.push(Span::styled(format!("│{label:<w$}"), theme.title));
+    }
+    lines.push(Line::from(header));
+    for row in top..(top + body).min(rows) {
+        let beat = row % app.song.lpb.max(1) as usize == 0;
+        let row_style = if play_row == Some(row) {
+            theme.playhead
+        } else if beat {
+            theme.beat
+        } else {
+            theme.text
+        };
+        let mut spans = vec![Span::styled(
+            format!("{:0w$} ", row, w = row_w),
+            if beat { theme.beat } else { theme.dim },
+        )];
+        for &t in &tracks {
+            spans.push(Span::styled("│", theme.dim));
+            let tr = &app.song.tracks[t];
+            for col in 0..tr.note_columns as usize {
+                let c = pat.note(t, row, col);
+                let mut fields: Vec<(String, Style, u8)> = vec![
+                    (
+                        c.note.to_string(),
+                        if c.note == crate::model::Note::Empty {
+                            theme.dim
+                        } else {
+                            theme.note
+                        },
+                        0,
+                    ),
+                    (" ".into(), theme.text, 99),
+                ];
+                let ins = hex2(c.instrument, c.instrument == 0);
+                let vol = hex2(c.volume, c.volume == NoteCell::NO_VOLUME);
+                for (i, ch) in ins.chars().enumerate() {
+                    let st = if c.instrument == 0 {
+                        theme.dim
+                    } else {
+                        theme.instrument
+                    };
+                    fields.push((ch.to_string(), st, 1 + i as u8));
+                }
+                fields.push((" ".into(), theme.text, 99));
+                for (i, ch) in vol.chars().enumerate() {
+                    let st = if c.volume == NoteCell::NO_VOLUME {
+                        theme.dim
+                    } else {
+                        theme.volume
+                    };
+                    fields.push((ch.to_string(), st, 3 + i as u8));
+                }
+                if tr.show_delay {
+                    fields.push((" ".into(), theme.text, 99));
+                    for (i, ch) in hex2(c.delay, c.delay == 0).chars().enumerate() {
+                        fields.push((
+                            ch.to_string(),
+                            if c.delay == 0 {
+                                theme.dim
+                            } else {
+                                theme.volume
+                            },
+                            5 + i as u8,
+                        ));
+                    }
+                }
+                fields.push((" ".into(), theme.text, 99));
+                for (text, st, fi) in fields {
+                    let here = row == app.cursor.row
+                        && t == app.cursor.track
+                        && app.cursor.field == (Field::Note { col, f: fi });
+                    spans.push(Span::styled(
+                        text,
+                        if here {
+                            theme.cursor
+                        } else {
+                            st.patch(row_style)
+                        },
+                    ));
+                }
+            }
+            for col in 0..tr.effect_columns as usize {
+                let e = pat.effect(t, row, col);
+                let text = e.to_string();
+                let st = if e.is_empty() {
+                    theme.dim
+                } else {
+                    theme.effect
+                };
+                let chars: Vec<(String, u8)> = vec![
+                    (text[..1].to_string(), 0),
+                    (text[1..2].to_string(), 1),
+                    (text[2..3].to_string(), 2),
+                ];
+                for (ch, fi) in chars {
+                    let here = row == app.cursor.row
+                        && t == app.cursor.track
+                        && app.cursor.field == (Field::Effect { col, f: fi });
+                    spans.push(Span::styled(
+                        ch,
+                        if here {
+                            theme.cursor
+                        } else {
+                            st.patch(row_style)
+                        },
+                    ));
+                }
+                spans.push(Span::styled(" ", row_style));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_arrangement(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let status = app.engine.as_ref().map(|h| *h.status()).unwrap_or_default();
+    let body = area.height.saturating_sub(2) as usize;
+    let top = app.order_cursor.saturating_sub(body / 2);
+    let mut lines = vec![Line::styled(
+        format!(
+            " Arrangement: {} entries, restart at {:02}",
+            app.song.order.len(),
+            app.song.restart
+        ),
+        theme.title,
+    )];
+    for (i, &p) in app.song.order.iter().enumerate().skip(top).take(body) {
+        let name = app
+            .song
+            .patterns
+            .get(p as usize)
+            .map_or("", |p| p.name.as_str());
+        let playing = status.playing && status.position.order == i;
+        let text = format!(
+            " {:02}  pattern {:02}  {:<16}{}",
+            i,
+            p,
+            name,
+            if playing { " ▶" } else { "" }
+        );
+        let st = if i == app.order_cursor {
+            theme.cursor
+        } else {
+            theme.text
+        };
+        lines.push(Line::styled(text, st));
+    }
+    lines.push(Line::styled(
+        " ←/→ pattern  Insert copy  Delete remove  e edit  p play from here",
+        theme.dim,
+    ));
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_instruments(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let body = area.height.saturating_sub(1) as usize;
+    let top = app.instrument_cursor.saturating_sub(body / 2);
+    let mut lines = vec![Line::styled(
+        " Instruments (Enter: use for new notes)",
+        theme.title,
+    )];
+    for i in top..(top + body).min(255) {
+        let (name, kind) = match app.song.instruments.get(i).and_then(|x| x.as_ref()) {
+            Some(inst) => (
+                inst.name.clone(),
+                match &inst.kind {
+                    InstrumentKind::Synth(s) => {
+                        format!("synth {}/{}", s.osc1.name(), s.osc2.name())
+                    }
+                    InstrumentKind::Sampler(s) => {
+                        format!(
+                            "sample {} Hz {} ch, {} frames",
+                            s.sample.rate, s.sample.channels, s.sample.frames
+                        )
+                    }
+                },
+            ),
+            None => ("".into(), "".into()),
+        };
+        let mark = if i + 1 == app.instrument as usize {
+            "*"
+        } else {
+            " "
+        };
+        let st = if i == app.instrument_cursor {
+            theme.cursor
+        } else {
+            theme.text
+        };
+        lines.push(Line::styled(
+            format!("{mark}{:02X} {:<22} {}", i + 1, name, kind),
+            st,
+        ));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut lines = vec![Line::styled(
+        " Help: keys from the live keymap (any other key closes)",
+        theme.title,
+    )];
+    for scope in Scope::ALL {
+        lines.push(Line::styled(format!("[{}]", scope.name()), theme.beat));
+        let mut piano = Vec::new();
+        for c in COMMANDS.iter().filter(|c| c.scope == scope) {
+            let keys: Vec<String> = app
+                .keymap
+                .keys_for(scope, c.action)
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            if c.name.starts_with("piano.") {
+                piano.extend(keys);
+                continue;
+            }
+            lines.push(Line::from(format!("  {:<14} {}", keys.join(" "), c.help)));
+        }
+        if !piano.is_empty() {
+            lines.push(Line::from(format!(
+                "  piano keys     {}  (C of the octave upwards, FT2 layout)",
+                piano.join(" ")
+            )));
+        }
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
+    let text = match p {
+        Popup::ConfirmQuit => {
+            "Save changes? y = save and quit, n = quit without saving, Esc = cancel"
+        }
+    };
+    let area = f.area();
+    let w = (text.len() as u16 + 4).min(area.width);
+    let rect = Rect {
+        x: area.width.saturating_sub(w) / 2,
+        y: area.height / 2 - 1,
+        width: w,
+        height: 3,
+    };
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(text)
+            .block(Block::default().borders(Borders::ALL))
+            .style(theme.text),
+        rect,
+    );
+}

@@ -1,0 +1,168 @@
+//! The app driven by keys, without a terminal: note entry, hex entry, steps, undo/redo, rows,
+//! dirty mark, quit confirmation, arrangement edits.
+// The real-time rules (clippy.toml) bind the engine; test and tool code may allocate freely.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use ttrack::model::{EffectCell, Note, NoteCell, Song};
+use ttrack::ui::App;
+use ttrack::ui::app::{Field, View};
+use ttrack::ui::keymap::KeyChord;
+
+fn app() -> App {
+    App::new(Song::new_default(), None)
+}
+
+/// Presses keys written as chords separated by spaces (`"Esc z s C-z"`).
+fn keys(app: &mut App, keys: &str) {
+    for k in keys.split(' ').filter(|k| !k.is_empty()) {
+        let chord = KeyChord::parse(k).unwrap_or_else(|| panic!("bad key {k}"));
+        app.handle_key(chord);
+    }
+}
+
+fn note(app: &App, row: usize) -> NoteCell {
+    app.song.patterns[0].note(0, row, 0)
+}
+
+#[test]
+fn piano_keys_write_notes_only_in_edit_mode_and_step_down() {
+    let mut a = app();
+    keys(&mut a, "z");
+    assert_eq!(
+        note(&a, 0),
+        NoteCell::EMPTY,
+        "wrote a note with edit mode off"
+    );
+    assert!(!a.dirty);
+    keys(&mut a, "Esc z s q i");
+    assert_eq!(note(&a, 0).note, Note::parse("C-4").unwrap());
+    assert_eq!(note(&a, 0).instrument, 1);
+    assert_eq!(note(&a, 1).note, Note::parse("C#4").unwrap());
+    assert_eq!(note(&a, 2).note, Note::parse("C-5").unwrap());
+    assert_eq!(note(&a, 3).note, Note::parse("C-6").unwrap());
+    assert_eq!(a.cursor.row, 4);
+    assert!(a.dirty);
+}
+
+#[test]
+fn octave_step_and_note_off() {
+    let mut a = app();
+    keys(&mut a, "Esc / / > > n a");
+    assert_eq!(a.octave, 2);
+    assert_eq!(a.step, 3);
+    assert_eq!(note(&a, 0).note, Note::parse("A-2").unwrap());
+    assert_eq!(note(&a, 3).note, Note::Off);
+    assert_eq!(a.cursor.row, 6);
+}
+
+#[test]
+fn hex_entry_in_instrument_volume_and_effect_fields() {
+    let mut a = app();
+    keys(&mut a, "Esc Right 0 3 Up Right Right 2 0");
+    let c = note(&a, 0);
+    assert_eq!((c.instrument, c.volume), (0x03, 0x20), "{c:?}");
+    // Volume is capped at 40.
+    keys(&mut a, "Up 7 f");
+    assert_eq!(note(&a, 0).volume, 0x40);
+    // Effect column: command then two digits.
+    keys(&mut a, "Up Right Right a 0 f");
+    assert_eq!(
+        a.song.patterns[0].effect(0, 0, 0),
+        EffectCell::new('A', 0x0F)
+    );
+    assert_eq!(a.cursor.row, 1);
+    assert!(matches!(a.cursor.field, Field::Effect { col: 0, f: 1 }));
+}
+
+#[test]
+fn undo_and_redo_every_edit() {
+    let mut a = app();
+    keys(&mut a, "Esc z x c");
+    assert_eq!(a.history.undo_len(), 3);
+    keys(&mut a, "C-z C-z");
+    assert_eq!(note(&a, 0).note, Note::parse("C-4").unwrap());
+    assert_eq!(note(&a, 1), NoteCell::EMPTY);
+    keys(&mut a, "C-y");
+    assert_eq!(note(&a, 1).note, Note::parse("D-4").unwrap());
+    // 150 edits can all be undone.
+    let mut b = app();
+    keys(&mut b, "Esc");
+    for _ in 0..150 {
+        keys(&mut b, "z");
+    }
+    for _ in 0..150 {
+        keys(&mut b, "C-z");
+    }
+    assert!(
+        b.song.patterns[0].tracks[0]
+            .notes
+            .iter()
+            .all(|c| c.is_empty())
+    );
+}
+
+#[test]
+fn insert_and_delete_rows_shift_the_track() {
+    let mut a = app();
+    keys(&mut a, "Esc z x c Home Insert");
+    assert_eq!(note(&a, 0), NoteCell::EMPTY);
+    assert_eq!(note(&a, 1).note, Note::parse("C-4").unwrap());
+    assert_eq!(note(&a, 3).note, Note::parse("E-4").unwrap());
+    keys(&mut a, "Backspace Backspace");
+    assert_eq!(note(&a, 0).note, Note::parse("D-4").unwrap());
+    keys(&mut a, "C-z C-z C-z");
+    assert_eq!(note(&a, 0).note, Note::parse("C-4").unwrap());
+}
+
+#[test]
+fn quit_asks_when_dirty() {
+    let mut a = app();
+    keys(&mut a, "C-q");
+    assert!(a.quit, "clean song should quit at once");
+    let mut a = app();
+    keys(&mut a, "Esc z C-q");
+    assert!(!a.quit);
+    assert_eq!(a.popups.len(), 1);
+    keys(&mut a, "Esc");
+    assert!(a.popups.is_empty() && !a.quit);
+    keys(&mut a, "C-q n");
+    assert!(a.quit);
+}
+
+#[test]
+fn save_writes_the_file_and_clears_the_dirty_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.ttrk");
+    let mut a = App::new(Song::new_default(), Some(path.clone()));
+    keys(&mut a, "Esc z C-q y");
+    assert!(a.quit && !a.dirty, "{}", a.message);
+    let back = ttrack::format::load_song(&path).unwrap();
+    assert_eq!(
+        back.patterns[0].note(0, 0, 0).note,
+        Note::parse("C-4").unwrap()
+    );
+}
+
+#[test]
+fn arrangement_edits_the_order_list() {
+    let mut a = app();
+    keys(&mut a, "F3 Insert Insert Down Delete");
+    assert_eq!(a.view, View::Arrangement);
+    assert_eq!(a.song.order, vec![0, 0]);
+    let mut s = Song::new_default();
+    s.patterns.push(s.patterns[0].clone());
+    let mut a = App::new(s, None);
+    keys(&mut a, "F3 Right");
+    assert_eq!(a.song.order, vec![1]);
+    keys(&mut a, "C-z");
+    assert_eq!(a.song.order, vec![0]);
+    keys(&mut a, "Right e");
+    assert_eq!((a.view, a.pattern), (View::Pattern, 1));
+}
+
+#[test]
+fn unknown_keys_say_so() {
+    let mut a = app();
+    keys(&mut a, "F12");
+    assert!(a.message.contains("F12"), "{}", a.message);
+}
