@@ -166,3 +166,101 @@ fn unknown_keys_say_so() {
     keys(&mut a, "F12");
     assert!(a.message.contains("F12"), "{}", a.message);
 }
+
+#[test]
+fn block_copy_paste_cut_transpose_interpolate() {
+    let mut a = app();
+    keys(&mut a, "Esc z x c v Home S-Down S-Down C-c");
+    assert_eq!(a.block(), (0, 2, 0, 0));
+    keys(&mut a, "Tab Home C-v");
+    let p = &a.song.patterns[0];
+    assert_eq!(p.note(1, 0, 0).note, Note::parse("C-4").unwrap());
+    assert_eq!(p.note(1, 2, 0).note, Note::parse("E-4").unwrap());
+    assert_eq!(
+        p.note(1, 3, 0),
+        NoteCell::EMPTY,
+        "pasted more than was copied"
+    );
+    // Transpose the pasted block up an octave, then one semitone down.
+    keys(&mut a, "S-Down S-Down A-PageUp A-Down");
+    let p = &a.song.patterns[0];
+    assert_eq!(p.note(1, 0, 0).note, Note::parse("B-4").unwrap());
+    assert_eq!(p.note(1, 2, 0).note, Note::parse("D#5").unwrap());
+    assert_eq!(
+        p.note(0, 0, 0).note,
+        Note::parse("C-4").unwrap(),
+        "track 0 changed"
+    );
+    // Cut clears the block and is one undo step.
+    keys(&mut a, "C-x");
+    assert!(
+        a.song.patterns[0].tracks[1].notes[..3]
+            .iter()
+            .all(|c| c.is_empty())
+    );
+    keys(&mut a, "C-z");
+    assert_eq!(
+        a.song.patterns[0].note(1, 0, 0).note,
+        Note::parse("B-4").unwrap()
+    );
+}
+
+#[test]
+fn interpolate_volumes_and_effects() {
+    let mut a = app();
+    // Volumes 00 at row 0 and 40 at row 4; effect A00 .. A08.
+    keys(&mut a, "Esc Right Right Right 0 0 Down Down Down 4 0");
+    keys(&mut a, "Home Right Right a 0 0 End");
+    let rows = a.rows();
+    assert_eq!(a.cursor.row, rows - 1);
+    keys(&mut a, "Home Down Down Down Down Left a 0 8");
+    keys(&mut a, "Home S-Down S-Down S-Down S-Down A-i");
+    let p = &a.song.patterns[0];
+    let vols: Vec<u8> = (0..5).map(|r| p.note(0, r, 0).volume).collect();
+    assert_eq!(vols, vec![0x00, 0x10, 0x20, 0x30, 0x40]);
+    let fx: Vec<u8> = (0..5).map(|r| p.effect(0, r, 0).param).collect();
+    assert_eq!(fx, vec![0, 2, 4, 6, 8]);
+}
+
+#[test]
+fn patterns_tracks_and_columns() {
+    let mut a = app();
+    keys(&mut a, "Esc z C-d");
+    assert_eq!((a.song.patterns.len(), a.pattern), (2, 1));
+    assert_eq!(
+        a.song.patterns[1].note(0, 0, 0).note,
+        Note::parse("C-4").unwrap()
+    );
+    keys(&mut a, "C-n A-] A-]");
+    assert_eq!(a.song.patterns[2].rows, 96);
+    keys(&mut a, "A-[ A-t A-n A-e A-d");
+    assert_eq!(a.song.patterns[2].rows, 80);
+    assert_eq!(a.song.tracks.len(), 9);
+    let t0 = &a.song.tracks[0];
+    assert_eq!(
+        (t0.note_columns, t0.effect_columns, t0.show_delay),
+        (2, 2, true)
+    );
+    ttrack::model::validate(&a.song).unwrap();
+    keys(&mut a, "A-T");
+    assert_eq!(a.song.tracks.len(), 8);
+    for _ in 0..10 {
+        keys(&mut a, "C-z");
+    }
+    assert_eq!(a.song.patterns.len(), 1);
+    assert_eq!(a.song.tracks[0].note_columns, 1);
+    ttrack::model::validate(&a.song).unwrap();
+}
+
+#[test]
+fn arrangement_duplicate_and_move() {
+    let mut s = Song::new_default();
+    s.patterns.push(s.patterns[0].clone());
+    s.order = vec![0, 1];
+    let mut a = App::new(s, None);
+    keys(&mut a, "F3 d");
+    assert_eq!(a.song.order, vec![0, 0, 1], "{}", a.message);
+    keys(&mut a, "Down S-Up S-Up");
+    assert_eq!(a.song.order, vec![1, 0, 0]);
+    assert_eq!(a.order_cursor, 0);
+}

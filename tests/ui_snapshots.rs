@@ -76,6 +76,8 @@ fn other_views() {
     insta::assert_snapshot!("instruments_80x24", screen(&a, 80, 24).0);
     keys(&mut a, "F1");
     insta::assert_snapshot!("help_160x50", screen(&a, 160, 50).0);
+    keys(&mut a, "PageDown PageDown PageDown");
+    insta::assert_snapshot!("help_scrolled_80x24", screen(&a, 80, 24).0);
     let mut b = App::new(Song::new_default(), None);
     keys(&mut b, "Esc z C-q");
     let (s, _) = screen(&b, 80, 24);

@@ -122,6 +122,21 @@ pub struct App {
     next_tag: u32,
     /// What the last play command was, to toggle.
     pub playing: bool,
+    /// Block selection: the anchor (row, track); the cursor is the other corner.
+    pub selection: Option<(usize, usize)>,
+    /// The last copied block.
+    pub clipboard: Option<Clipboard>,
+    /// First line shown in the help view.
+    pub help_scroll: u16,
+}
+
+/// A copied block: rows × tracks, each track with its own columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clipboard {
+    /// Rows in the block.
+    pub rows: usize,
+    /// Per track: note columns, effect columns, and the cells row-major.
+    pub tracks: Vec<(usize, usize, Vec<NoteCell>, Vec<EffectCell>)>,
 }
 
 impl App {
@@ -160,6 +175,9 @@ impl App {
             },
             next_tag: 1,
             playing: false,
+            selection: None,
+            clipboard: None,
+            help_scroll: 0,
         }
     }
 
@@ -195,7 +213,19 @@ impl App {
             return self.popup_key(popup, chord);
         }
         if self.view == View::Help {
-            // Any key that is not bound globally closes the help.
+            let scroll = match chord.to_string().as_str() {
+                "Up" => Some(-1),
+                "Down" => Some(1),
+                "PageUp" => Some(-16),
+                "PageDown" => Some(16),
+                "Home" => Some(-10_000),
+                _ => None,
+            };
+            if let Some(d) = scroll {
+                self.help_scroll = (self.help_scroll as i32 + d).clamp(0, 1000) as u16;
+                return true;
+            }
+            // Any other key that is not bound globally closes the help.
             match self.keymap.lookup(Scope::Global, &chord) {
                 Some(a) => self.perform(a),
                 None => self.view = View::Pattern,
@@ -371,6 +401,23 @@ impl App {
 
     /// Performs an action.
     pub fn perform(&mut self, action: Action) {
+        if matches!(
+            action,
+            Action::Up
+                | Action::Down
+                | Action::Left
+                | Action::Right
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+                | Action::NextTrack
+                | Action::PrevTrack
+                | Action::NextPattern
+                | Action::PrevPattern
+        ) {
+            self.selection = None;
+        }
         match action {
             Action::Quit => {
                 if self.dirty {
@@ -541,7 +588,304 @@ impl App {
                 self.instrument = (self.instrument_cursor + 1) as u8;
                 self.message = format!("instrument {:02X}", self.instrument);
             }
+            Action::SelectUp | Action::SelectDown | Action::SelectLeft | Action::SelectRight => {
+                if self.selection.is_none() {
+                    self.selection = Some((self.cursor.row, self.cursor.track));
+                }
+                match action {
+                    Action::SelectUp => self.cursor.row = self.cursor.row.saturating_sub(1),
+                    Action::SelectDown => {
+                        self.cursor.row = (self.cursor.row + 1).min(self.rows() - 1)
+                    }
+                    Action::SelectLeft => self.cursor.track = self.cursor.track.saturating_sub(1),
+                    _ => {
+                        self.cursor.track = (self.cursor.track + 1).min(self.song.tracks.len() - 1)
+                    }
+                }
+                self.clamp_cursor();
+            }
+            Action::SelectTrack => {
+                self.selection = Some((0, self.cursor.track));
+                self.cursor.row = self.rows() - 1;
+            }
+            Action::Copy => {
+                self.clipboard = Some(self.copy_block());
+                self.message = "copied".into();
+            }
+            Action::Cut => self.cut(),
+            Action::Paste => self.paste(),
+            Action::Transpose(d) => self.transpose(d),
+            Action::Interpolate => self.interpolate(),
+            Action::NewPattern | Action::ClonePattern => {
+                if self.song.patterns.len() >= crate::model::limits::MAX_PATTERNS {
+                    self.message = "the song has the most patterns it can hold".into();
+                    return;
+                }
+                let p = if action == Action::NewPattern {
+                    crate::model::Pattern::new(self.rows() as u32, &self.song.tracks)
+                } else {
+                    self.song.patterns[self.pattern].clone()
+                };
+                self.song_edit("new pattern", |s| s.patterns.push(p));
+                self.pattern = self.song.patterns.len() - 1;
+                self.clamp_cursor();
+                self.message = format!(
+                    "pattern {:02} (add it to the arrangement with F3, Insert)",
+                    self.pattern
+                );
+            }
+            Action::Resize(d) => {
+                let rows = (self.rows() as i64 + d as i64).clamp(1, MAX_ROWS as i64) as u32;
+                let before = Box::new(self.song.patterns[self.pattern].clone());
+                let mut after = Box::new(crate::model::Pattern::new(rows, &self.song.tracks));
+                after.name = before.name.clone();
+                let keep = (rows as usize).min(before.rows as usize);
+                for t in 0..after.tracks.len() {
+                    let (nc, ec) = (before.note_columns(t), before.effect_columns(t));
+                    after.tracks[t].notes[..keep * nc]
+                        .copy_from_slice(&before.tracks[t].notes[..keep * nc]);
+                    after.tracks[t].effects[..keep * ec]
+                        .copy_from_slice(&before.tracks[t].effects[..keep * ec]);
+                }
+                self.apply(Edit::Pattern {
+                    index: self.pattern,
+                    before,
+                    after,
+                });
+                self.clamp_cursor();
+                self.message = format!("pattern {:02} has {rows} rows", self.pattern);
+            }
+            Action::AddTrack => {
+                if self.song.tracks.len() >= crate::model::limits::MAX_TRACKS {
+                    self.message = "the song has the most tracks it can hold".into();
+                    return;
+                }
+                let n = self.song.tracks.len() + 1;
+                self.song_edit("add a track", |s| {
+                    s.add_track(crate::model::Track::new(format!("Track {n}")))
+                });
+            }
+            Action::RemoveTrack => {
+                if self.song.tracks.len() <= 1 {
+                    self.message = "a song needs at least one track".into();
+                    return;
+                }
+                let t = self.cursor.track;
+                self.song_edit("remove a track", |s| {
+                    s.tracks.remove(t);
+                    for p in &mut s.patterns {
+                        p.tracks.remove(t);
+                    }
+                });
+                self.clamp_cursor();
+            }
+            Action::AddNoteColumn
+            | Action::RemoveNoteColumn
+            | Action::AddEffectColumn
+            | Action::RemoveEffectColumn => {
+                let t = self.cursor.track;
+                let tr = &self.song.tracks[t];
+                let (mut n, mut e) = (tr.note_columns, tr.effect_columns);
+                match action {
+                    Action::AddNoteColumn => n += 1,
+                    Action::RemoveNoteColumn => n = n.saturating_sub(1),
+                    Action::AddEffectColumn => e += 1,
+                    _ => e = e.saturating_sub(1),
+                }
+                let ok = (1..=crate::model::limits::MAX_NOTE_COLUMNS as u8).contains(&n)
+                    && (1..=crate::model::limits::MAX_EFFECT_COLUMNS as u8).contains(&e);
+                if !ok {
+                    self.message = "a track has 1-8 note columns and 1-4 effect columns".into();
+                    return;
+                }
+                self.song_edit("change the columns", |s| s.set_track_columns(t, n, e));
+                self.clamp_cursor();
+            }
+            Action::ToggleDelay => {
+                let t = self.cursor.track;
+                self.song_edit("show or hide delays", |s| {
+                    s.tracks[t].show_delay = !s.tracks[t].show_delay
+                });
+                self.clamp_cursor();
+            }
+            Action::OrderDuplicate => {
+                self.order_edit(
+                    |order, i| order.insert(i + 1, order[i]),
+                    "duplicated an order entry",
+                );
+                self.order_cursor += 1;
+            }
+            Action::OrderMoveUp | Action::OrderMoveDown => {
+                let up = action == Action::OrderMoveUp;
+                let i = self.order_cursor;
+                let j = if up {
+                    i.checked_sub(1)
+                } else {
+                    (i + 1 < self.song.order.len()).then_some(i + 1)
+                };
+                if let Some(j) = j {
+                    self.order_edit(move |order, _| order.swap(i, j), "moved an order entry");
+                    self.order_cursor = j;
+                }
+            }
         }
+    }
+
+    /// A structural change as one undo step.
+    fn song_edit(&mut self, what: &'static str, f: impl FnOnce(&mut Song)) {
+        let before = Box::new(self.song.clone());
+        let mut after = before.clone();
+        f(&mut after);
+        if let Err(e) = crate::model::validate(&after) {
+            self.message = format!("cannot {what}: {e}");
+            return;
+        }
+        self.apply(Edit::Song {
+            what,
+            before,
+            after,
+        });
+        self.message = what.into();
+    }
+
+    /// The selected block as (first row, last row, first track, last track), or the cursor cell.
+    pub fn block(&self) -> (usize, usize, usize, usize) {
+        let (r, t) = (self.cursor.row, self.cursor.track);
+        match self.selection {
+            Some((ar, at)) => (ar.min(r), ar.max(r), at.min(t), at.max(t)),
+            None => (r, r, t, t),
+        }
+    }
+
+    fn copy_block(&self) -> Clipboard {
+        let (r0, r1, t0, t1) = self.block();
+        let p = &self.song.patterns[self.pattern];
+        let tracks = (t0..=t1)
+            .map(|t| {
+                let (nc, ec) = (p.note_columns(t), p.effect_columns(t));
+                let notes = p.tracks[t].notes[r0 * nc..(r1 + 1) * nc].to_vec();
+                let effects = p.tracks[t].effects[r0 * ec..(r1 + 1) * ec].to_vec();
+                (nc, ec, notes, effects)
+            })
+            .collect();
+        Clipboard {
+            rows: r1 - r0 + 1,
+            tracks,
+        }
+    }
+
+    /// Replaces the current pattern with `f` applied to a copy, as one undo step.
+    fn pattern_edit(&mut self, f: impl FnOnce(&mut crate::model::Pattern)) {
+        if !self.edit_mode {
+            self.message = "edit mode is off (Esc turns it on)".into();
+            return;
+        }
+        let before = Box::new(self.song.patterns[self.pattern].clone());
+        let mut after = before.clone();
+        f(&mut after);
+        if after != before {
+            self.apply(Edit::Pattern {
+                index: self.pattern,
+                before,
+                after,
+            });
+        }
+    }
+
+    fn cut(&mut self) {
+        self.clipboard = Some(self.copy_block());
+        let (r0, r1, t0, t1) = self.block();
+        self.pattern_edit(|p| {
+            for t in t0..=t1 {
+                let (nc, ec) = (p.note_columns(t), p.effect_columns(t));
+                p.tracks[t].notes[r0 * nc..(r1 + 1) * nc].fill(NoteCell::EMPTY);
+                p.tracks[t].effects[r0 * ec..(r1 + 1) * ec].fill(EffectCell::EMPTY);
+            }
+        });
+        self.selection = None;
+    }
+
+    fn paste(&mut self) {
+        let Some(clip) = self.clipboard.clone() else {
+            self.message = "nothing copied yet (select with Shift+arrows, C-c copies)".into();
+            return;
+        };
+        let (r0, t0) = (self.cursor.row, self.cursor.track);
+        self.pattern_edit(|p| {
+            let rows = p.rows as usize;
+            for (k, (cnc, cec, notes, effects)) in clip.tracks.iter().enumerate() {
+                let t = t0 + k;
+                if t >= p.tracks.len() {
+                    break;
+                }
+                let (nc, ec) = (p.note_columns(t), p.effect_columns(t));
+                for r in 0..clip.rows {
+                    if r0 + r >= rows {
+                        break;
+                    }
+                    for c in 0..nc.min(*cnc) {
+                        *p.note_mut(t, r0 + r, c) = notes[r * cnc + c];
+                    }
+                    for c in 0..ec.min(*cec) {
+                        *p.effect_mut(t, r0 + r, c) = effects[r * cec + c];
+                    }
+                }
+            }
+        });
+        self.message = format!("pasted {} rows", clip.rows);
+    }
+
+    fn transpose(&mut self, d: i8) {
+        let (r0, r1, t0, t1) = self.block();
+        self.pattern_edit(|p| {
+            for t in t0..=t1 {
+                let nc = p.note_columns(t);
+                for c in p.tracks[t].notes[r0 * nc..(r1 + 1) * nc].iter_mut() {
+                    if let Note::On(n) = c.note {
+                        c.note = Note::On(
+                            (n as i16 + d as i16).clamp(0, crate::model::MAX_PITCH as i16) as u8,
+                        );
+                    }
+                }
+            }
+        });
+    }
+
+    /// Linear interpolation of volumes and effect parameters between the selection's first and
+    /// last rows, per column (FT2/Renoise style).
+    fn interpolate(&mut self) {
+        let (r0, r1, t0, t1) = self.block();
+        if r1 <= r0 + 1 {
+            self.message = "select at least three rows to interpolate".into();
+            return;
+        }
+        self.pattern_edit(|p| {
+            let lerp = |a: u8, b: u8, r: usize| {
+                let f = (r - r0) as f32 / (r1 - r0) as f32;
+                (a as f32 + (b as f32 - a as f32) * f).round() as u8
+            };
+            for t in t0..=t1 {
+                for c in 0..p.note_columns(t) {
+                    let (a, b) = (p.note(t, r0, c).volume, p.note(t, r1, c).volume);
+                    if a <= 0x40 && b <= 0x40 {
+                        for r in r0 + 1..r1 {
+                            p.note_mut(t, r, c).volume = lerp(a, b, r);
+                        }
+                    }
+                }
+                for c in 0..p.effect_columns(t) {
+                    let (a, b) = (p.effect(t, r0, c), p.effect(t, r1, c));
+                    if !a.is_empty() && a.command == b.command {
+                        for r in r0 + 1..r1 {
+                            *p.effect_mut(t, r, c) = EffectCell {
+                                command: a.command,
+                                param: lerp(a.param, b.param, r),
+                            };
+                        }
+                    }
+                }
+            }
+        });
     }
 
     fn order_position_of_pattern(&self) -> usize {

@@ -129,6 +129,52 @@ pub enum Action {
     OrderPlay,
     /// Select the instrument at the cursor.
     InstrumentSelect,
+    /// Extend the block selection up.
+    SelectUp,
+    /// Extend the block selection down.
+    SelectDown,
+    /// Extend the block selection one track left.
+    SelectLeft,
+    /// Extend the block selection one track right.
+    SelectRight,
+    /// Select the whole track in this pattern.
+    SelectTrack,
+    /// Copy the selection (or the cell row under the cursor).
+    Copy,
+    /// Copy and clear the selection.
+    Cut,
+    /// Paste at the cursor.
+    Paste,
+    /// Transpose the selection (or the note under the cursor) by semitones.
+    Transpose(i8),
+    /// Interpolate volumes and effect parameters from the first to the last row of the selection.
+    Interpolate,
+    /// Append a new empty pattern and edit it.
+    NewPattern,
+    /// Append a copy of this pattern and edit it.
+    ClonePattern,
+    /// Change the pattern's length by rows.
+    Resize(i16),
+    /// Add a track at the end.
+    AddTrack,
+    /// Remove the track under the cursor.
+    RemoveTrack,
+    /// Add a note column to the track under the cursor.
+    AddNoteColumn,
+    /// Remove the last note column of the track under the cursor.
+    RemoveNoteColumn,
+    /// Add an effect column to the track under the cursor.
+    AddEffectColumn,
+    /// Remove the last effect column of the track under the cursor.
+    RemoveEffectColumn,
+    /// Show or hide the delay fields of the track under the cursor.
+    ToggleDelay,
+    /// Duplicate the order entry at the cursor.
+    OrderDuplicate,
+    /// Move the order entry at the cursor up.
+    OrderMoveUp,
+    /// Move the order entry at the cursor down.
+    OrderMoveDown,
 }
 
 /// One row of the command table.
@@ -228,7 +274,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         A::PlayFromCursor,
         "play the song from the cursor row",
     ),
-    cmd("stop", S::Global, &["C-c"], A::Stop, "stop playback"),
+    cmd("stop", S::Global, &["F8"], A::Stop, "stop playback"),
     cmd(
         "follow",
         S::Global,
@@ -365,6 +411,174 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["C-Left"],
         A::PrevPattern,
         "edit the previous pattern",
+    ),
+    cmd(
+        "pattern.select_up",
+        S::Pattern,
+        &["S-Up"],
+        A::SelectUp,
+        "extend the block selection up",
+    ),
+    cmd(
+        "pattern.select_down",
+        S::Pattern,
+        &["S-Down"],
+        A::SelectDown,
+        "extend the block selection down",
+    ),
+    cmd(
+        "pattern.select_left",
+        S::Pattern,
+        &["S-Left"],
+        A::SelectLeft,
+        "extend the block selection a track left",
+    ),
+    cmd(
+        "pattern.select_right",
+        S::Pattern,
+        &["S-Right"],
+        A::SelectRight,
+        "extend the block selection a track right",
+    ),
+    cmd(
+        "pattern.select_track",
+        S::Pattern,
+        &["A-a"],
+        A::SelectTrack,
+        "select the whole track",
+    ),
+    cmd(
+        "pattern.copy",
+        S::Pattern,
+        &["C-c"],
+        A::Copy,
+        "copy the selection",
+    ),
+    cmd(
+        "pattern.cut",
+        S::Pattern,
+        &["C-x"],
+        A::Cut,
+        "cut the selection",
+    ),
+    cmd(
+        "pattern.paste",
+        S::Pattern,
+        &["C-v"],
+        A::Paste,
+        "paste at the cursor",
+    ),
+    cmd(
+        "pattern.transpose_up",
+        S::Pattern,
+        &["A-Up"],
+        A::Transpose(1),
+        "transpose the selection up a semitone",
+    ),
+    cmd(
+        "pattern.transpose_down",
+        S::Pattern,
+        &["A-Down"],
+        A::Transpose(-1),
+        "transpose the selection down a semitone",
+    ),
+    cmd(
+        "pattern.transpose_octave_up",
+        S::Pattern,
+        &["A-PageUp"],
+        A::Transpose(12),
+        "transpose the selection up an octave",
+    ),
+    cmd(
+        "pattern.transpose_octave_down",
+        S::Pattern,
+        &["A-PageDown"],
+        A::Transpose(-12),
+        "transpose the selection down an octave",
+    ),
+    cmd(
+        "pattern.interpolate",
+        S::Pattern,
+        &["A-i"],
+        A::Interpolate,
+        "interpolate volumes and effect values over the selection",
+    ),
+    cmd(
+        "pattern.new",
+        S::Pattern,
+        &["C-n"],
+        A::NewPattern,
+        "new empty pattern",
+    ),
+    cmd(
+        "pattern.clone",
+        S::Pattern,
+        &["C-d"],
+        A::ClonePattern,
+        "clone this pattern",
+    ),
+    cmd(
+        "pattern.longer",
+        S::Pattern,
+        &["A-]"],
+        A::Resize(16),
+        "pattern 16 rows longer",
+    ),
+    cmd(
+        "pattern.shorter",
+        S::Pattern,
+        &["A-["],
+        A::Resize(-16),
+        "pattern 16 rows shorter",
+    ),
+    cmd(
+        "track.add",
+        S::Pattern,
+        &["A-t"],
+        A::AddTrack,
+        "add a track",
+    ),
+    cmd(
+        "track.remove",
+        S::Pattern,
+        &["A-T"],
+        A::RemoveTrack,
+        "remove the track under the cursor",
+    ),
+    cmd(
+        "track.add_note_column",
+        S::Pattern,
+        &["A-n"],
+        A::AddNoteColumn,
+        "add a note column",
+    ),
+    cmd(
+        "track.remove_note_column",
+        S::Pattern,
+        &["A-N"],
+        A::RemoveNoteColumn,
+        "remove the last note column",
+    ),
+    cmd(
+        "track.add_effect_column",
+        S::Pattern,
+        &["A-e"],
+        A::AddEffectColumn,
+        "add an effect column",
+    ),
+    cmd(
+        "track.remove_effect_column",
+        S::Pattern,
+        &["A-E"],
+        A::RemoveEffectColumn,
+        "remove the last effect column",
+    ),
+    cmd(
+        "track.delay",
+        S::Pattern,
+        &["A-d"],
+        A::ToggleDelay,
+        "show or hide the delay fields",
     ),
     cmd("piano.c", S::Pattern, &["z"], A::Piano(0), "piano: C"),
     cmd("piano.cs", S::Pattern, &["s"], A::Piano(1), "piano: C#"),
@@ -538,6 +752,27 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["Left"],
         A::OrderPatternDown,
         "previous pattern for the entry",
+    ),
+    cmd(
+        "arrangement.duplicate",
+        S::Arrangement,
+        &["d"],
+        A::OrderDuplicate,
+        "duplicate the entry",
+    ),
+    cmd(
+        "arrangement.move_up",
+        S::Arrangement,
+        &["S-Up"],
+        A::OrderMoveUp,
+        "move the entry up",
+    ),
+    cmd(
+        "arrangement.move_down",
+        S::Arrangement,
+        &["S-Down"],
+        A::OrderMoveDown,
+        "move the entry down",
     ),
     cmd(
         "arrangement.edit",

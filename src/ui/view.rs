@@ -35,6 +35,8 @@ pub struct Theme {
     pub title: Style,
     /// Edit mode indicator.
     pub edit: Style,
+    /// The block selection.
+    pub selection: Style,
 }
 
 impl Theme {
@@ -65,6 +67,7 @@ impl Theme {
                 .fg(Color::White)
                 .bg(Color::Red)
                 .add_modifier(Modifier::BOLD),
+            selection: s.bg(Color::DarkGray).fg(Color::White),
         }
     }
 
@@ -83,6 +86,7 @@ impl Theme {
             effect: s,
             title: s.add_modifier(Modifier::REVERSED),
             edit: s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            selection: s.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
         }
     }
 }
@@ -262,6 +266,11 @@ fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         for &t in &tracks {
             spans.push(Span::styled("│", theme.dim));
             let tr = &app.song.tracks[t];
+            let selected = app.selection.is_some() && {
+                let (r0, r1, t0, t1) = app.block();
+                (r0..=r1).contains(&row) && (t0..=t1).contains(&t)
+            };
+            let row_style = if selected { theme.selection } else { row_style };
             for col in 0..tr.note_columns as usize {
                 let c = pat.note(t, row, col);
                 let mut fields: Vec<(String, Style, u8)> = vec![
@@ -469,7 +478,12 @@ fn draw_help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             )));
         }
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((app.help_scroll, 0)),
+        area,
+    );
 }
 
 fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
