@@ -90,16 +90,14 @@ pub fn run(path: PathBuf, opts: OpenOptions) -> Result<(), UiError> {
     app.engine = handle;
     app.rate = output.rate();
     let info = output.info().clone();
-    app.audio.silent = why_silent.is_some();
-    app.audio.description = match &why_silent {
-        Some(_) => "no audio device: silent".into(),
-        None => format!(
-            "{} {} Hz{}",
-            info.device,
-            info.rate,
-            info.buffer_frames
-                .map_or(String::new(), |b| format!(" {b} frames"))
-        ),
+    app.audio.silent = why_silent.is_some() || info.backend == audio::BackendKind::Clock;
+    app.audio.description = if app.audio.silent {
+        "no audio device: silent".into()
+    } else {
+        let frames = info
+            .buffer_frames
+            .map_or(String::new(), |b| format!(" {b} frames"));
+        format!("{} {} Hz{frames}", info.device, info.rate)
     };
     if let (Some(why), Some(log)) = (&why_silent, &log) {
         app.message = format!(
