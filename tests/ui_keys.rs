@@ -264,3 +264,41 @@ fn arrangement_duplicate_and_move() {
     assert_eq!(a.song.order, vec![1, 0, 0]);
     assert_eq!(a.order_cursor, 0);
 }
+
+#[test]
+fn autosave_writes_a_recovery_file_that_can_be_restored() {
+    use std::time::{Duration, Instant};
+    use ttrack::ui::app::{AUTOSAVE_SECONDS, Popup, autosave_path, recovery_for};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("song.ttrk");
+    let mut a = App::new(Song::new_default(), Some(path.clone()));
+    let t0 = Instant::now();
+    assert!(!a.autosave_tick(t0), "autosaved a clean song");
+    keys(&mut a, "Esc z x");
+    assert!(
+        !a.autosave_tick(t0 + Duration::from_secs(5)),
+        "autosaved before 30 s"
+    );
+    assert!(a.autosave_tick(t0 + Duration::from_secs(AUTOSAVE_SECONDS + 1)));
+    a.wait_autosave();
+    let auto = autosave_path(&path);
+    assert!(auto.exists());
+    assert!(
+        !a.autosave_tick(t0 + Duration::from_secs(2 * AUTOSAVE_SECONDS + 2)),
+        "nothing new to save"
+    );
+    // The song file does not exist: the recovery file counts as newer.
+    assert_eq!(recovery_for(&path), Some(auto.clone()));
+    let mut b = App::new(Song::new_default(), Some(path.clone()));
+    b.popups.push(Popup::Recover(auto.clone()));
+    keys(&mut b, "r");
+    assert_eq!(
+        b.song.patterns[0].note(0, 1, 0).note,
+        Note::parse("D-4").unwrap()
+    );
+    assert!(b.dirty);
+    // Saving removes the recovery file.
+    keys(&mut b, "C-s");
+    assert!(!auto.exists(), "{}", b.message);
+    assert_eq!(recovery_for(&path), None);
+}

@@ -60,6 +60,30 @@ pub struct Cursor {
 pub enum Popup {
     /// "Save changes? y = save and quit, n = quit without saving, Esc = cancel".
     ConfirmQuit,
+    /// A recovery file newer than the song was found at start.
+    Recover(PathBuf),
+}
+
+/// Seconds between autosaves while there are unsaved changes.
+pub const AUTOSAVE_SECONDS: u64 = 30;
+
+/// The recovery file of a song: `.NAME.autosave` beside it.
+pub fn autosave_path(song: &std::path::Path) -> PathBuf {
+    let name = song.file_name().map_or_else(
+        || "untitled.ttrk".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    song.with_file_name(format!(".{name}.autosave"))
+}
+
+/// The recovery file for `song` when it exists and is newer than the song (or the song is gone).
+pub fn recovery_for(song: &std::path::Path) -> Option<PathBuf> {
+    let auto = autosave_path(song);
+    let auto_time = std::fs::metadata(&auto).and_then(|m| m.modified()).ok()?;
+    match std::fs::metadata(song).and_then(|m| m.modified()) {
+        Ok(song_time) if song_time >= auto_time => None,
+        _ => Some(auto),
+    }
 }
 
 /// What the audio side looks like, for the status line.
@@ -128,6 +152,11 @@ pub struct App {
     pub clipboard: Option<Clipboard>,
     /// First line shown in the help view.
     pub help_scroll: u16,
+    /// Counts changes to the song, so an autosave is written only when something changed.
+    pub revision: u64,
+    autosaved_revision: u64,
+    last_autosave: Option<std::time::Instant>,
+    autosave_job: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
 /// A copied block: rows × tracks, each track with its own columns.
@@ -178,6 +207,10 @@ impl App {
             selection: None,
             clipboard: None,
             help_scroll: 0,
+            revision: 0,
+            autosaved_revision: 0,
+            last_autosave: None,
+            autosave_job: None,
         }
     }
 
@@ -258,11 +291,40 @@ impl App {
                 }
                 Some('n') => {
                     self.popups.pop();
+                    self.remove_autosave();
                     self.quit = true;
                 }
                 _ if chord == KeyChord::parse("Esc").unwrap_or(chord) => {
                     self.popups.pop();
                     self.message = "quit cancelled".into();
+                }
+                _ => {}
+            },
+            Popup::Recover(path) => match chord.plain_char() {
+                Some('r') => {
+                    self.popups.pop();
+                    match format::load_song(&path) {
+                        Ok(song) => {
+                            let before = Box::new(self.song.clone());
+                            self.apply(Edit::Song {
+                                what: "restore the recovery file",
+                                before,
+                                after: Box::new(song),
+                            });
+                            self.clamp_cursor();
+                            self.message = format!("restored {}; Ctrl-S saves it", path.display());
+                        }
+                        Err(e) => self.message = format!("cannot restore: {e}"),
+                    }
+                }
+                Some('d') => {
+                    self.popups.pop();
+                    let _ = std::fs::remove_file(&path);
+                    self.message = "recovery file discarded".into();
+                }
+                _ if chord == KeyChord::parse("Esc").unwrap_or(chord) => {
+                    self.popups.pop();
+                    self.message = format!("recovery file kept: {}", path.display());
                 }
                 _ => {}
             },
@@ -387,6 +449,58 @@ impl App {
         self.mirror(&edit);
         self.history.push(edit);
         self.dirty = true;
+        self.revision += 1;
+    }
+
+    /// Writes the recovery file on a worker thread when there are unsaved changes that are not in
+    /// it yet and the last autosave is at least [`AUTOSAVE_SECONDS`] old. Returns true when one
+    /// was started.
+    pub fn autosave_tick(&mut self, now: std::time::Instant) -> bool {
+        if let Some(job) = self.autosave_job.take_if(|j| j.is_finished())
+            && let Ok(Err(e)) = job.join()
+        {
+            self.message = format!("autosave failed: {e}");
+        }
+        let due = self
+            .last_autosave
+            .is_none_or(|t| now.duration_since(t).as_secs() >= AUTOSAVE_SECONDS);
+        let Some(path) = self.path.as_ref() else {
+            return false;
+        };
+        if !self.dirty
+            || self.revision == self.autosaved_revision
+            || !due
+            || self.autosave_job.is_some()
+        {
+            if self.last_autosave.is_none() {
+                self.last_autosave = Some(now);
+            }
+            return false;
+        }
+        let (song, target) = (self.song.clone(), autosave_path(path));
+        self.autosave_job = Some(std::thread::spawn(move || {
+            format::save_song(&song, &target).map_err(|e| e.to_string())
+        }));
+        self.autosaved_revision = self.revision;
+        self.last_autosave = Some(now);
+        true
+    }
+
+    /// Waits for a running autosave to finish (tests, quitting).
+    pub fn wait_autosave(&mut self) {
+        if let Some(job) = self.autosave_job.take()
+            && let Ok(Err(e)) = job.join()
+        {
+            self.message = format!("autosave failed: {e}");
+        }
+    }
+
+    /// Removes the recovery file (after a save, or a clean quit).
+    fn remove_autosave(&mut self) {
+        self.wait_autosave();
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(autosave_path(p));
+        }
     }
 
     fn mirror(&mut self, edit: &Edit) {
@@ -423,6 +537,7 @@ impl App {
                 if self.dirty {
                     self.popups.push(Popup::ConfirmQuit);
                 } else {
+                    self.remove_autosave();
                     self.quit = true;
                 }
             }
@@ -434,6 +549,7 @@ impl App {
                     e.apply(&mut self.song);
                     self.mirror(&e);
                     self.dirty = true;
+                    self.revision += 1;
                     self.clamp_cursor();
                     self.message = format!("undone ({} more)", self.history.undo_len());
                 }
@@ -444,6 +560,7 @@ impl App {
                     e.apply(&mut self.song);
                     self.mirror(&e);
                     self.dirty = true;
+                    self.revision += 1;
                     self.clamp_cursor();
                     self.message = "redone".into();
                 }
@@ -1180,6 +1297,7 @@ impl App {
         match format::save_song(&self.song, &path) {
             Ok(()) => {
                 self.dirty = false;
+                self.remove_autosave();
                 self.message = format!("saved {}", path.display());
                 true
             }

@@ -64,6 +64,9 @@ pub fn run(path: PathBuf, opts: OpenOptions) -> Result<(), UiError> {
     if new {
         app.message = format!("new song; Ctrl-S saves it to {}", path.display());
     }
+    if let Some(rec) = app::recovery_for(&path) {
+        app.popups.push(app::Popup::Recover(rec));
+    }
     if let Some(kp) = keys_path()
         && let Ok(text) = std::fs::read_to_string(&kp)
     {
@@ -165,6 +168,8 @@ fn event_loop(app: &mut App, output: &audio::AudioOutput) -> Result<(), UiError>
         if app.playing {
             dirty_screen = true;
         }
+        app.autosave_tick(std::time::Instant::now());
     }
+    app.wait_autosave();
     Ok(())
 }

@@ -478,23 +478,39 @@ fn draw_help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
+    let recover;
     let text = match p {
         Popup::ConfirmQuit => {
             "Save changes? y = save and quit, n = quit without saving, Esc = cancel"
         }
+        Popup::Recover(path) => {
+            recover = format!(
+                "A recovery file newer than the song exists ({}). r = restore it, d = discard it, Esc = keep it",
+                path.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            );
+            recover.as_str()
+        }
     };
     let area = f.area();
-    let w = (text.len() as u16 + 4).min(area.width);
+    let w = (text.chars().count() as u16 + 4).min(area.width).max(10);
+    let inner = (w - 4).max(1) as usize;
+    let h = (text.chars().count().div_ceil(inner) as u16 + 2).min(area.height);
     let rect = Rect {
         x: area.width.saturating_sub(w) / 2,
-        y: area.height / 2 - 1,
+        y: area.height.saturating_sub(h) / 2,
         width: w,
-        height: 3,
+        height: h,
     };
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(text)
-            .block(Block::default().borders(Borders::ALL))
+            .wrap(Wrap { trim: true })
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .padding(ratatui::widgets::Padding::horizontal(1)),
+            )
             .style(theme.text),
         rect,
     );
