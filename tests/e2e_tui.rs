@@ -110,3 +110,102 @@ fn unsaved_changes_are_asked_about_and_the_terminal_is_restored() {
     assert!(s.contains("after"), "{s}");
     assert!(!song.exists(), "quit without saving wrote the file");
 }
+
+/// The audio the TUI plays through a real ALSA device (its default pointed at a raw file by
+/// alsa-lib's `file` plugin over the `null` device) equals `ttrack render` of the same song.
+/// The null device does not pace the stream, so the test keeps the UI running only briefly.
+#[test]
+fn tui_playback_through_alsa_equals_the_render() {
+    if !available() {
+        return;
+    }
+    if !std::path::Path::new("/usr/share/alsa/alsa.conf").is_file() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "alsa-lib configuration missing under CI"
+        );
+        eprintln!("skipping: /usr/share/alsa/alsa.conf is missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let conf = out.join("asound.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "pcm.!default {{\n type file\n slave.pcm \"null\"\n file \"{}/out_%r_%c_%f.raw\"\n format \"raw\"\n}}\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let alsa = format!("/usr/share/alsa/alsa.conf:{}", conf.display());
+    let song = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-synth.ttrk");
+    // Work on a copy so the UI can never touch the repository's file.
+    let copy = out.join("demo.ttrk");
+    std::fs::copy(&song, &copy).unwrap();
+    let bin = env!("CARGO_BIN_EXE_ttrack");
+    let t = Tmux::start(
+        "alsa",
+        100,
+        30,
+        &format!("{bin} {} --rate 48000", copy.display()),
+        &[
+            ("ALSA_CONFIG_PATH", &alsa),
+            ("XDG_STATE_HOME", out.to_str().unwrap()),
+        ],
+    );
+    let s = t.wait_for("demo.ttrk", 10.0);
+    assert!(
+        !s.contains("no audio device"),
+        "the ALSA file device was not used:\n{s}"
+    );
+    t.keys(&["Space"]);
+    t.wait_for("▶", 5.0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.keys(&["C-q"]);
+    t.wait_for("[exit 0]", 10.0);
+    let raw = std::fs::read(out.join("out_48000_2_FLOAT_LE.raw")).expect("capture file");
+    let captured: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let render = out.join("render.raw.wav");
+    let o = std::process::Command::new(bin)
+        .args([
+            "render",
+            copy.to_str().unwrap(),
+            "-o",
+            render.to_str().unwrap(),
+            "--format",
+            "f32",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let want: Vec<f32> = hound::WavReader::open(&render)
+        .unwrap()
+        .into_samples::<f32>()
+        .map(|s| s.unwrap())
+        .collect();
+    let first = |x: &[f32]| x.iter().position(|&v| v != 0.0).expect("silence only");
+    let (c0, w0) = (first(&captured), first(&want));
+    assert!(
+        c0 >= w0 && (c0 - w0) % 2 == 0,
+        "capture onset {c0}, render onset {w0}"
+    );
+    let offset = c0 - w0;
+    let n = (10 * 48_000 * 2).min(want.len());
+    assert!(
+        captured.len() >= offset + n,
+        "captured only {} values after the start",
+        captured.len() - offset
+    );
+    let worst = (0..n)
+        .map(|i| (captured[offset + i] - want[i]).abs())
+        .fold(0.0f32, f32::max);
+    let db = 20.0 * worst.max(1e-30).log10();
+    assert!(
+        db < -90.0,
+        "live output differs from the render by {db:.1} dB (max abs {worst:e})"
+    );
+}
