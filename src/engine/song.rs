@@ -119,11 +119,13 @@ impl EngineSong {
             patterns: song.patterns.clone(),
             order: song.order.clone(),
             restart: song.restart,
-            instruments: song
-                .instruments
-                .iter()
+            // Every slot exists in the engine, so an instrument can be swapped into any slot
+            // without growing this list on the audio thread.
+            instruments: (0..model::limits::MAX_INSTRUMENTS)
                 .map(|i| {
-                    i.as_ref()
+                    song.instruments
+                        .get(i)
+                        .and_then(|x| x.as_ref())
                         .map(|i| Box::new(PlayableInstrument::from_model(i, r)))
                 })
                 .collect(),

@@ -4,12 +4,29 @@
 
 use super::commands::{Action, Scope};
 use super::edit::{Edit, History};
+use super::instruments::FilePicker;
 use super::keymap::{KeyChord, Keymap};
 use crate::engine::{self, Command, EngineHandle, EngineSong, PlayRange};
 use crate::format;
 use crate::model::limits::MAX_ROWS;
 use crate::model::{EffectCell, Note, NoteCell, Song};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// `path` relative to `base` with `/` separators, when it lies below `base` or beside it.
+fn relative_path(path: &Path, base: &Path) -> Option<String> {
+    let (p, b): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), b.len() - common).collect();
+    parts.extend(
+        p[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    Some(parts.join("/"))
+}
 
 /// The views, switched with F1–F4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +79,15 @@ pub enum Popup {
     ConfirmQuit,
     /// A recovery file newer than the song was found at start.
     Recover(PathBuf),
+    /// Choosing a WAV file with the keyboard.
+    Picker(super::instruments::FilePicker),
+    /// Typing a name for instrument `slot`.
+    Rename {
+        /// Slot (1-based).
+        slot: u8,
+        /// Text so far.
+        text: String,
+    },
 }
 
 /// Seconds between autosaves while there are unsaved changes.
@@ -152,6 +178,8 @@ pub struct App {
     pub clipboard: Option<Clipboard>,
     /// First line shown in the help view.
     pub help_scroll: u16,
+    /// Selected parameter in the instruments view.
+    pub param: usize,
     /// Counts changes to the song, so an autosave is written only when something changed.
     pub revision: u64,
     autosaved_revision: u64,
@@ -207,6 +235,7 @@ impl App {
             selection: None,
             clipboard: None,
             help_scroll: 0,
+            param: 0,
             revision: 0,
             autosaved_revision: 0,
             last_autosave: None,
@@ -300,6 +329,74 @@ impl App {
                 }
                 _ => {}
             },
+            Popup::Picker(mut picker) => {
+                let key = chord.to_string();
+                match key.as_str() {
+                    "Up" => picker.cursor = picker.cursor.saturating_sub(1),
+                    "Down" => picker.cursor = (picker.cursor + 1).min(picker.entries.len() - 1),
+                    "PageUp" => picker.cursor = picker.cursor.saturating_sub(16),
+                    "PageDown" => {
+                        picker.cursor = (picker.cursor + 16).min(picker.entries.len() - 1)
+                    }
+                    "Esc" => {
+                        self.popups.pop();
+                        return true;
+                    }
+                    "Backspace" | "Left" => {
+                        let up = picker
+                            .dir
+                            .parent()
+                            .map(Path::to_path_buf)
+                            .unwrap_or(picker.dir.clone());
+                        picker = FilePicker::open(&up, picker.slot);
+                    }
+                    "Enter" | "Right" => {
+                        let (name, is_dir) = picker.entries[picker.cursor].clone();
+                        let target = if name == ".." {
+                            picker
+                                .dir
+                                .parent()
+                                .map(Path::to_path_buf)
+                                .unwrap_or(picker.dir.clone())
+                        } else {
+                            picker.dir.join(&name)
+                        };
+                        if is_dir {
+                            picker = FilePicker::open(&target, picker.slot);
+                        } else {
+                            self.popups.pop();
+                            self.load_sample(picker.slot, &target);
+                            return true;
+                        }
+                    }
+                    _ => {}
+                }
+                if let Some(top) = self.popups.last_mut() {
+                    *top = Popup::Picker(picker);
+                }
+            }
+            Popup::Rename { slot, mut text } => {
+                match (chord.to_string().as_str(), chord.plain_char()) {
+                    ("Esc", _) => {
+                        self.popups.pop();
+                        return true;
+                    }
+                    ("Enter", _) => {
+                        self.popups.pop();
+                        self.edit_instrument(slot, |i| i.name = text.clone());
+                        return true;
+                    }
+                    ("Backspace", _) => {
+                        text.pop();
+                    }
+                    (_, Some(c)) if text.len() < 64 => text.push(c),
+                    ("Space", _) if text.len() < 64 => text.push(' '),
+                    _ => {}
+                }
+                if let Some(top) = self.popups.last_mut() {
+                    *top = Popup::Rename { slot, text };
+                }
+            }
             Popup::Recover(path) => match chord.plain_char() {
                 Some('r') => {
                     self.popups.pop();
@@ -832,6 +929,81 @@ impl App {
                 );
                 self.order_cursor += 1;
             }
+            Action::ParamNext | Action::ParamPrev => {
+                if let Some(inst) = self.song.instrument(self.instrument_cursor as u8 + 1) {
+                    let n = super::instruments::param_names(inst).len();
+                    let d = if action == Action::ParamNext {
+                        1
+                    } else {
+                        n - 1
+                    };
+                    self.param = (self.param + d) % n;
+                }
+            }
+            Action::ParamUp | Action::ParamDown | Action::ParamUpFine | Action::ParamDownFine => {
+                let dir = if matches!(action, Action::ParamUp | Action::ParamUpFine) {
+                    1
+                } else {
+                    -1
+                };
+                let fine = matches!(action, Action::ParamUpFine | Action::ParamDownFine);
+                let (slot, param) = (self.instrument_cursor as u8 + 1, self.param);
+                self.edit_instrument(slot, |i| super::instruments::adjust(i, param, dir, fine));
+            }
+            Action::InstrumentNew => {
+                let slot = self.instrument_cursor as u8 + 1;
+                if self.song.instrument(slot).is_some() {
+                    self.message = "this slot is in use (Delete empties it)".into();
+                } else {
+                    let after = Some(Box::new(crate::model::Instrument {
+                        name: format!("Synth {slot:02X}"),
+                        volume: 0.8,
+                        pan: 0.0,
+                        kind: crate::model::InstrumentKind::Synth(crate::model::Synth::default()),
+                    }));
+                    self.apply(Edit::Instrument {
+                        slot,
+                        before: None,
+                        after,
+                    });
+                    self.message = format!("new synth in slot {slot:02X}");
+                }
+            }
+            Action::InstrumentDelete => {
+                let slot = self.instrument_cursor as u8 + 1;
+                if let Some(before) = self.song.instrument(slot).cloned() {
+                    self.apply(Edit::Instrument {
+                        slot,
+                        before: Some(Box::new(before)),
+                        after: None,
+                    });
+                    self.message = format!("slot {slot:02X} emptied (Ctrl-Z brings it back)");
+                }
+            }
+            Action::InstrumentRename => {
+                let slot = self.instrument_cursor as u8 + 1;
+                match self.song.instrument(slot) {
+                    Some(i) => self.popups.push(Popup::Rename {
+                        slot,
+                        text: i.name.clone(),
+                    }),
+                    None => self.message = "the slot is empty".into(),
+                }
+            }
+            Action::InstrumentLoad => {
+                let dir = self
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.parent())
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("."));
+                let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+                self.popups.push(Popup::Picker(FilePicker::open(
+                    &dir,
+                    self.instrument_cursor as u8 + 1,
+                )));
+            }
             Action::OrderMoveUp | Action::OrderMoveDown => {
                 let up = action == Action::OrderMoveUp;
                 let i = self.order_cursor;
@@ -846,6 +1018,82 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Changes instrument `slot` through `f`, checked, as one undo step (merged with the previous
+    /// step when it changed the same slot, so holding a key is one step).
+    fn edit_instrument(&mut self, slot: u8, f: impl FnOnce(&mut crate::model::Instrument)) {
+        let Some(before) = self.song.instrument(slot).cloned() else {
+            self.message = "the slot is empty (n makes a synth, l loads a sample)".into();
+            return;
+        };
+        let mut after = before.clone();
+        f(&mut after);
+        if after == before {
+            return;
+        }
+        let mut probe = self.song.clone();
+        probe.instruments[slot as usize - 1] = Some(after.clone());
+        if let Err(e) = crate::model::validate(&probe) {
+            self.message = format!("not changed: {e}");
+            return;
+        }
+        self.apply(Edit::Instrument {
+            slot,
+            before: Some(Box::new(before)),
+            after: Some(Box::new(after)),
+        });
+    }
+
+    /// Loads a WAV file into a new sampler in `slot` (replacing what was there, undoably).
+    pub fn load_sample(&mut self, slot: u8, path: &Path) {
+        let mut data = match format::read_wav(path) {
+            Ok(d) => d,
+            Err(e) => {
+                self.message = format!("cannot load: {e}");
+                return;
+            }
+        };
+        // Text songs refer to samples relative to the song file.
+        let base = self
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .and_then(|d| std::fs::canonicalize(d).ok());
+        let abs = std::fs::canonicalize(path).unwrap_or(path.to_path_buf());
+        data.source = Some(match base.as_ref().and_then(|b| relative_path(&abs, b)) {
+            Some(rel) => rel,
+            None => abs.to_string_lossy().into_owned(),
+        });
+        let name = path
+            .file_stem()
+            .map_or_else(|| "sample".into(), |n| n.to_string_lossy().into_owned());
+        let inst = crate::model::Instrument {
+            name: name.clone(),
+            volume: 1.0,
+            pan: 0.0,
+            kind: crate::model::InstrumentKind::Sampler(crate::model::Sampler::new(
+                std::sync::Arc::new(data),
+            )),
+        };
+        let mut probe = self.song.clone();
+        let i = slot as usize - 1;
+        if probe.instruments.len() <= i {
+            probe.instruments.resize(i + 1, None);
+        }
+        probe.instruments[i] = Some(inst.clone());
+        if let Err(e) = crate::model::validate(&probe) {
+            self.message = format!("cannot load: {e}");
+            return;
+        }
+        let before = self.song.instrument(slot).cloned().map(Box::new);
+        self.apply(Edit::Instrument {
+            slot,
+            before,
+            after: Some(Box::new(inst)),
+        });
+        self.instrument = slot;
+        self.message = format!("loaded {name} into slot {slot:02X}; it plays at C-4");
     }
 
     /// A structural change as one undo step.
@@ -1050,6 +1298,11 @@ impl App {
             View::Instruments => {
                 self.instrument_cursor =
                     (self.instrument_cursor as isize + d).clamp(0, 254) as usize;
+                if let Some(inst) = self.song.instrument(self.instrument_cursor as u8 + 1) {
+                    self.param = self
+                        .param
+                        .min(super::instruments::param_names(inst).len() - 1);
+                }
             }
             _ => {}
         }

@@ -175,6 +175,26 @@ pub enum Action {
     OrderMoveUp,
     /// Move the order entry at the cursor down.
     OrderMoveDown,
+    /// Next instrument parameter.
+    ParamNext,
+    /// Previous instrument parameter.
+    ParamPrev,
+    /// Raise the selected parameter.
+    ParamUp,
+    /// Lower the selected parameter.
+    ParamDown,
+    /// Raise the selected parameter a little.
+    ParamUpFine,
+    /// Lower the selected parameter a little.
+    ParamDownFine,
+    /// Put a new synth in the slot under the cursor.
+    InstrumentNew,
+    /// Empty the slot under the cursor.
+    InstrumentDelete,
+    /// Rename the instrument under the cursor.
+    InstrumentRename,
+    /// Load a WAV file into the slot under the cursor (file picker).
+    InstrumentLoad,
 }
 
 /// One row of the command table.
@@ -808,6 +828,76 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["Enter"],
         A::InstrumentSelect,
         "use this instrument for new notes",
+    ),
+    cmd(
+        "instruments.param_next",
+        S::Instruments,
+        &["Tab"],
+        A::ParamNext,
+        "next parameter",
+    ),
+    cmd(
+        "instruments.param_prev",
+        S::Instruments,
+        &["BackTab"],
+        A::ParamPrev,
+        "previous parameter",
+    ),
+    cmd(
+        "instruments.param_up",
+        S::Instruments,
+        &["Right"],
+        A::ParamUp,
+        "raise the parameter",
+    ),
+    cmd(
+        "instruments.param_down",
+        S::Instruments,
+        &["Left"],
+        A::ParamDown,
+        "lower the parameter",
+    ),
+    cmd(
+        "instruments.param_up_fine",
+        S::Instruments,
+        &["S-Right"],
+        A::ParamUpFine,
+        "raise the parameter a little",
+    ),
+    cmd(
+        "instruments.param_down_fine",
+        S::Instruments,
+        &["S-Left"],
+        A::ParamDownFine,
+        "lower the parameter a little",
+    ),
+    cmd(
+        "instruments.new",
+        S::Instruments,
+        &["n"],
+        A::InstrumentNew,
+        "new synth in this slot",
+    ),
+    cmd(
+        "instruments.delete",
+        S::Instruments,
+        &["Delete"],
+        A::InstrumentDelete,
+        "empty this slot",
+    ),
+    cmd(
+        "instruments.rename",
+        S::Instruments,
+        &["r"],
+        A::InstrumentRename,
+        "rename the instrument",
+    ),
+    cmd(
+        "instruments.load",
+        S::Instruments,
+        &["l"],
+        A::InstrumentLoad,
+        "load a WAV file into this slot (file picker)",
     ),
 ];
 

@@ -1,8 +1,8 @@
 //! Every change to the song is an [`Edit`], applied at one choke point so that undo, redo, the dirty
 //! mark and the engine mirror can never be forgotten.
 
-use crate::engine::{Command, EngineSong};
-use crate::model::{EffectCell, NoteCell, Pattern, Song};
+use crate::engine::{Command, EngineSong, PlayableInstrument};
+use crate::model::{EffectCell, Instrument, NoteCell, Pattern, Song};
 
 /// A reversible change to the song.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,6 +55,15 @@ pub enum Edit {
         before: Box<Song>,
         /// The song after.
         after: Box<Song>,
+    },
+    /// One instrument slot (1-based): created, changed or emptied.
+    Instrument {
+        /// Slot.
+        slot: u8,
+        /// The instrument before (`None`: the slot was empty).
+        before: Option<Box<Instrument>>,
+        /// The instrument after.
+        after: Option<Box<Instrument>>,
     },
     /// Several edits as one undo step (paste, transpose, interpolate).
     Group(Vec<Edit>),
@@ -112,6 +121,15 @@ impl Edit {
                 before: after,
                 after: before,
             },
+            Edit::Instrument {
+                slot,
+                before,
+                after,
+            } => Edit::Instrument {
+                slot,
+                before: after,
+                after: before,
+            },
             Edit::Group(v) => Edit::Group(v.iter().rev().map(Edit::inverse).collect()),
         }
     }
@@ -158,6 +176,16 @@ impl Edit {
                 }
             }
             Edit::Song { after, .. } => *song = (**after).clone(),
+            Edit::Instrument { slot, after, .. } => {
+                let i = (*slot as usize).saturating_sub(1);
+                if song.instruments.len() <= i {
+                    song.instruments.resize(i + 1, None);
+                }
+                song.instruments[i] = after.as_deref().cloned();
+                while song.instruments.last().is_some_and(|x| x.is_none()) {
+                    song.instruments.pop();
+                }
+            }
             Edit::Group(v) => v.iter().for_each(|e| e.apply(song)),
         }
     }
@@ -201,6 +229,12 @@ impl Edit {
             Edit::Song { .. } => out.push(Command::ReplaceSong(Box::new(EngineSong::from_model(
                 song, rate,
             )))),
+            Edit::Instrument { slot, after, .. } => out.push(Command::ReplaceInstrument {
+                slot: *slot,
+                instrument: after
+                    .as_ref()
+                    .map(|i| Box::new(PlayableInstrument::from_model(i, rate as f32))),
+            }),
             Edit::Group(v) => {
                 if v.iter().any(|e| matches!(e, Edit::Song { .. })) {
                     out.push(Command::ReplaceSong(Box::new(EngineSong::from_model(

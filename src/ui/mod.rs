@@ -5,6 +5,7 @@
 pub mod app;
 pub mod commands;
 pub mod edit;
+pub mod instruments;
 pub mod keymap;
 pub mod terminal;
 pub mod view;

@@ -399,29 +399,25 @@ fn draw_arrangement(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn draw_instruments(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let body = area.height.saturating_sub(1) as usize;
+    let [list_area, detail_area] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let body = list_area.height.saturating_sub(1) as usize;
     let top = app.instrument_cursor.saturating_sub(body / 2);
     let mut lines = vec![Line::styled(
-        " Instruments (Enter: use for new notes)",
+        " Instruments: n new  l load  r rename",
         theme.title,
     )];
     for i in top..(top + body).min(255) {
-        let (name, kind) = match app.song.instruments.get(i).and_then(|x| x.as_ref()) {
+        let inst = app.song.instruments.get(i).and_then(|x| x.as_ref());
+        let (name, kind) = match inst {
             Some(inst) => (
                 inst.name.clone(),
                 match &inst.kind {
-                    InstrumentKind::Synth(s) => {
-                        format!("synth {}/{}", s.osc1.name(), s.osc2.name())
-                    }
-                    InstrumentKind::Sampler(s) => {
-                        format!(
-                            "sample {} Hz {} ch, {} frames",
-                            s.sample.rate, s.sample.channels, s.sample.frames
-                        )
-                    }
+                    InstrumentKind::Synth(_) => "synth",
+                    InstrumentKind::Sampler(_) => "sample",
                 },
             ),
-            None => ("".into(), "".into()),
+            None => (String::new(), ""),
         };
         let mark = if i + 1 == app.instrument as usize {
             "*"
@@ -434,11 +430,55 @@ fn draw_instruments(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.text
         };
         lines.push(Line::styled(
-            format!("{mark}{:02X} {:<22} {}", i + 1, name, kind),
+            format!("{mark}{:02X} {:<20} {kind}", i + 1, name),
             st,
         ));
     }
-    f.render_widget(Paragraph::new(lines), area);
+    f.render_widget(Paragraph::new(lines), list_area);
+    let mut detail = Vec::new();
+    match app
+        .song
+        .instruments
+        .get(app.instrument_cursor)
+        .and_then(|x| x.as_ref())
+    {
+        Some(inst) => {
+            let kind = match &inst.kind {
+                InstrumentKind::Synth(_) => "built-in synth".to_string(),
+                InstrumentKind::Sampler(s) => format!(
+                    "sample: {} Hz, {} ch, {}-bit, {} frames",
+                    s.sample.rate, s.sample.channels, s.sample.bits, s.sample.frames
+                ),
+            };
+            detail.push(Line::styled(
+                format!(" {:02X} {} ({kind})", app.instrument_cursor + 1, inst.name),
+                theme.title,
+            ));
+            let names = super::instruments::param_names(inst);
+            let body = detail_area.height.saturating_sub(2) as usize;
+            let top = app.param.saturating_sub(body / 2);
+            for (k, name) in names.iter().enumerate().skip(top).take(body) {
+                let st = if k == app.param {
+                    theme.cursor
+                } else {
+                    theme.text
+                };
+                detail.push(Line::styled(
+                    format!(" {:<20} {}", name, super::instruments::param_value(inst, k)),
+                    st,
+                ));
+            }
+            detail.push(Line::styled(
+                " Tab parameter  ←/→ change  Shift fine",
+                theme.dim,
+            ));
+        }
+        None => detail.push(Line::styled(
+            " empty slot: n makes a synth, l loads a WAV",
+            theme.dim,
+        )),
+    }
+    f.render_widget(Paragraph::new(detail), detail_area);
 }
 
 fn draw_help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -477,9 +517,55 @@ fn draw_help(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
+fn draw_picker(f: &mut Frame, p: &super::instruments::FilePicker, theme: &Theme) {
+    let area = f.area();
+    let w = area.width.saturating_sub(8).clamp(20, 70);
+    let h = area.height.saturating_sub(4).max(5);
+    let rect = Rect {
+        x: area.width.saturating_sub(w) / 2,
+        y: 2.min(area.height),
+        width: w,
+        height: h,
+    };
+    let body = h.saturating_sub(3) as usize;
+    let top = p.cursor.saturating_sub(body / 2);
+    let mut lines = Vec::new();
+    for (i, (name, dir)) in p.entries.iter().enumerate().skip(top).take(body) {
+        let text = if *dir {
+            format!("{name}/")
+        } else {
+            name.clone()
+        };
+        lines.push(Line::styled(
+            text,
+            if i == p.cursor {
+                theme.cursor
+            } else {
+                theme.text
+            },
+        ));
+    }
+    lines.push(Line::styled(
+        "Enter open/load  Backspace up  Esc cancel",
+        theme.dim,
+    ));
+    let title = format!(" Load a WAV into slot {:02X}: {} ", p.slot, p.dir.display());
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        rect,
+    );
+}
+
 fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
     let recover;
     let text = match p {
+        Popup::Picker(picker) => return draw_picker(f, picker, theme),
+        Popup::Rename { slot, text } => {
+            recover =
+                format!("Name of instrument {slot:02X}: {text}_   (Enter keeps it, Esc cancels)");
+            recover.as_str()
+        }
         Popup::ConfirmQuit => {
             "Save changes? y = save and quit, n = quit without saving, Esc = cancel"
         }
