@@ -360,3 +360,45 @@ fn instruments_are_created_edited_renamed_deleted_and_loaded() {
     assert_eq!(back.instrument(2).unwrap().name, "Bass");
     assert_eq!(back.instrument(1).unwrap().name, "boom");
 }
+
+#[test]
+fn save_as_open_and_render_from_the_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = App::new(Song::new_default(), Some(dir.path().join("a.ttrk")));
+    keys(&mut a, "Esc z");
+    // Save as text: the prompt starts with the current name; replace it.
+    keys(&mut a, "A-s");
+    for _ in 0..200 {
+        keys(&mut a, "Backspace");
+    }
+    let target = dir.path().join("b.ttrk.toml");
+    for ch in target.to_str().unwrap().chars() {
+        keys(&mut a, &ch.to_string());
+    }
+    keys(&mut a, "Enter");
+    assert!(!a.dirty, "{}", a.message);
+    assert_eq!(a.path.as_deref(), Some(target.as_path()));
+    assert!(std::fs::read_to_string(&target).unwrap().contains("C-4 01"));
+    // Render next to the song; the worker reports in the message line.
+    keys(&mut a, "A-r Enter");
+    a.wait_render();
+    assert!(a.message.starts_with("rendered"), "{}", a.message);
+    let wav = dir.path().join("b.wav");
+    let r = hound::WavReader::open(&wav).unwrap();
+    assert_eq!(
+        (r.spec().sample_rate, r.spec().bits_per_sample),
+        (48_000, 24)
+    );
+    // Open the demo song.
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-kit.ttrk");
+    keys(&mut a, "C-o");
+    for _ in 0..1000 {
+        keys(&mut a, "Backspace");
+    }
+    for ch in demo.to_str().unwrap().chars() {
+        keys(&mut a, &ch.to_string());
+    }
+    keys(&mut a, "Enter");
+    assert_eq!(a.song.title, "Late Bus Home", "{}", a.message);
+    assert!(!a.dirty);
+}

@@ -81,6 +81,13 @@ pub enum Popup {
     Recover(PathBuf),
     /// Choosing a WAV file with the keyboard.
     Picker(super::instruments::FilePicker),
+    /// Typing a file name.
+    Path {
+        /// What the name is for.
+        purpose: PathPurpose,
+        /// Text so far.
+        text: String,
+    },
     /// Typing a name for instrument `slot`.
     Rename {
         /// Slot (1-based).
@@ -88,6 +95,26 @@ pub enum Popup {
         /// Text so far.
         text: String,
     },
+}
+
+/// What a typed file name is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathPurpose {
+    /// Save the song under a new name (the extension picks the format).
+    SaveAs,
+    /// Open another song.
+    Open,
+    /// Render the song to a WAV file.
+    Render,
+}
+
+/// A render running on a worker thread, with its progress.
+pub struct RenderJob {
+    /// The output file.
+    pub path: PathBuf,
+    /// Frames done and expected (updated by the worker).
+    pub progress: std::sync::Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
+    handle: std::thread::JoinHandle<Result<crate::render::RenderReport, String>>,
 }
 
 /// Seconds between autosaves while there are unsaved changes.
@@ -180,6 +207,8 @@ pub struct App {
     pub help_scroll: u16,
     /// Selected parameter in the instruments view.
     pub param: usize,
+    /// A render started from the UI.
+    pub render_job: Option<RenderJob>,
     /// Counts changes to the song, so an autosave is written only when something changed.
     pub revision: u64,
     autosaved_revision: u64,
@@ -236,6 +265,7 @@ impl App {
             clipboard: None,
             help_scroll: 0,
             param: 0,
+            render_job: None,
             revision: 0,
             autosaved_revision: 0,
             last_autosave: None,
@@ -373,6 +403,28 @@ impl App {
                 }
                 if let Some(top) = self.popups.last_mut() {
                     *top = Popup::Picker(picker);
+                }
+            }
+            Popup::Path { purpose, mut text } => {
+                match (chord.to_string().as_str(), chord.plain_char()) {
+                    ("Esc", _) => {
+                        self.popups.pop();
+                        return true;
+                    }
+                    ("Enter", _) => {
+                        self.popups.pop();
+                        self.path_entered(purpose, PathBuf::from(text.trim()));
+                        return true;
+                    }
+                    ("Backspace", _) => {
+                        text.pop();
+                    }
+                    (_, Some(c)) if text.len() < 1024 => text.push(c),
+                    ("Space", _) if text.len() < 1024 => text.push(' '),
+                    _ => {}
+                }
+                if let Some(top) = self.popups.last_mut() {
+                    *top = Popup::Path { purpose, text };
                 }
             }
             Popup::Rename { slot, mut text } => {
@@ -929,6 +981,44 @@ impl App {
                 );
                 self.order_cursor += 1;
             }
+            Action::SaveAs | Action::Open | Action::Render => {
+                let (purpose, text) = match action {
+                    Action::SaveAs => (
+                        PathPurpose::SaveAs,
+                        self.path.as_ref().map(|p| p.display().to_string()),
+                    ),
+                    Action::Open => {
+                        if self.dirty {
+                            self.message =
+                                "unsaved changes: save them (C-s) or undo them first".into();
+                            return;
+                        }
+                        (
+                            PathPurpose::Open,
+                            self.path
+                                .as_ref()
+                                .and_then(|p| p.parent())
+                                .map(|d| format!("{}/", d.display())),
+                        )
+                    }
+                    _ => {
+                        let wav = self.path.as_ref().map(|p| {
+                            let name = p
+                                .file_name()
+                                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                            let stem = name.trim_end_matches(".toml").trim_end_matches(".ttrk");
+                            p.with_file_name(format!("{stem}.wav"))
+                                .display()
+                                .to_string()
+                        });
+                        (PathPurpose::Render, wav)
+                    }
+                };
+                self.popups.push(Popup::Path {
+                    purpose,
+                    text: text.unwrap_or_default(),
+                });
+            }
             Action::ParamNext | Action::ParamPrev => {
                 if let Some(inst) = self.song.instrument(self.instrument_cursor as u8 + 1) {
                     let n = super::instruments::param_names(inst).len();
@@ -1018,6 +1108,122 @@ impl App {
                 }
             }
         }
+    }
+
+    fn path_entered(&mut self, purpose: PathPurpose, path: PathBuf) {
+        if path.as_os_str().is_empty() {
+            self.message = "no file name given".into();
+            return;
+        }
+        match purpose {
+            PathPurpose::SaveAs => {
+                if format::SongFormat::from_path(&path).is_none() {
+                    self.message =
+                        "use a name ending in .ttrk (binary) or .ttrk.toml (text)".into();
+                    return;
+                }
+                let old = self.path.replace(path);
+                if !self.save() {
+                    self.path = old;
+                }
+            }
+            PathPurpose::Open => match format::load_song(&path) {
+                Ok(song) => {
+                    self.stop();
+                    self.remove_autosave();
+                    self.song = song;
+                    self.path = Some(path.clone());
+                    self.dirty = false;
+                    self.history = History::default();
+                    self.pattern = 0;
+                    self.order_cursor = 0;
+                    self.selection = None;
+                    self.clamp_cursor();
+                    if let Some(h) = self.engine.as_mut() {
+                        h.send(Command::ReplaceSong(Box::new(EngineSong::from_model(
+                            &self.song, self.rate,
+                        ))));
+                    }
+                    self.message = format!("opened {}", path.display());
+                }
+                Err(e) => self.message = format!("cannot open: {e}"),
+            },
+            PathPurpose::Render => {
+                if self.render_job.is_some() {
+                    self.message = "a render is already running".into();
+                    return;
+                }
+                let song = self.song.clone();
+                let progress = std::sync::Arc::new((
+                    std::sync::atomic::AtomicU64::new(0),
+                    std::sync::atomic::AtomicU64::new(1),
+                ));
+                let (p2, out) = (progress.clone(), path.clone());
+                let handle = std::thread::spawn(move || {
+                    let opts = crate::render::RenderOptions::default();
+                    crate::render::render_to_wav(
+                        &song,
+                        &out,
+                        opts,
+                        crate::render::SampleFormat::S24,
+                        &mut |d, t| {
+                            p2.0.store(d, std::sync::atomic::Ordering::Relaxed);
+                            p2.1.store(t.max(1), std::sync::atomic::Ordering::Relaxed);
+                        },
+                    )
+                    .map_err(|e| e.to_string())
+                });
+                self.render_job = Some(RenderJob {
+                    path,
+                    progress,
+                    handle,
+                });
+                self.message = "rendering…".into();
+            }
+        }
+    }
+
+    /// Reports on a running render; call once per UI frame. Returns true when the message changed.
+    pub fn poll_render(&mut self) -> bool {
+        let Some(job) = self.render_job.as_ref() else {
+            return false;
+        };
+        if !job.handle.is_finished() {
+            let (d, t) = (
+                job.progress.0.load(std::sync::atomic::Ordering::Relaxed),
+                job.progress.1.load(std::sync::atomic::Ordering::Relaxed),
+            );
+            self.message = format!(
+                "rendering {}: {}%",
+                job.path.display(),
+                (d * 100 / t.max(1)).min(100)
+            );
+            return true;
+        }
+        let Some(job) = self.render_job.take() else {
+            return false;
+        };
+        self.message = match job.handle.join() {
+            Ok(Ok(r)) => format!(
+                "rendered {}: {:.1} s, peak {:.1} dBFS",
+                job.path.display(),
+                r.seconds(),
+                r.peak_db()
+            ),
+            Ok(Err(e)) => format!("render failed: {e}"),
+            Err(_) => "render failed".into(),
+        };
+        true
+    }
+
+    /// Waits for a render started from the UI (tests, quitting).
+    pub fn wait_render(&mut self) {
+        if let Some(job) = self.render_job.as_ref() {
+            while !job.handle.is_finished() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        self.poll_render();
     }
 
     /// Changes instrument `slot` through `f`, checked, as one undo step (merged with the previous

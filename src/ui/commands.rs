@@ -195,6 +195,12 @@ pub enum Action {
     InstrumentRename,
     /// Load a WAV file into the slot under the cursor (file picker).
     InstrumentLoad,
+    /// Save under a new name.
+    SaveAs,
+    /// Open another song.
+    Open,
+    /// Render the song to a WAV file.
+    Render,
 }
 
 /// One row of the command table.
@@ -242,6 +248,21 @@ pub static COMMANDS: &[CommandSpec] = &[
         "quit (asks to save unsaved changes)",
     ),
     cmd("save", S::Global, &["C-s"], A::Save, "save the song"),
+    cmd(
+        "save_as",
+        S::Global,
+        &["A-s"],
+        A::SaveAs,
+        "save under a new name (.ttrk binary, .ttrk.toml text)",
+    ),
+    cmd("open", S::Global, &["C-o"], A::Open, "open another song"),
+    cmd(
+        "render",
+        S::Global,
+        &["A-r"],
+        A::Render,
+        "render the song to a WAV file (24-bit, 48 kHz)",
+    ),
     cmd("undo", S::Global, &["C-z"], A::Undo, "undo"),
     cmd("redo", S::Global, &["C-y"], A::Redo, "redo"),
     cmd("help", S::Global, &["?", "F1"], A::Help, "this help"),

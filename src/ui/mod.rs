@@ -170,7 +170,11 @@ fn event_loop(app: &mut App, output: &audio::AudioOutput) -> Result<(), UiError>
             dirty_screen = true;
         }
         app.autosave_tick(std::time::Instant::now());
+        if app.poll_render() {
+            dirty_screen = true;
+        }
     }
     app.wait_autosave();
+    app.wait_render();
     Ok(())
 }

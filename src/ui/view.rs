@@ -561,6 +561,15 @@ fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
     let recover;
     let text = match p {
         Popup::Picker(picker) => return draw_picker(f, picker, theme),
+        Popup::Path { purpose, text } => {
+            let what = match purpose {
+                super::app::PathPurpose::SaveAs => "Save as",
+                super::app::PathPurpose::Open => "Open",
+                super::app::PathPurpose::Render => "Render to",
+            };
+            recover = format!("{what}: {text}_   (Enter: go, Esc: cancel)");
+            recover.as_str()
+        }
         Popup::Rename { slot, text } => {
             recover =
                 format!("Name of instrument {slot:02X}: {text}_   (Enter keeps it, Esc cancels)");
