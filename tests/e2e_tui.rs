@@ -95,6 +95,13 @@ fn unsaved_changes_are_asked_about_and_the_terminal_is_restored() {
         &[("XDG_STATE_HOME", dir.path().to_str().unwrap())],
     );
     t.wait_for("ask.ttrk", 10.0);
+    // R rebuilds the engine and reopens the output (here the clock); playback still works.
+    t.keys(&["R"]);
+    t.wait_for("reopening the audio device", 5.0);
+    t.keys(&["Space"]);
+    t.wait_for("▶", 5.0);
+    t.keys(&["Space"]);
+    t.wait_for("■", 5.0);
     // Escape alone: followed at once by a key, terminals read it as Alt plus that key.
     t.keys(&["Escape"]);
     t.wait_for("EDIT", 5.0);

@@ -150,6 +150,8 @@ pub struct AudioInfo {
     pub xruns: u64,
     /// True when there is no device and playback runs on a clock.
     pub silent: bool,
+    /// The device failed; R reopens it.
+    pub lost: bool,
 }
 
 /// The whole UI state.
@@ -209,6 +211,8 @@ pub struct App {
     pub param: usize,
     /// A render started from the UI.
     pub render_job: Option<RenderJob>,
+    /// Set by the reopen command; the event loop rebuilds the engine and the stream.
+    pub reopen_audio: bool,
     /// Counts changes to the song, so an autosave is written only when something changed.
     pub revision: u64,
     autosaved_revision: u64,
@@ -258,6 +262,7 @@ impl App {
                 load_percent: 0.0,
                 xruns: 0,
                 silent: true,
+                lost: false,
             },
             next_tag: 1,
             playing: false,
@@ -266,6 +271,7 @@ impl App {
             help_scroll: 0,
             param: 0,
             render_job: None,
+            reopen_audio: false,
             revision: 0,
             autosaved_revision: 0,
             last_autosave: None,
@@ -981,6 +987,10 @@ impl App {
                 );
                 self.order_cursor += 1;
             }
+            Action::ReopenAudio => {
+                self.reopen_audio = true;
+                self.message = "reopening the audio device".into();
+            }
             Action::SaveAs | Action::Open | Action::Render => {
                 let (purpose, text) = match action {
                     Action::SaveAs => (
@@ -1534,6 +1544,19 @@ impl App {
             tpl,
         });
         self.playing = true;
+    }
+
+    /// Plays on from order position `order`, `row` (after the audio was reopened).
+    pub fn resume(&mut self, order: usize, row: usize) {
+        let order = order.min(self.song.order.len() - 1);
+        self.play(
+            PlayRange {
+                from: order,
+                to: self.song.order.len() - 1,
+                looping: true,
+            },
+            row,
+        );
     }
 
     fn stop(&mut self) {

@@ -201,6 +201,8 @@ pub enum Action {
     Open,
     /// Render the song to a WAV file.
     Render,
+    /// Reopen the audio device (after it was lost).
+    ReopenAudio,
 }
 
 /// One row of the command table.
@@ -262,6 +264,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-r"],
         A::Render,
         "render the song to a WAV file (24-bit, 48 kHz)",
+    ),
+    cmd(
+        "audio.reopen",
+        S::Global,
+        &["R"],
+        A::ReopenAudio,
+        "reopen the audio device (after it was lost)",
     ),
     cmd("undo", S::Global, &["C-z"], A::Undo, "undo"),
     cmd("redo", S::Global, &["C-y"], A::Redo, "redo"),

@@ -82,35 +82,9 @@ pub fn run(path: PathBuf, opts: OpenOptions) -> Result<(), UiError> {
     // The audio system may print while it probes devices: from here on stderr goes to the log.
     let log = terminal::StderrToLog::start().ok();
     terminal::install_panic_hook();
-    let mut handle = None;
-    let song_for_engine = app.song.clone();
-    let (output, why_silent) = audio::open_output_or_clock(&opts, |rate| {
-        let (h, link) = engine::link();
-        let mut e = Engine::new(Box::new(EngineSong::from_model(&song_for_engine, rate)));
-        e.connect(link);
-        handle = Some(h);
-        e
-    })?;
-    app.engine = handle;
-    app.rate = output.rate();
-    let info = output.info().clone();
-    app.audio.silent = why_silent.is_some() || info.backend == audio::BackendKind::Clock;
-    app.audio.description = if app.audio.silent {
-        "no audio device: silent".into()
-    } else {
-        let frames = info
-            .buffer_frames
-            .map_or(String::new(), |b| format!(" {b} frames"));
-        format!("{} {} Hz{frames}", info.device, info.rate)
-    };
-    if let (Some(why), Some(log)) = (&why_silent, &log) {
-        app.message = format!(
-            "no audio device ({why}); playing on a clock. Details: {}",
-            log.path.display()
-        );
-    }
-    let result = event_loop(&mut app, &output);
-    drop(output);
+    let log_path = log.as_ref().map(|l| l.path.clone());
+    let output = start_audio(&mut app, &opts, log_path.as_deref())?;
+    let result = event_loop(&mut app, output, &opts, log_path.as_deref());
     let log_note = log
         .as_ref()
         .filter(|l| l.wrote_anything())
@@ -125,7 +99,49 @@ pub fn run(path: PathBuf, opts: OpenOptions) -> Result<(), UiError> {
     result
 }
 
-fn event_loop(app: &mut App, output: &audio::AudioOutput) -> Result<(), UiError> {
+/// Opens the audio output (or the clock) with a fresh engine built from the app's song, and
+/// connects the app to it.
+fn start_audio(
+    app: &mut App,
+    opts: &OpenOptions,
+    log: Option<&Path>,
+) -> Result<audio::AudioOutput, UiError> {
+    let mut handle = None;
+    let song_for_engine = app.song.clone();
+    let (output, why_silent) = audio::open_output_or_clock(opts, |rate| {
+        let (h, link) = engine::link();
+        let mut e = Engine::new(Box::new(EngineSong::from_model(&song_for_engine, rate)));
+        e.connect(link);
+        handle = Some(h);
+        e
+    })?;
+    app.engine = handle;
+    app.rate = output.rate();
+    app.playing = false;
+    let info = output.info().clone();
+    app.audio.silent = why_silent.is_some() || info.backend == audio::BackendKind::Clock;
+    app.audio.lost = false;
+    app.audio.description = if app.audio.silent {
+        "no audio device: silent".into()
+    } else {
+        let frames = info
+            .buffer_frames
+            .map_or(String::new(), |b| format!(" {b} frames"));
+        format!("{} {} Hz{frames}", info.device, info.rate)
+    };
+    if let Some(why) = &why_silent {
+        let details = log.map_or(String::new(), |l| format!(" Details: {}", l.display()));
+        app.message = format!("no audio device ({why}); playing on a clock.{details}");
+    }
+    Ok(output)
+}
+
+fn event_loop(
+    app: &mut App,
+    mut output: audio::AudioOutput,
+    opts: &OpenOptions,
+    log: Option<&Path>,
+) -> Result<(), UiError> {
     let mut term = ratatui::try_init()?;
     let _guard = terminal::TerminalGuard;
     let theme = view::Theme::detect();
@@ -166,6 +182,28 @@ fn event_loop(app: &mut App, output: &audio::AudioOutput) -> Result<(), UiError>
             app.audio.load_percent = s.load_percent;
             app.audio.xruns = s.xruns;
         }
+        if (s.fault.is_some() || s.panicked) && !app.audio.lost {
+            // The UI holds the song, so nothing is lost: R builds a fresh engine and stream.
+            app.audio.lost = true;
+            app.audio.description = if s.panicked {
+                "audio engine failed (silent), R to restart".into()
+            } else {
+                "audio device lost, R to reopen".into()
+            };
+            app.message = app.audio.description.clone();
+            dirty_screen = true;
+        }
+        if app.reopen_audio {
+            app.reopen_audio = false;
+            let position = app.engine.as_ref().map(|h| h.status().position);
+            let was_playing = app.playing;
+            drop(output);
+            output = start_audio(app, opts, log)?;
+            if was_playing && let Some(pos) = position {
+                app.resume(pos.order, pos.row);
+            }
+            dirty_screen = true;
+        }
         if app.playing {
             dirty_screen = true;
         }
@@ -176,5 +214,6 @@ fn event_loop(app: &mut App, output: &audio::AudioOutput) -> Result<(), UiError>
     }
     app.wait_autosave();
     app.wait_render();
+    drop(output);
     Ok(())
 }

@@ -141,7 +141,7 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .song
         .instrument(app.instrument)
         .map_or("(empty)", |i| i.name.as_str());
-    let audio = if app.audio.silent {
+    let mut audio = if app.audio.silent || app.audio.lost {
         app.audio.description.clone()
     } else {
         format!(
@@ -149,6 +149,19 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             app.audio.description, app.audio.load_percent, app.audio.xruns
         )
     };
+    // Overflows are shown, never silent: a command backlog, dropped reports, parked garbage.
+    if let Some(h) = app.engine.as_ref() {
+        let st = h.status();
+        if h.backlog_len() > 0 {
+            audio.push_str(&format!("  backlog {}", h.backlog_len()));
+        }
+        if st.reports_dropped > 0 {
+            audio.push_str(&format!("  reports dropped {}", st.reports_dropped));
+        }
+        if st.garbage_parked > 0 {
+            audio.push_str(&format!("  garbage parked {}", st.garbage_parked));
+        }
+    }
     let mode = if app.edit_mode {
         Span::styled(" EDIT ", theme.edit)
     } else {
