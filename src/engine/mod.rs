@@ -345,6 +345,34 @@ impl Engine {
         self.frame += len as u64;
     }
 
+    /// Runs the oscillators of every synth voice and their filters four voices at a time (the
+    /// filter recursion is the longest dependency chain of a voice; four interleave for free).
+    fn prepare_synths(&mut self, len: usize) {
+        let mut group = [0u16; 4];
+        let mut lanes = 0;
+        for k in 0..self.active_len {
+            let i = self.active_list[k] as usize;
+            let v = &mut self.voices[i];
+            if !v.active {
+                continue;
+            }
+            let Some(inst) = self.song.instrument(v.slot) else {
+                continue;
+            };
+            if v.prepare(inst, len) {
+                group[lanes] = i as u16;
+                lanes += 1;
+                if lanes == 4 {
+                    filter_group(&mut self.voices, &group, 4, len);
+                    lanes = 0;
+                }
+            }
+        }
+        if lanes > 0 {
+            filter_group(&mut self.voices, &group, lanes, len);
+        }
+    }
+
     /// Adds voice `vi` to the active list (after it starts).
     fn list_voice(&mut self, vi: usize) {
         if self.voices[vi].active && !self.listed[vi] && self.active_len < self.active_list.len() {
@@ -374,6 +402,7 @@ impl Engine {
         right.fill(0.0);
         let tracks = self.song.tracks.len().min(MAX_TRACKS);
         let mut used = [false; MAX_TRACKS];
+        self.prepare_synths(len);
         for k in 0..self.active_len {
             let i = self.active_list[k] as usize;
             let v = &mut self.voices[i];
@@ -434,6 +463,30 @@ impl Engine {
                     *p += y * b;
                 }
             }
+        }
+    }
+}
+
+/// Filters the prepared signals of up to four voices in one interleaved pass.
+fn filter_group(voices: &mut [Voice], group: &[u16; 4], lanes: usize, len: usize) {
+    use crate::dsp::filter::{Svf, SvfCoefs, lowpass4};
+    let mut coefs = [SvfCoefs::lowpass(1000.0, 0.0, 48_000.0); 4];
+    let mut states = [Svf::default(); 4];
+    let mut x = [[0.0f32; 4]; MAX_CHUNK];
+    for (k, &vi) in group.iter().enumerate().take(lanes) {
+        let (state, c, sig) = voices[vi as usize].filter_parts();
+        coefs[k] = c;
+        states[k] = *state;
+        for (i, frame) in x.iter_mut().enumerate().take(len) {
+            frame[k] = sig[i];
+        }
+    }
+    lowpass4(&coefs, &mut states, &mut x[..len], lanes);
+    for (k, &vi) in group.iter().enumerate().take(lanes) {
+        let (state, _, sig) = voices[vi as usize].filter_parts();
+        *state = states[k];
+        for (i, frame) in x.iter().enumerate().take(len) {
+            sig[i] = frame[k];
         }
     }
 }

@@ -45,6 +45,10 @@ pub struct Voice {
     filter: Svf,
     coefs: SvfCoefs,
     filter_open: bool,
+    /// Oscillator output of the current block (filtered in place).
+    sig: [f32; MAX_BLOCK],
+    /// `sig` holds this block's oscillators (and filter) already.
+    prepared: bool,
     amp_env: Envelope,
     filter_env: Envelope,
     pitch_env: f32,
@@ -100,6 +104,8 @@ impl Voice {
             filter: Svf::default(),
             coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
             filter_open: false,
+            sig: [0.0; MAX_BLOCK],
+            prepared: false,
             amp_env: Envelope::IDLE,
             filter_env: Envelope::IDLE,
             pitch_env: 0.0,
@@ -314,8 +320,14 @@ impl Voice {
         }
     }
 
-    fn render_synth(&mut self, p: &SynthPatch, left: &mut [f32], right: &mut [f32]) {
-        let n = left.len().min(right.len()).min(MAX_BLOCK);
+    /// First half of a synth block: the oscillators into the voice's signal buffer. Returns true
+    /// when the filter must run on it (the engine filters four voices at a time, then calls
+    /// [`Voice::render`]). Samplers do everything in `render`.
+    pub fn prepare(&mut self, inst: &PlayableInstrument, n: usize) -> bool {
+        let Source::Synth(p) = &inst.source else {
+            return false;
+        };
+        let n = n.min(MAX_BLOCK);
         let params = &p.params;
         let (w1, w2) = (params.osc1, params.osc2);
         let mix = if w2 == Waveform::Off {
@@ -323,23 +335,66 @@ impl Voice {
         } else {
             params.osc_mix
         };
-        let mut sig = [0.0f32; MAX_BLOCK];
-        let sig = &mut sig[..n];
+        let sig = &mut self.sig[..n];
         self.osc1
             .fill(w1, params.pulse_width, &mut self.rng, 1.0 - mix, sig, false);
         if w2 != Waveform::Off {
             self.osc2
                 .fill(w2, params.pulse_width, &mut self.rng, mix, sig, true);
         }
-        if !self.filter_open {
-            self.filter.lowpass_block(&self.coefs, sig);
+        self.prepared = true;
+        !self.filter_open
+    }
+
+    /// The filter state, coefficients and signal of a prepared synth voice, for
+    /// [`crate::dsp::filter::lowpass4`].
+    pub fn filter_parts(&mut self) -> (&mut Svf, SvfCoefs, &mut [f32; MAX_BLOCK]) {
+        (&mut self.filter, self.coefs, &mut self.sig)
+    }
+
+    fn render_synth(&mut self, p: &SynthPatch, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len()).min(MAX_BLOCK);
+        if !self.prepared {
+            // Not prepared by the engine's batch pass: oscillators and filter here.
+            let mut sig = [0.0f32; MAX_BLOCK];
+            let params = &p.params;
+            let (w1, w2) = (params.osc1, params.osc2);
+            let mix = if w2 == Waveform::Off {
+                0.0
+            } else {
+                params.osc_mix
+            };
+            self.osc1.fill(
+                w1,
+                params.pulse_width,
+                &mut self.rng,
+                1.0 - mix,
+                &mut sig[..n],
+                false,
+            );
+            if w2 != Waveform::Off {
+                self.osc2.fill(
+                    w2,
+                    params.pulse_width,
+                    &mut self.rng,
+                    mix,
+                    &mut sig[..n],
+                    true,
+                );
+            }
+            if !self.filter_open {
+                self.filter.lowpass_block(&self.coefs, &mut sig[..n]);
+            }
+            self.sig[..n].copy_from_slice(&sig[..n]);
         }
+        self.prepared = false;
         self.filter_env.skip(&p.filter_env, n);
         let mut env = [0.0f32; MAX_BLOCK];
         let env = &mut env[..n];
         self.amp_env.fill(&p.amp, env);
         let sounding = self.apply_fades(env);
-        self.mix_out(sig, sig, &env[..sounding], left, right);
+        let sig = self.sig;
+        self.mix_out(&sig[..n], &sig[..n], &env[..sounding], left, right);
     }
 
     fn render_sampler(&mut self, p: &SamplerPatch, left: &mut [f32], right: &mut [f32]) {
