@@ -216,3 +216,38 @@ fn tui_playback_through_alsa_equals_the_render() {
         "live output differs from the render by {db:.1} dB (max abs {worst:e})"
     );
 }
+
+#[test]
+fn a_panic_restores_the_terminal_and_prints_the_message() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let song = dir.path().join("boom.ttrk");
+    let bin = env!("CARGO_BIN_EXE_ttrack");
+    let t = Tmux::start(
+        "panic",
+        80,
+        24,
+        &format!("{bin} {} --device clock", song.display()),
+        &[
+            ("XDG_STATE_HOME", dir.path().to_str().unwrap()),
+            ("TTRACK_TEST_PANIC", "1"),
+        ],
+    );
+    t.wait_for("boom.ttrk", 10.0);
+    assert!(t.alternate_on(), "the UI should be on the alternate screen");
+    t.keys(&["F12"]);
+    let s = t.wait_for("[exit 101]", 10.0);
+    assert!(
+        !t.alternate_on(),
+        "the alternate screen was not left after the panic"
+    );
+    // The message reached the restored screen (stderr was put back before printing), and lines
+    // start at column 0 (raw mode is off again).
+    assert!(s.contains("deliberate panic on F12"), "{s}");
+    assert!(
+        s.lines().any(|l| l.starts_with("[exit 101]")),
+        "raw mode left on:\n{s}"
+    );
+}

@@ -145,6 +145,7 @@ fn event_loop(
     let mut term = ratatui::try_init()?;
     let _guard = terminal::TerminalGuard;
     let theme = view::Theme::detect();
+    let panic_key = std::env::var_os("TTRACK_TEST_PANIC").is_some();
     let mut dirty_screen = true;
     while !app.quit {
         if dirty_screen {
@@ -162,6 +163,11 @@ fn event_loop(
                 match event::read()? {
                     Event::Key(k) if k.kind != KeyEventKind::Release => {
                         if let Some(chord) = keymap::KeyChord::from_event(&k) {
+                            // A deliberate crash for the test that the terminal is restored
+                            // after a panic (only with TTRACK_TEST_PANIC set).
+                            if panic_key && chord.to_string() == "F12" {
+                                panic!("TTRACK_TEST_PANIC: deliberate panic on F12");
+                            }
                             app.handle_key(chord);
                         }
                     }

@@ -72,6 +72,24 @@ impl Tmux {
         assert!(o.is_ok_and(|o| o.status.success()), "send-keys {keys:?}");
     }
 
+    /// True while the program shows its alternate screen (a full-screen UI that has not restored
+    /// the terminal).
+    pub fn alternate_on(&self) -> bool {
+        let o = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "-t",
+                "main",
+                "#{alternate_on}",
+            ])
+            .output()
+            .expect("display-message");
+        String::from_utf8_lossy(&o.stdout).trim() == "1"
+    }
+
     /// The visible screen as text.
     pub fn screen(&self) -> String {
         let o = Command::new("tmux")
