@@ -8,7 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Jackd(Child, String);
+struct Jackd(Child);
 
 impl Drop for Jackd {
     fn drop(&mut self) {
@@ -44,7 +44,7 @@ fn start_jackd(name: &str) -> Jackd {
         .stderr(Stdio::null())
         .spawn()
         .expect("start jackd");
-    let j = Jackd(child, name.to_string());
+    let j = Jackd(child);
     let ok = Command::new("jack_wait")
         .args(["-w", "-t", "8"])
         .env("JACK_DEFAULT_SERVER", name)
