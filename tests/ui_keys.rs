@@ -233,8 +233,8 @@ fn patterns_tracks_and_columns() {
     );
     keys(&mut a, "C-n A-] A-]");
     assert_eq!(a.song.patterns[2].rows, 96);
-    keys(&mut a, "A-[ A-t A-n A-e A-d");
-    assert_eq!(a.song.patterns[2].rows, 80);
+    keys(&mut a, "A-[ A-= A-= A-- A-t A-n A-e A-d");
+    assert_eq!(a.song.patterns[2].rows, 81);
     assert_eq!(a.song.tracks.len(), 9);
     let t0 = &a.song.tracks[0];
     assert_eq!(
@@ -244,7 +244,7 @@ fn patterns_tracks_and_columns() {
     ttrack::model::validate(&a.song).unwrap();
     keys(&mut a, "A-T");
     assert_eq!(a.song.tracks.len(), 8);
-    for _ in 0..10 {
+    for _ in 0..13 {
         keys(&mut a, "C-z");
     }
     assert_eq!(a.song.patterns.len(), 1);

@@ -582,6 +582,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         "pattern 16 rows shorter",
     ),
     cmd(
+        "pattern.longer_by_one",
+        S::Pattern,
+        &["A-="],
+        A::Resize(1),
+        "pattern one row longer",
+    ),
+    cmd(
+        "pattern.shorter_by_one",
+        S::Pattern,
+        &["A--"],
+        A::Resize(-1),
+        "pattern one row shorter",
+    ),
+    cmd(
         "track.add",
         S::Pattern,
         &["A-t"],
