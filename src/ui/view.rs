@@ -123,7 +123,12 @@ fn clock(secs: f64) -> String {
 fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let st = app.engine.as_ref().map(|h| *h.status()).unwrap_or_default();
     let pos = st.position;
-    let secs = pos.frame as f64 / app.rate as f64;
+    // The engine counts frames since play started; stopped, the clock shows 0.
+    let secs = if st.playing {
+        pos.frame as f64 / app.rate as f64
+    } else {
+        0.0
+    };
     let play = if st.playing { "▶" } else { "■" };
     let line1 = format!(
         " ttrack  {}{}  {play} ord {:02} pat {:02} row {:02}  {}  {} BPM  LPB {}  TPL {} ",
