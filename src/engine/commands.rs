@@ -10,6 +10,33 @@ use crate::dsp::pan;
 use crate::dsp::rng::Rng;
 use crate::model::limits::MAX_TRACKS;
 
+/// Where a cell edit goes; every index is checked, since it came in a message.
+struct CellAt {
+    pattern: u16,
+    row: u16,
+    track: u8,
+    column: u8,
+}
+
+impl CellAt {
+    /// The cell, if pattern, row, track and column all exist; `width` gives the track's column
+    /// count and `cells` the track's cell list (notes or effects).
+    fn find<'a, T>(
+        &self,
+        song: &'a mut super::EngineSong,
+        width: impl Fn(&super::song::EngineTrack) -> usize,
+        cells: impl Fn(&'a mut crate::model::PatternTrack) -> &'a mut Vec<T>,
+    ) -> Option<&'a mut T> {
+        let w = width(song.tracks.get(self.track as usize)?);
+        let p = song.patterns.get_mut(self.pattern as usize)?;
+        if self.row as u32 >= p.rows || self.column as usize >= w {
+            return None;
+        }
+        cells(p.tracks.get_mut(self.track as usize)?)
+            .get_mut(self.row as usize * w + self.column as usize)
+    }
+}
+
 /// Lane number of audition voices (they belong to no note column).
 pub const AUDITION_LANE: u16 = u16::MAX;
 
@@ -57,18 +84,13 @@ impl Engine {
                 column,
                 cell,
             } => {
-                let w = self.song.tracks.get(track as usize).map(|t| t.note_columns);
-                let slot = self.song.patterns.get_mut(pattern as usize).and_then(|p| {
-                    let w = w?;
-                    if row as u32 >= p.rows || column as usize >= w {
-                        return None;
-                    }
-                    p.tracks
-                        .get_mut(track as usize)?
-                        .notes
-                        .get_mut(row as usize * w + column as usize)
-                });
-                match slot {
+                let at = CellAt {
+                    pattern,
+                    row,
+                    track,
+                    column,
+                };
+                match at.find(&mut self.song, |t| t.note_columns, |pt| &mut pt.notes) {
                     Some(c) => *c = cell,
                     None => self.refuse(),
                 }
@@ -80,22 +102,13 @@ impl Engine {
                 column,
                 cell,
             } => {
-                let w = self
-                    .song
-                    .tracks
-                    .get(track as usize)
-                    .map(|t| t.effect_columns);
-                let slot = self.song.patterns.get_mut(pattern as usize).and_then(|p| {
-                    let w = w?;
-                    if row as u32 >= p.rows || column as usize >= w {
-                        return None;
-                    }
-                    p.tracks
-                        .get_mut(track as usize)?
-                        .effects
-                        .get_mut(row as usize * w + column as usize)
-                });
-                match slot {
+                let at = CellAt {
+                    pattern,
+                    row,
+                    track,
+                    column,
+                };
+                match at.find(&mut self.song, |t| t.effect_columns, |pt| &mut pt.effects) {
                     Some(c) => *c = cell,
                     None => self.refuse(),
                 }

@@ -12,6 +12,31 @@ use crate::model::limits::MAX_ROWS;
 use crate::model::{EffectCell, Note, NoteCell, Song};
 use std::path::{Path, PathBuf};
 
+/// What a key did to a line of text being typed.
+enum TextKey {
+    /// Esc: give up.
+    Cancel,
+    /// Enter: the text is complete.
+    Done,
+    /// A character was added or removed (or the key was ignored).
+    Typing,
+}
+
+/// Applies `chord` to `text` (characters, Space, Backspace), keeping it under `max` bytes.
+fn type_text(text: &mut String, chord: KeyChord, max: usize) -> TextKey {
+    match (chord.to_string().as_str(), chord.plain_char()) {
+        ("Esc", _) => return TextKey::Cancel,
+        ("Enter", _) => return TextKey::Done,
+        ("Backspace", _) => {
+            text.pop();
+        }
+        ("Space", _) if text.len() < max => text.push(' '),
+        (_, Some(c)) if text.len() < max => text.push(c),
+        _ => {}
+    }
+    TextKey::Typing
+}
+
 /// `path` relative to `base` with `/` separators, when it lies below `base` or beside it.
 fn relative_path(path: &Path, base: &Path) -> Option<String> {
     let (p, b): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());
@@ -411,50 +436,34 @@ impl App {
                     *top = Popup::Picker(picker);
                 }
             }
-            Popup::Path { purpose, mut text } => {
-                match (chord.to_string().as_str(), chord.plain_char()) {
-                    ("Esc", _) => {
-                        self.popups.pop();
-                        return true;
-                    }
-                    ("Enter", _) => {
-                        self.popups.pop();
-                        self.path_entered(purpose, PathBuf::from(text.trim()));
-                        return true;
-                    }
-                    ("Backspace", _) => {
-                        text.pop();
-                    }
-                    (_, Some(c)) if text.len() < 1024 => text.push(c),
-                    ("Space", _) if text.len() < 1024 => text.push(' '),
-                    _ => {}
+            Popup::Path { purpose, mut text } => match type_text(&mut text, chord, 1024) {
+                TextKey::Cancel => {
+                    self.popups.pop();
                 }
-                if let Some(top) = self.popups.last_mut() {
-                    *top = Popup::Path { purpose, text };
+                TextKey::Done => {
+                    self.popups.pop();
+                    self.path_entered(purpose, PathBuf::from(text.trim()));
                 }
-            }
-            Popup::Rename { slot, mut text } => {
-                match (chord.to_string().as_str(), chord.plain_char()) {
-                    ("Esc", _) => {
-                        self.popups.pop();
-                        return true;
+                TextKey::Typing => {
+                    if let Some(top) = self.popups.last_mut() {
+                        *top = Popup::Path { purpose, text };
                     }
-                    ("Enter", _) => {
-                        self.popups.pop();
-                        self.edit_instrument(slot, |i| i.name = text.clone());
-                        return true;
-                    }
-                    ("Backspace", _) => {
-                        text.pop();
-                    }
-                    (_, Some(c)) if text.len() < 64 => text.push(c),
-                    ("Space", _) if text.len() < 64 => text.push(' '),
-                    _ => {}
                 }
-                if let Some(top) = self.popups.last_mut() {
-                    *top = Popup::Rename { slot, text };
+            },
+            Popup::Rename { slot, mut text } => match type_text(&mut text, chord, 64) {
+                TextKey::Cancel => {
+                    self.popups.pop();
                 }
-            }
+                TextKey::Done => {
+                    self.popups.pop();
+                    self.edit_instrument(slot, |i| i.name = text.clone());
+                }
+                TextKey::Typing => {
+                    if let Some(top) = self.popups.last_mut() {
+                        *top = Popup::Rename { slot, text };
+                    }
+                }
+            },
             Popup::Recover(path) => match chord.plain_char() {
                 Some('r') => {
                     self.popups.pop();
