@@ -252,3 +252,29 @@ fn bad_input_gives_a_clear_error_and_no_output() {
     ]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn the_ui_without_a_terminal_says_so() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ttrack"))
+        .arg(song("demo-synth.ttrk"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("ttrack needs a terminal; `ttrack render` works without one"),
+        "{err}"
+    );
+}
+
+#[test]
+fn keys_prints_the_default_keymap() {
+    let o = ttrack(&["keys"]);
+    assert!(o.status.success());
+    let s = text(&o.stdout);
+    assert!(
+        s.contains("[pattern]") && s.contains("\"Insert\"") && s.contains("\"pattern.insert_row\""),
+        "{s}"
+    );
+}
