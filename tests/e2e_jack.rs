@@ -12,6 +12,20 @@ struct Jackd(Child);
 
 impl Drop for Jackd {
     fn drop(&mut self) {
+        // SIGTERM lets jackd remove its entry from JACK's shared-memory registry; a killed server
+        // leaves it behind, and after a few such runs JACK refuses to start ("too many servers").
+        // SAFETY: kill(2) with the pid of our own child process.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let end = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < end {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -59,7 +73,8 @@ fn play_with_256_frame_buffers_under_jack_keeps_time_without_xruns() {
     if !prerequisites() {
         return;
     }
-    let name = format!("ttrack-test-{}", std::process::id());
+    // One fixed name: a registry entry left by an interrupted run is reused, not piled up.
+    let name = "ttrack-e2e".to_string();
     let _jack = start_jackd(&name);
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("asound.conf");
