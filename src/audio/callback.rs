@@ -12,13 +12,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// A song's tail is over once the output has stayed under −100 dBFS (as in `render`) ...
-const TAIL_SILENCE: f32 = 1e-5;
-/// ... for this long (seconds),
-const TAIL_QUIET_SECONDS: f64 = 0.2;
-/// or has lasted this long (seconds).
-const TAIL_MAX_SECONDS: f64 = 10.0;
-
 thread_local! {
     static IN_AUDIO_CALLBACK: Cell<bool> = const { Cell::new(false) };
 }
@@ -104,10 +97,7 @@ pub struct AudioCallback<S: AudioSource = Engine> {
     limit_frames: Option<u64>,
     at_song_end: bool,
     frames_done: u64,
-    tail_frames: u64,
-    quiet_frames: u64,
-    quiet_needed: u64,
-    tail_max: u64,
+    tail: crate::engine::tail::TailDetector,
     state: State,
 }
 
@@ -138,10 +128,7 @@ impl<S: AudioSource> AudioCallback<S> {
             limit_frames,
             at_song_end: stop.at_song_end,
             frames_done: 0,
-            tail_frames: 0,
-            quiet_frames: 0,
-            quiet_needed: (TAIL_QUIET_SECONDS * rate as f64) as u64,
-            tail_max: (TAIL_MAX_SECONDS * rate as f64) as u64,
+            tail: crate::engine::tail::TailDetector::new(rate),
             state,
         }
     }
@@ -256,13 +243,7 @@ impl<S: AudioSource> AudioCallback<S> {
             return frames;
         }
         for i in 0..frames {
-            self.tail_frames += 1;
-            if self.left[i].abs() < TAIL_SILENCE && self.right[i].abs() < TAIL_SILENCE {
-                self.quiet_frames += 1;
-            } else {
-                self.quiet_frames = 0;
-            }
-            if self.quiet_frames >= self.quiet_needed || self.tail_frames >= self.tail_max {
+            if self.tail.frame(self.left[i], self.right[i]) {
                 self.finish();
                 return i + 1;
             }

@@ -5,8 +5,6 @@
 use super::msg::{Command, Garbage};
 use super::voice::Start;
 use super::{Engine, MAX_COMMANDS_PER_BLOCK, MAX_NOTE_COLUMNS};
-use crate::dsp::db_to_gain;
-use crate::dsp::pan;
 use crate::dsp::rng::Rng;
 use crate::model::limits::MAX_TRACKS;
 
@@ -122,17 +120,8 @@ impl Engine {
                 let t = track as usize;
                 match self.song.tracks.get_mut(t) {
                     Some(tr) => {
-                        let (l, r) = pan::constant_power(p);
-                        tr.gain = if mute {
-                            0.0
-                        } else {
-                            db_to_gain(volume_db.clamp(-96.0, 24.0))
-                        };
-                        tr.balance = (
-                            (l * std::f32::consts::SQRT_2).min(1.0),
-                            (r * std::f32::consts::SQRT_2).min(1.0),
-                        );
-                        let (gl, gr) = (tr.gain * tr.balance.0, tr.gain * tr.balance.1);
+                        tr.set_mix(volume_db, p, mute);
+                        let (gl, gr) = tr.gains();
                         self.track_gain[t].0.set(gl);
                         self.track_gain[t].1.set(gr);
                     }
@@ -192,9 +181,7 @@ impl Engine {
     fn adopt_song(&mut self) {
         let tracks = self.song.tracks.len().min(MAX_TRACKS);
         for t in 0..MAX_TRACKS {
-            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |tr| {
-                (tr.gain * tr.balance.0, tr.gain * tr.balance.1)
-            });
+            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |tr| tr.gains());
             self.track_gain[t].0.set(l);
             self.track_gain[t].1.set(r);
         }

@@ -17,6 +17,7 @@ pub mod msg;
 pub mod rt;
 mod sequencer;
 pub mod song;
+pub mod tail;
 pub mod transport;
 pub mod voice;
 
@@ -154,11 +155,7 @@ impl Engine {
 
     fn snap_track_gains(&mut self) {
         for (t, g) in self.track_gain.iter_mut().enumerate() {
-            let (l, r) = self
-                .song
-                .tracks
-                .get(t)
-                .map_or((0.0, 0.0), |t| (t.gain * t.balance.0, t.gain * t.balance.1));
+            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |t| t.gains());
             g.0.snap(l);
             g.1.snap(r);
         }

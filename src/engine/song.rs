@@ -145,17 +145,34 @@ impl EngineSong {
 impl EngineTrack {
     /// Mix settings of a model track.
     pub fn from_model(t: &model::Track) -> EngineTrack {
-        // Track pan is a balance control: constant power scaled so that centre is unity.
-        let (l, r) = pan::constant_power(t.pan);
-        EngineTrack {
+        let mut e = EngineTrack {
             note_columns: t.note_columns.max(1) as usize,
             effect_columns: t.effect_columns.max(1) as usize,
-            gain: if t.mute { 0.0 } else { db_to_gain(t.volume_db) },
-            balance: (
-                (l * std::f32::consts::SQRT_2).min(1.0),
-                (r * std::f32::consts::SQRT_2).min(1.0),
-            ),
-        }
+            gain: 1.0,
+            balance: (1.0, 1.0),
+        };
+        e.set_mix(t.volume_db, t.pan, t.mute);
+        e
+    }
+
+    /// Sets gain and balance from volume (dB, clamped to −96..=24), pan and mute. Track pan is a
+    /// balance control: constant power scaled so that centre is unity.
+    pub fn set_mix(&mut self, volume_db: f32, pan: f32, mute: bool) {
+        let (l, r) = pan::constant_power(pan);
+        self.gain = if mute {
+            0.0
+        } else {
+            db_to_gain(volume_db.clamp(-96.0, 24.0))
+        };
+        self.balance = (
+            (l * std::f32::consts::SQRT_2).min(1.0),
+            (r * std::f32::consts::SQRT_2).min(1.0),
+        );
+    }
+
+    /// The left and right gains the track's mix applies.
+    pub fn gains(&self) -> (f32, f32) {
+        (self.gain * self.balance.0, self.gain * self.balance.1)
     }
 }
 

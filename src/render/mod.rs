@@ -11,12 +11,6 @@ use thiserror::Error;
 
 /// Frames per block handed to the engine by the renderer.
 pub const BLOCK_FRAMES: usize = 1024;
-/// A tail counts as over once the output stays below this level (−100 dBFS) ...
-const TAIL_SILENCE: f32 = 1e-5;
-/// ... for this long (seconds),
-const TAIL_QUIET_SECONDS: f64 = 0.2;
-/// and never runs longer than this (seconds).
-const TAIL_MAX_SECONDS: f64 = 10.0;
 
 /// Output sample format of a WAV render (s16 is TPDF-dithered by the renderer).
 pub use crate::format::WavFormat as SampleFormat;
@@ -97,8 +91,7 @@ pub struct Renderer {
     left: Vec<f32>,
     right: Vec<f32>,
     latency_left: u64,
-    quiet_frames: u64,
-    tail_frames: u64,
+    tail: engine::tail::TailDetector,
     done: bool,
     /// Length of the song part (dry run).
     pub length: SongLength,
@@ -137,8 +130,7 @@ impl Renderer {
             left: vec![0.0; BLOCK_FRAMES],
             right: vec![0.0; BLOCK_FRAMES],
             latency_left: latency,
-            quiet_frames: 0,
-            tail_frames: 0,
+            tail: engine::tail::TailDetector::new(opts.rate),
             done: false,
             length,
             peak: 0.0,
@@ -168,22 +160,10 @@ impl Renderer {
             let mut end = BLOCK_FRAMES;
             if !self.engine.is_playing() {
                 // Tail: stop once the output has stayed under −100 dBFS for 200 ms, or after 10 s.
-                let rate = self.engine.rate() as f64;
-                let quiet_needed = (TAIL_QUIET_SECONDS * rate) as u64;
-                let tail_max = (TAIL_MAX_SECONDS * rate) as u64;
                 let seq_end = self.length.frames;
                 for i in start..BLOCK_FRAMES {
                     let pos = self.frames + (i - start) as u64;
-                    if pos < seq_end {
-                        continue;
-                    }
-                    self.tail_frames += 1;
-                    if self.left[i].abs() < TAIL_SILENCE && self.right[i].abs() < TAIL_SILENCE {
-                        self.quiet_frames += 1;
-                    } else {
-                        self.quiet_frames = 0;
-                    }
-                    if self.quiet_frames >= quiet_needed || self.tail_frames >= tail_max {
+                    if pos >= seq_end && self.tail.frame(self.left[i], self.right[i]) {
                         // Keep the song and its tail; cut the trailing silence back to 200 ms.
                         end = i + 1;
                         self.done = true;

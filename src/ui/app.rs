@@ -508,8 +508,7 @@ impl App {
                 let Some(d) = c.to_digit(16) else {
                     return false;
                 };
-                if !self.edit_mode {
-                    self.message = "edit mode is off (Esc turns it on)".into();
+                if !self.editing() {
                     return true;
                 }
                 let before = self.note_cell(row, t, col);
@@ -541,12 +540,11 @@ impl App {
                 true
             }
             Field::Effect { col, f } => {
-                if !self.edit_mode {
-                    if c.is_ascii_alphanumeric() {
-                        self.message = "edit mode is off (Esc turns it on)".into();
-                        return true;
-                    }
+                if !self.edit_mode && !c.is_ascii_alphanumeric() {
                     return false;
+                }
+                if !self.editing() {
+                    return true;
                 }
                 let before = self.effect_cell(row, t, col);
                 let mut after = before;
@@ -1364,10 +1362,17 @@ impl App {
         }
     }
 
-    /// Replaces the current pattern with `f` applied to a copy, as one undo step.
-    fn pattern_edit(&mut self, f: impl FnOnce(&mut crate::model::Pattern)) {
+    /// True in edit mode; otherwise says how to turn it on.
+    fn editing(&mut self) -> bool {
         if !self.edit_mode {
             self.message = "edit mode is off (Esc turns it on)".into();
+        }
+        self.edit_mode
+    }
+
+    /// Replaces the current pattern with `f` applied to a copy, as one undo step.
+    fn pattern_edit(&mut self, f: impl FnOnce(&mut crate::model::Pattern)) {
+        if !self.editing() {
             return;
         }
         let before = Box::new(self.song.patterns[self.pattern].clone());
@@ -1707,8 +1712,7 @@ impl App {
     }
 
     fn clear_field(&mut self) {
-        if !self.edit_mode {
-            self.message = "edit mode is off (Esc turns it on)".into();
+        if !self.editing() {
             return;
         }
         let (row, t) = (self.cursor.row, self.cursor.track);
@@ -1748,34 +1752,24 @@ impl App {
 
     /// Inserts (or deletes) a row in the current track at the cursor, FT2 style.
     fn shift_rows(&mut self, insert: bool) {
-        if !self.edit_mode {
-            self.message = "edit mode is off (Esc turns it on)".into();
-            return;
-        }
-        let before = Box::new(self.song.patterns[self.pattern].clone());
-        let mut after = before.clone();
         let (t, r0) = (self.cursor.track, self.cursor.row);
-        let rows = after.rows as usize;
-        let (nc, ec) = (after.note_columns(t), after.effect_columns(t));
-        let pt = &mut after.tracks[t];
-        if insert {
-            pt.notes
-                .copy_within(r0 * nc..(rows - 1) * nc, (r0 + 1) * nc);
-            pt.effects
-                .copy_within(r0 * ec..(rows - 1) * ec, (r0 + 1) * ec);
-            pt.notes[r0 * nc..(r0 + 1) * nc].fill(NoteCell::EMPTY);
-            pt.effects[r0 * ec..(r0 + 1) * ec].fill(EffectCell::EMPTY);
-        } else {
-            pt.notes.copy_within((r0 + 1) * nc..rows * nc, r0 * nc);
-            pt.effects.copy_within((r0 + 1) * ec..rows * ec, r0 * ec);
-            pt.notes[(rows - 1) * nc..].fill(NoteCell::EMPTY);
-            pt.effects[(rows - 1) * ec..].fill(EffectCell::EMPTY);
-        }
-        debug_assert!(rows <= MAX_ROWS);
-        self.apply(Edit::Pattern {
-            index: self.pattern,
-            before,
-            after,
+        self.pattern_edit(|p| {
+            let rows = p.rows as usize;
+            let (nc, ec) = (p.note_columns(t), p.effect_columns(t));
+            let pt = &mut p.tracks[t];
+            if insert {
+                pt.notes
+                    .copy_within(r0 * nc..(rows - 1) * nc, (r0 + 1) * nc);
+                pt.effects
+                    .copy_within(r0 * ec..(rows - 1) * ec, (r0 + 1) * ec);
+                pt.notes[r0 * nc..(r0 + 1) * nc].fill(NoteCell::EMPTY);
+                pt.effects[r0 * ec..(r0 + 1) * ec].fill(EffectCell::EMPTY);
+            } else {
+                pt.notes.copy_within((r0 + 1) * nc..rows * nc, r0 * nc);
+                pt.effects.copy_within((r0 + 1) * ec..rows * ec, r0 * ec);
+                pt.notes[(rows - 1) * nc..].fill(NoteCell::EMPTY);
+                pt.effects[(rows - 1) * ec..].fill(EffectCell::EMPTY);
+            }
         });
     }
 
