@@ -11,6 +11,7 @@
 pub mod atomic;
 pub mod binary;
 mod borrowed;
+mod legacy;
 pub mod text;
 pub mod wav;
 
