@@ -360,24 +360,6 @@ fn check_adsr(what: &str, env: &super::Adsr) -> Result<(), ModelError> {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_song_is_valid() {
-        validate(&Song::new_default()).unwrap();
-    }
-
-    #[test]
-    fn absurd_rows_are_rejected() {
-        let mut s = Song::new_default();
-        s.patterns[0].rows = 4_000_000_000;
-        let e = validate(&s).unwrap_err().to_string();
-        assert!(e.contains("4000000000") && e.contains("512"), "{e}");
-    }
-}
-
 fn r32(what: String, v: f32, (min, max): (f32, f32)) -> Result<(), ModelError> {
     range(what, v as f64, min as f64, max as f64)
 }
@@ -500,4 +482,22 @@ fn validate_mixer(m: &Mixer) -> Result<(), ModelError> {
         ranges::LIMITER_RELEASE,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_song_is_valid() {
+        validate(&Song::new_default()).unwrap();
+    }
+
+    #[test]
+    fn absurd_rows_are_rejected() {
+        let mut s = Song::new_default();
+        s.patterns[0].rows = 4_000_000_000;
+        let e = validate(&s).unwrap_err().to_string();
+        assert!(e.contains("4000000000") && e.contains("512"), "{e}");
+    }
 }
