@@ -2,6 +2,7 @@
 //! UI keeps the [`EngineHandle`], the engine gets the [`EngineLink`]. No lock is shared; a full ring
 //! never blocks either side.
 
+use super::mixer::Meters;
 use super::msg::{Command, Garbage, Report, Status};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Producer, Split};
@@ -30,6 +31,8 @@ pub struct EngineHandle {
     boxes_in_flight: usize,
     next_mark: u32,
     status: Status,
+    meters: Meters,
+    meter_reports: u64,
     /// Commands that had to wait in the backlog at least once.
     pub backlogged: u64,
 }
@@ -48,6 +51,8 @@ pub fn link() -> (EngineHandle, EngineLink) {
             boxes_in_flight: 0,
             next_mark: 0,
             status: Status::default(),
+            meters: Meters::default(),
+            meter_reports: 0,
             backlogged: 0,
         },
         EngineLink {
@@ -64,6 +69,7 @@ fn is_boxed(c: &Command) -> bool {
         Command::ReplacePattern { .. }
             | Command::ReplaceInstrument { .. }
             | Command::ReplaceSong(_)
+            | Command::SetMix(_)
     )
 }
 
@@ -116,9 +122,17 @@ impl EngineHandle {
             drop(g);
         }
         let mut fresh = false;
-        while let Some(Report::Status(s)) = self.reports.try_pop() {
-            self.status = s;
-            fresh = true;
+        while let Some(r) = self.reports.try_pop() {
+            match r {
+                Report::Status(s) => {
+                    self.status = s;
+                    fresh = true;
+                }
+                Report::Meters(m) => {
+                    self.meters = m;
+                    self.meter_reports += 1;
+                }
+            }
         }
         self.flush();
         fresh
@@ -127,6 +141,16 @@ impl EngineHandle {
     /// The newest status received.
     pub fn status(&self) -> &Status {
         &self.status
+    }
+
+    /// The newest meters received.
+    pub fn meters(&self) -> &Meters {
+        &self.meters
+    }
+
+    /// Meter reports received so far.
+    pub fn meter_reports(&self) -> u64 {
+        self.meter_reports
     }
 
     /// Commands waiting to enter the ring.
@@ -153,5 +177,10 @@ impl EngineLink {
     /// Sends a status report; a full ring drops it (the next one supersedes it).
     pub(super) fn report(&mut self, s: Status) -> bool {
         self.reports.try_push(Report::Status(s)).is_ok()
+    }
+
+    /// Sends the meters; a full ring drops them (the next ones supersede them).
+    pub(super) fn report_meters(&mut self, m: &Meters) -> bool {
+        self.reports.try_push(Report::Meters(*m)).is_ok()
     }
 }

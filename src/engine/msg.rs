@@ -1,8 +1,10 @@
 //! Messages between the UI thread and the engine. Every message is small; large objects travel
 //! boxed and come back through [`Garbage`] so they are freed off the audio thread.
 
-use super::song::{EngineSong, PlayableInstrument};
+use super::mixer::Meters;
+use super::song::{EngineSong, EngineTrack, PlayableInstrument};
 use super::{PlayRange, Position};
+use crate::model::mix::Mixer;
 use crate::model::{EffectCell, NoteCell, Pattern};
 
 /// UI → engine. Every boxed payload was allocated by the UI and comes back as [`Garbage`].
@@ -96,6 +98,28 @@ pub enum Command {
     },
     /// Replace the whole song (new patterns, tracks or instruments; tempo changes).
     ReplaceSong(Box<EngineSong>),
+    /// New mixer settings: every track's strip and the buses (the track count must match; column
+    /// layouts in it are ignored). Changes ramp; only changed effects are recomputed.
+    SetMix(Box<MixState>),
+}
+
+/// Every mix setting of a song, as [`Command::SetMix`] carries it.
+#[derive(Clone, Debug)]
+pub struct MixState {
+    /// One per track, in order.
+    pub tracks: Vec<EngineTrack>,
+    /// Buses and master.
+    pub mixer: Mixer,
+}
+
+impl MixState {
+    /// The mix settings of a model song.
+    pub fn from_model(song: &crate::model::Song) -> MixState {
+        MixState {
+            tracks: song.tracks.iter().map(EngineTrack::from_model).collect(),
+            mixer: song.mixer,
+        }
+    }
 }
 
 /// Engine → UI: what a boxed command displaced, to be dropped on the UI side. Exactly one reply per
@@ -108,6 +132,8 @@ pub enum Garbage {
     Instrument(Box<PlayableInstrument>),
     /// A replaced song.
     Song(Box<EngineSong>),
+    /// Replaced mix settings.
+    Mix(Box<MixState>),
     /// The command displaced nothing (or was refused), but its credit comes back.
     Nothing,
 }
@@ -117,6 +143,8 @@ pub enum Garbage {
 pub enum Report {
     /// Transport and counters.
     Status(Status),
+    /// Level meters of every strip (about 30 per second while the engine runs).
+    Meters(Meters),
 }
 
 /// The engine's state as of one block.

@@ -28,7 +28,7 @@ pub fn level_gain(db: f32) -> f32 {
 }
 
 /// The song's buses: the two send buses and the master.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct Mixer {
     /// Send bus 1.
     pub reverb: ReverbBus,
@@ -39,7 +39,7 @@ pub struct Mixer {
 }
 
 /// The reverb send bus.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReverbBus {
     /// The reverb's settings.
     pub reverb: Reverb,
@@ -60,7 +60,7 @@ impl Default for ReverbBus {
 }
 
 /// The delay send bus.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DelayBus {
     /// The delay's settings.
     pub delay: Delay,
@@ -81,7 +81,7 @@ impl Default for DelayBus {
 }
 
 /// The master bus: EQ → compressor → limiter → volume.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Master {
     /// Master volume (dB), applied before the limiter so that the ceiling always holds.
     pub volume_db: f32,
@@ -117,7 +117,7 @@ impl Default for Master {
 }
 
 /// One insert effect of a track.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Insert {
     /// Parametric EQ.
     Eq(Eq),
@@ -184,7 +184,7 @@ impl EqBand {
 }
 
 /// The parametric EQ: high-pass, low shelf, two peaks, high shelf, low-pass (RBJ cookbook biquads).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Eq {
     /// Whether the EQ is in the signal path.
     pub on: bool,
@@ -231,7 +231,7 @@ impl Default for Eq {
 }
 
 /// A feed-forward compressor with a soft knee.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Compressor {
     /// Whether the compressor is in the signal path.
     pub on: bool,
@@ -264,7 +264,7 @@ impl Default for Compressor {
 }
 
 /// An algorithmic room/hall reverb (feedback-delay network); the bus output is wet only.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reverb {
     /// Room size 0..=1 (scales the delay lengths, hence echo density and early spacing).
     pub size: f32,
@@ -300,7 +300,7 @@ pub enum DelayUnit {
 }
 
 /// A tempo-synced feedback delay; the bus output is wet only.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Delay {
     /// Delay time in `unit`s (0.25..=64); the delay follows tempo changes.
     pub time: f32,
@@ -327,7 +327,7 @@ impl Default for Delay {
 }
 
 /// Look-ahead true-peak limiter.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Limiter {
     /// Whether the limiter is in the signal path.
     pub on: bool,
