@@ -393,6 +393,10 @@ impl MixStage {
             }
         }
         // Send buses: wet only, added to the master at their return level.
+        #[expect(
+            clippy::needless_range_loop,
+            reason = "b selects the bus in five parallel arrays and the processor"
+        )]
         for b in 0..SEND_BUSES {
             let idle_after = self.idle_limit(song, b);
             let st = &mut self.idle[b];
