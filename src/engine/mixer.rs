@@ -142,6 +142,8 @@ pub struct MixStage {
     /// Largest master compressor and limiter reduction seen in the meter period.
     master_reduction: (f32, f32),
     track_reduction: [f32; MAX_TRACKS],
+    /// Whether meters are gathered (only when a UI listens: renders skip the work).
+    metering: bool,
 }
 
 fn ramp(rate: f32) -> u32 {
@@ -187,6 +189,7 @@ impl MixStage {
             meter_frames: 0,
             master_reduction: (0.0, 0.0),
             track_reduction: [0.0; MAX_TRACKS],
+            metering: false,
         };
         m.configure(song, song.bpm, true);
         m
@@ -359,25 +362,36 @@ impl MixStage {
                 }
             }
             self.track_reduction[t] = self.track_reduction[t].max(reduction);
-            // Fader.
+            // Fader. The scaled signal is kept in the buffer only when a send or a meter reads it.
+            let keep =
+                self.metering || s.send.iter().any(|sm| sm.is_ramping() || sm.value() != 0.0);
             let (gl, gr) = &mut s.gain;
             if gl.is_ramping() || gr.is_ramping() {
                 for i in 0..len {
                     bl[i] *= gl.next_value();
                     br[i] *= gr.next_value();
+                    left[i] += bl[i];
+                    right[i] += br[i];
                 }
             } else {
                 let (a, b) = (gl.value(), gr.value());
-                for (x, y) in bl.iter_mut().zip(br.iter_mut()) {
-                    *x *= a;
-                    *y *= b;
+                if keep {
+                    for i in 0..len {
+                        bl[i] *= a;
+                        br[i] *= b;
+                        left[i] += bl[i];
+                        right[i] += br[i];
+                    }
+                } else {
+                    for i in 0..len {
+                        left[i] += bl[i] * a;
+                        right[i] += br[i] * b;
+                    }
                 }
             }
-            for i in 0..len {
-                left[i] += bl[i];
-                right[i] += br[i];
+            if self.metering {
+                s.meter.add(bl, br);
             }
-            s.meter.add(bl, br);
             // Post-fader sends.
             for (b, sm) in s.send.iter_mut().enumerate() {
                 if !sm.is_ramping() && sm.value() == 0.0 {
@@ -427,7 +441,9 @@ impl MixStage {
                 left[i] += ol[i];
                 right[i] += or[i];
             }
-            self.bus_meter[b].add(ol, or);
+            if self.metering {
+                self.bus_meter[b].add(ol, or);
+            }
             let input_silent =
                 !send_used[b] || il[..len].iter().chain(&ir[..len]).all(|&x| x == 0.0);
             let st = &mut self.idle[b];
@@ -477,8 +493,10 @@ impl MixStage {
             .master_reduction
             .1
             .max(self.limiter.gain_reduction_db());
-        self.master_meter.add(l, r);
-        self.meter_frames += len as u64;
+        if self.metering {
+            self.master_meter.add(l, r);
+            self.meter_frames += len as u64;
+        }
     }
 
     /// Frames a bus must stay quiet before it goes idle: longer than any silence inside its tail
@@ -497,6 +515,11 @@ impl MixStage {
                 + 0.1
         };
         (secs * self.rate as f64) as u64
+    }
+
+    /// Turns metering on or off.
+    pub fn set_metering(&mut self, on: bool) {
+        self.metering = on;
     }
 
     /// Frames gathered since the last [`MixStage::take_meters`].

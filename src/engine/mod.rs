@@ -290,6 +290,7 @@ impl Engine {
     /// first applies up to [`MAX_COMMANDS_PER_BLOCK`] commands and reports status every 10 ms.
     pub fn connect(&mut self, link: EngineLink) {
         self.link = Some(link);
+        self.mix.set_metering(true);
     }
 
     /// The current status (what the next report will say).
