@@ -23,7 +23,7 @@ pub mod transport;
 pub mod voice;
 
 pub use handle::{EngineHandle, EngineLink, link};
-pub use msg::{Command, Garbage, Report, Status};
+pub use msg::{Command, Garbage, MixState, Report, Status};
 pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
 pub use transport::{PlayRange, SongLength, Transport, chase_tempo, song_length};
 
