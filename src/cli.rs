@@ -106,12 +106,17 @@ pub enum Command {
         /// Song file.
         song: PathBuf,
     },
-    /// Convert between the binary (.ttrk) and text (.ttrk.toml) song formats, losslessly.
+    /// Convert between the binary (.ttrk) and text (.ttrk.toml) song formats, losslessly; export
+    /// a song as a Standard MIDI File (.mid), or import one into a song.
     Convert {
-        /// Input song file.
+        /// Input song file, or a MIDI file (.mid, .midi) to import.
         input: PathBuf,
-        /// Output song file; the extension picks the format.
+        /// Output file; the extension picks the format (.ttrk, .ttrk.toml, .mid).
         output: PathBuf,
+        /// When importing MIDI: put notes on multiples of this many rows instead of their exact
+        /// times (which use the delay column).
+        #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u32).range(1..=64))]
+        quantize: Option<u32>,
     },
 }
 
@@ -264,7 +269,11 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Devices => cmd_devices(),
         Command::Info { song } => cmd_info(&song),
-        Command::Convert { input, output } => cmd_convert(&input, &output),
+        Command::Convert {
+            input,
+            output,
+            quantize,
+        } => cmd_convert(&input, &output, quantize),
     }
 }
 
@@ -569,13 +578,48 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn cmd_convert(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
+fn is_midi(p: &std::path::Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+}
+
+fn cmd_convert(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    quantize: Option<u32>,
+) -> Result<()> {
     if input == output {
         bail!("the input and output are the same file");
     }
-    let song = load(input)?;
-    format::save_song(&song, output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    let song = if is_midi(input) {
+        if is_midi(output) {
+            bail!("both files are MIDI files; convert a MIDI file to a .ttrk or .ttrk.toml song");
+        }
+        let started = Instant::now();
+        let song = format::midi::load(input, quantize)
+            .with_context(|| format!("cannot import {}", input.display()))?;
+        let notes = format::midi::note_times(&song).len();
+        eprintln!(
+            "imported {notes} notes into {} tracks and {} patterns in {:.1} ms",
+            song.tracks.len(),
+            song.patterns.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        song
+    } else {
+        if quantize.is_some() {
+            bail!("--quantize applies to MIDI imports only");
+        }
+        load(input)?
+    };
+    if is_midi(output) {
+        format::midi::save(&song, output)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+    } else {
+        format::save_song(&song, output)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+    }
     println!("wrote {}", output.display());
     Ok(())
 }

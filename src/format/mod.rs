@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod binary;
 mod borrowed;
 mod legacy;
+pub mod midi;
 pub mod text;
 pub mod wav;
 
