@@ -144,7 +144,25 @@ pub struct MixStage {
     track_reduction: [f32; MAX_TRACKS],
     /// Whether meters are gathered (only when a UI listens: renders skip the work).
     metering: bool,
+    /// Per-chunk copies of every strip's output for stem renders ([`StemTap`]), when enabled.
+    stems: Option<Box<StemChunk>>,
 }
+
+/// Stems: the signals of one chunk that sum to the mix before the master chain. Index = track,
+/// then [`STEM_REVERB`], [`STEM_DELAY`], [`STEM_MIX`] (the sum of all the others, pre-master).
+pub struct StemChunk {
+    /// Planar stereo chunks (left in the first half).
+    pub bufs: Box<[[f32; 2 * MAX_CHUNK]]>,
+}
+
+/// Stem index of the reverb return.
+pub const STEM_REVERB: usize = MAX_TRACKS;
+/// Stem index of the delay return.
+pub const STEM_DELAY: usize = MAX_TRACKS + 1;
+/// Stem index of the pre-master mix.
+pub const STEM_MIX: usize = MAX_TRACKS + 2;
+/// Stems in a [`StemChunk`].
+pub const STEMS: usize = MAX_TRACKS + 3;
 
 fn ramp(rate: f32) -> u32 {
     (rate * 0.01) as u32
@@ -190,6 +208,7 @@ impl MixStage {
             master_reduction: (0.0, 0.0),
             track_reduction: [0.0; MAX_TRACKS],
             metering: false,
+            stems: None,
         };
         m.configure(song, song.bpm, true);
         m
@@ -339,6 +358,11 @@ impl MixStage {
         for t in 0..tracks {
             let s = &mut self.strips[t];
             if !used[t] {
+                if let Some(st) = self.stems.as_deref_mut() {
+                    let (l, r) = st.bufs[t].split_at_mut(MAX_CHUNK);
+                    l[..len].fill(0.0);
+                    r[..len].fill(0.0);
+                }
                 // Keep the ramps moving with time even while the track is silent.
                 for _ in 0..len {
                     s.gain.0.next_value();
@@ -363,8 +387,9 @@ impl MixStage {
             }
             self.track_reduction[t] = self.track_reduction[t].max(reduction);
             // Fader. The scaled signal is kept in the buffer only when a send or a meter reads it.
-            let keep =
-                self.metering || s.send.iter().any(|sm| sm.is_ramping() || sm.value() != 0.0);
+            let keep = self.metering
+                || self.stems.is_some()
+                || s.send.iter().any(|sm| sm.is_ramping() || sm.value() != 0.0);
             let (gl, gr) = &mut s.gain;
             if gl.is_ramping() || gr.is_ramping() {
                 for i in 0..len {
@@ -391,6 +416,11 @@ impl MixStage {
             }
             if self.metering {
                 s.meter.add(bl, br);
+            }
+            if let Some(st) = self.stems.as_deref_mut() {
+                let (l, r) = st.bufs[t].split_at_mut(MAX_CHUNK);
+                l[..len].copy_from_slice(bl);
+                r[..len].copy_from_slice(br);
             }
             // Post-fader sends.
             for (b, sm) in s.send.iter_mut().enumerate() {
@@ -421,6 +451,11 @@ impl MixStage {
                 for _ in 0..len {
                     self.returns[b].next_value();
                 }
+                if let Some(stems) = self.stems.as_deref_mut() {
+                    let (l, r) = stems.bufs[STEM_REVERB + b].split_at_mut(MAX_CHUNK);
+                    l[..len].fill(0.0);
+                    r[..len].fill(0.0);
+                }
                 continue;
             }
             let (il, ir) = self.send_in[b].split_at(MAX_CHUNK);
@@ -444,6 +479,11 @@ impl MixStage {
             if self.metering {
                 self.bus_meter[b].add(ol, or);
             }
+            if let Some(stems) = self.stems.as_deref_mut() {
+                let (l, r) = stems.bufs[STEM_REVERB + b].split_at_mut(MAX_CHUNK);
+                l[..len].copy_from_slice(ol);
+                r[..len].copy_from_slice(or);
+            }
             let input_silent =
                 !send_used[b] || il[..len].iter().chain(&ir[..len]).all(|&x| x == 0.0);
             let st = &mut self.idle[b];
@@ -463,6 +503,11 @@ impl MixStage {
         }
         // Master chain.
         let (l, r) = (&mut left[..len], &mut right[..len]);
+        if let Some(stems) = self.stems.as_deref_mut() {
+            let (ml, mr) = stems.bufs[STEM_MIX].split_at_mut(MAX_CHUNK);
+            ml[..len].copy_from_slice(l);
+            mr[..len].copy_from_slice(r);
+        }
         let m = &song.mixer.master;
         if m.eq.on {
             self.master_eq.process(l, r);
@@ -515,6 +560,19 @@ impl MixStage {
                 + 0.1
         };
         (secs * self.rate as f64) as u64
+    }
+
+    /// Starts keeping every strip's output per chunk (for stem renders; allocates, so call it
+    /// before playing).
+    pub fn enable_stems(&mut self) {
+        self.stems = Some(Box::new(StemChunk {
+            bufs: vec![[0.0; 2 * MAX_CHUNK]; STEMS].into_boxed_slice(),
+        }));
+    }
+
+    /// The stems of the last chunk, when enabled.
+    pub fn stem_chunk(&self) -> Option<&StemChunk> {
+        self.stems.as_deref()
     }
 
     /// Turns metering on or off.
