@@ -5,7 +5,7 @@
 
 mod common;
 use std::path::Path;
-use ttrack::render::stems::{render_stems, stem_names};
+use ttrack::render::stems::{render_stems, stem_files, stem_names};
 use ttrack::render::{Mastering, RenderOptions, SampleFormat, render_to_vec};
 
 fn read(path: &Path) -> (Vec<f32>, Vec<f32>) {
@@ -41,11 +41,17 @@ fn check(song: &ttrack::model::Song, what: &str) {
     }
     let k = names.len();
     let (mix, master) = (&files[k - 2], &files[k - 1]);
-    // Tracks and returns sum to the mix.
+    // The files at the top (ungrouped tracks, groups, returns) sum to the mix.
+    let top: Vec<&(Vec<f32>, Vec<f32>)> = files[..k - 2]
+        .iter()
+        .zip(&names)
+        .filter(|(_, n)| !n.contains('/'))
+        .map(|(f, _)| f)
+        .collect();
     let mut worst = 0.0f32;
     for i in 0..mix.0.len() {
         let (mut l, mut r) = (0.0f32, 0.0f32);
-        for f in &files[..k - 2] {
+        for f in &top {
             l += f.0[i];
             r += f.1[i];
         }
@@ -109,4 +115,26 @@ fn stem_names_are_numbered_and_file_safe() {
             "master.wav"
         ]
     );
+}
+
+#[test]
+fn grouped_tracks_go_into_subfolders_and_groups_sum_to_the_mix() {
+    use ttrack::model::mix;
+    let mut song = common::songs::busy_mixed(6);
+    song.order.truncate(2);
+    song.groups = vec![mix::Group::new("Drums"), mix::Group::new("Keys & Pads")];
+    song.groups[1].volume_db = -4.0;
+    song.groups[1].pan = 0.3;
+    song.groups[1].sends = [-10.0, mix::OFF_DB];
+    song.groups[1].inserts = vec![mix::Insert::Compressor(mix::Compressor::default())];
+    for (t, g) in [(0, 0u8), (1, 0), (3, 1), (4, 1)] {
+        song.tracks[t].group = Some(g);
+    }
+    let files = stem_files(&song);
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(names[0], "G1-Drums/01-Busy_0.wav");
+    assert_eq!(names[2], "03-Busy_2.wav");
+    assert_eq!(names[3], "G2-Keys___Pads/04-Busy_3.wav");
+    assert!(names.contains(&"G1-Drums.wav") && names.contains(&"G2-Keys___Pads.wav"));
+    check(&song, "grouped");
 }

@@ -3,13 +3,16 @@
 //! the same length and starts at time zero; the track and return stems sum to `mix.wav` (they are
 //! the very signals the engine adds up, copied before the master chain).
 //!
-//! File names: `NN-Name.wav` for track NN (1-based, the name made file-safe), `return-reverb.wav`
-//! and `return-delay.wav`, `mix.wav` and `master.wav`. Tracks that never sound still get a (silent)
-//! file, so a set of stems always lines up with the song's tracks.
+//! File names: `NN-Name.wav` for track NN (1-based, the name made file-safe); a track in group G
+//! goes into the subfolder `GG-Name/` and the group's bus is `GG-Name.wav`; then
+//! `return-reverb.wav`, `return-delay.wav`, `mix.wav` and `master.wav`. The files at the top of
+//! the folder other than `mix.wav` and `master.wav` (ungrouped tracks, groups, returns) sum to
+//! `mix.wav`. Tracks that never sound still get a (silent) file, so a set of stems always lines up
+//! with the song's tracks.
 
 use super::master::{Finisher, Measure};
 use super::{BLOCK_FRAMES, Dither, RenderError, RenderOptions, SampleFormat};
-use crate::engine::mixer::{STEM_DELAY, STEM_MIX, STEM_REVERB};
+use crate::engine::mixer::{STEM_DELAY, STEM_GROUP, STEM_MIX, STEM_REVERB};
 use crate::engine::{self, Engine, EngineSong, PlayRange};
 use crate::format::WavSink;
 use crate::model::Song;
@@ -45,24 +48,38 @@ pub fn file_safe(name: &str) -> String {
     if s.is_empty() { "track".into() } else { s }
 }
 
-/// The stem file names of `song`, in the order they are written.
-pub fn stem_names(song: &Song) -> Vec<String> {
-    let mut v: Vec<String> = song
+/// The stem files of `song` as (path relative to the stem folder, engine stem index), in the
+/// order they are written: tracks (those in a group inside the group's subfolder), groups, the
+/// returns, `mix.wav`; `master.wav` comes last and has no stem index (`usize::MAX`).
+pub fn stem_files(song: &Song) -> Vec<(String, usize)> {
+    let group_dir = |g: usize| format!("G{}-{}", g + 1, file_safe(&song.groups[g].name));
+    let mut v: Vec<(String, usize)> = song
         .tracks
         .iter()
         .enumerate()
-        .map(|(i, t)| format!("{:02}-{}.wav", i + 1, file_safe(&t.name)))
+        .map(|(i, t)| {
+            let file = format!("{:02}-{}.wav", i + 1, file_safe(&t.name));
+            match t.group {
+                Some(g) if (g as usize) < song.groups.len() => {
+                    (format!("{}/{file}", group_dir(g as usize)), i)
+                }
+                _ => (file, i),
+            }
+        })
         .collect();
-    v.extend(
-        [
-            "return-reverb.wav",
-            "return-delay.wav",
-            "mix.wav",
-            "master.wav",
-        ]
-        .map(String::from),
-    );
+    v.extend((0..song.groups.len()).map(|g| (format!("{}.wav", group_dir(g)), STEM_GROUP + g)));
+    v.extend([
+        ("return-reverb.wav".to_string(), STEM_REVERB),
+        ("return-delay.wav".to_string(), STEM_DELAY),
+        ("mix.wav".to_string(), STEM_MIX),
+        ("master.wav".to_string(), usize::MAX),
+    ]);
     v
+}
+
+/// The stem file names of `song` (see [`stem_files`]).
+pub fn stem_names(song: &Song) -> Vec<String> {
+    stem_files(song).into_iter().map(|(n, _)| n).collect()
 }
 
 /// Renders the stems of `song` into `dir` (created if missing). `gain_db` and `ceiling` are the
@@ -98,16 +115,21 @@ pub fn render_stems(
     e.play(range);
     let latency = e.latency_frames() as usize;
 
-    let names = stem_names(song);
-    let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+    let files = stem_files(song);
+    let paths: Vec<PathBuf> = files.iter().map(|(n, _)| dir.join(n)).collect();
+    for p in &paths {
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|error| RenderError::Folder {
+                path: parent.to_path_buf(),
+                error,
+            })?;
+        }
+    }
     let mut sinks = paths
         .iter()
         .map(|p| WavSink::create(p, opts.rate, fmt))
         .collect::<Result<Vec<_>, _>>()?;
-    let tracks = song.tracks.len();
-    let sources: Vec<usize> = (0..tracks)
-        .chain([STEM_REVERB, STEM_DELAY, STEM_MIX])
-        .collect();
+    let sources: Vec<usize> = files[..files.len() - 1].iter().map(|f| f.1).collect();
     let mut dither: Vec<Dither> = (0..paths.len())
         .map(|i| Dither::new(song.seed ^ (i as u64).wrapping_mul(0x9E37_79B9)))
         .collect();
