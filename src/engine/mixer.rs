@@ -256,9 +256,11 @@ impl MixStage {
             let tr = song.tracks.get(t);
             let gains = tr.map_or((0.0, 0.0), |tr| {
                 let group = group_of(tr);
-                if group.is_some_and(|g| g.gain == 0.0) {
-                    (0.0, 0.0) // a muted group silences its members, sends included
-                } else if any_solo && !tr.solo && !group.is_some_and(|g| g.solo) {
+                // A muted group silences its members (sends included); under solo, a track
+                // sounds when it or its group is soloed.
+                let group_muted = group.is_some_and(|g| g.gain == 0.0);
+                let solo_out = any_solo && !tr.solo && !group.is_some_and(|g| g.solo);
+                if group_muted || solo_out {
                     (0.0, 0.0)
                 } else {
                     tr.gains()
@@ -386,13 +388,13 @@ impl MixStage {
             );
             self.track_reduction[t] = self.track_reduction[t].max(reduction);
         }
-        for g in 0..MAX_GROUPS {
+        for (g, &in_use) in group_used.iter().enumerate() {
             let s = &mut self.groups[g];
             let stem = self
                 .stems
                 .as_deref_mut()
                 .map(|st| &mut st.bufs[STEM_GROUP + g]);
-            if g >= groups || !group_used[g] {
+            if g >= groups || !in_use {
                 idle_strip(s, len, stem);
                 continue;
             }
