@@ -104,6 +104,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         View::Pattern => draw_pattern(f, view, app, theme),
         View::Arrangement => draw_arrangement(f, view, app, theme),
         View::Instruments => draw_instruments(f, view, app, theme),
+        View::Mixer => super::mixer_view::draw_mixer(f, view, app, theme),
         View::Help => draw_help(f, view, app, theme),
     }
     f.render_widget(
@@ -192,7 +193,8 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         tab("F2", "pattern", app.view == View::Pattern),
         tab("F3", "arrangement", app.view == View::Arrangement),
         tab("F4", "instruments", app.view == View::Instruments),
-        Span::styled("  Esc edit  Space play  C-s save  C-q quit", theme.dim),
+        tab("F5", "mixer", app.view == View::Mixer),
+        Span::styled(" Esc edit  Space play  C-s save  C-q quit", theme.dim),
     ]);
     f.render_widget(
         Paragraph::new(vec![Line::styled(line1, theme.title), line2, line3]),
