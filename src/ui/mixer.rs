@@ -571,9 +571,9 @@ pub fn step_fader(v: f32, up: bool, fine: bool, range: (f32, f32)) -> f32 {
 /// Lowest audible send level; one step below is off.
 pub const SEND_FLOOR_DB: f32 = -60.0;
 /// Where a send starts when raised from off.
-pub const SEND_START_DB: f32 = -30.0;
+pub const SEND_START_DB: f32 = -20.0;
 
-/// A send or return step: off → −30 dB, then fader steps; below −60 dB it is off again.
+/// A send or return step: off → −20 dB, then fader steps; below −60 dB it is off again.
 pub fn step_send(v: f32, up: bool, fine: bool) -> f32 {
     if v <= OFF_DB {
         return if up { SEND_START_DB } else { OFF_DB };
@@ -776,11 +776,14 @@ impl App {
                 let right = action == Action::MixRight;
                 if let Some(d) = self.mix.detail.as_mut() {
                     if matches!(MixSnapshot::of(&self.song).fx(d.target), Some(Fx::Eq(_))) {
-                        d.param = if right {
-                            (d.param + EQ_PER_BAND).min(6 * EQ_PER_BAND - 1)
+                        // Left and right keep the setting (on, freq, gain, Q) and change band.
+                        let (band, p) = (d.param / EQ_PER_BAND, d.param % EQ_PER_BAND);
+                        let band = if right {
+                            (band + 1).min(5)
                         } else {
-                            d.param.saturating_sub(EQ_PER_BAND)
+                            band.saturating_sub(1)
                         };
+                        d.param = band * EQ_PER_BAND + p;
                     } else {
                         self.message = "↑/↓ pick a parameter; Enter closes the panel".into();
                     }
