@@ -593,6 +593,10 @@ fn mixer_mute_solo_and_inserts() {
 fn mixer_detail_panel_edits_every_effect() {
     let mut a = mixer_app();
     let original = MixSnapshot::of(&a.song);
+    // Undoing the insert whose panel is open closes the panel.
+    keys(&mut a, "i Enter C-z");
+    assert_eq!(a.mix.detail, None);
+    assert!(a.song.tracks[0].inserts.is_empty());
     // EQ insert: peak 1 (band 2) frequency up a third of an octave, gain up 0.5 + 0.1 dB, Q down.
     keys(&mut a, "i Enter");
     assert_eq!(

@@ -1615,8 +1615,10 @@ impl App {
         self.playing = false;
     }
 
-    /// Keeps the cursor inside the current pattern and track layout.
+    /// Keeps the cursor inside the current pattern and track layout (and the mixer's cursor on
+    /// an existing strip).
     pub fn clamp_cursor(&mut self) {
+        self.mix_clamp();
         self.pattern = self.pattern.min(self.song.patterns.len() - 1);
         self.cursor.row = self.cursor.row.min(self.rows() - 1);
         self.cursor.track = self.cursor.track.min(self.song.tracks.len() - 1);

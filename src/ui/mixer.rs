@@ -729,7 +729,7 @@ impl App {
 
     /// Keeps the mixer cursor on an existing strip and row (tracks may have been removed) and
     /// closes a detail panel whose effect is gone.
-    fn mix_clamp(&mut self) {
+    pub(super) fn mix_clamp(&mut self) {
         self.mix.strip = self.mix.strip.min(Strip::count(&self.song) - 1);
         self.mix.row = self.mix.row.min(self.mix_strip().rows().len() - 1);
         if let Some(d) = self.mix.detail
