@@ -189,3 +189,25 @@ fn mixer_detail_panels() {
     );
     insta::assert_snapshot!("mixer_detail_limiter_80x24", s);
 }
+
+#[test]
+fn help_lists_the_mixer_keys_from_the_command_table() {
+    let mut a = App::new(Song::new_default(), None);
+    keys(&mut a, "F5 F1");
+    let (s, _) = screen(&a, 120, 250);
+    let mixer = s.find("[mixer]").expect("no [mixer] section in the help");
+    let section = &s[mixer..];
+    for want in [
+        "F5             mixer",
+        "+ = PageUp     raise the value",
+        "S-PageUp S-Up  raise the value a little",
+        "m              mute / unmute the track or bus return",
+        "i              add an EQ insert to the track",
+        "Enter          open / close the detail panel of the effect under the cursor",
+    ] {
+        assert!(
+            s.contains(want) && (want.starts_with("F5") || section.contains(want)),
+            "{want:?} missing from the help:\n{s}"
+        );
+    }
+}

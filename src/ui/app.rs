@@ -751,7 +751,7 @@ impl App {
             Action::ViewInstruments => self.view = View::Instruments,
             Action::ViewMixer => {
                 self.view = View::Mixer;
-                self.message = "mixer: ←/→ strip  ↑/↓ row  +/- change (Shift fine)  m mute  s solo  i EQ  c comp  Enter detail".into();
+                self.message = "mixer: ←→ strip  ↑↓ row  +/- value  m mute  s solo  i EQ  c comp  Enter detail".into();
             }
             Action::MixLeft
             | Action::MixRight
@@ -1839,8 +1839,8 @@ impl App {
         if h.meter_reports() != self.mix.meters_seen {
             self.mix.meters_seen = h.meter_reports();
             let m = *h.meters();
-            self.feed_meters(&m);
-            fresh |= self.view == View::Mixer;
+            // Redraw only when the shown levels moved (silence at rest costs nothing).
+            fresh |= self.feed_meters(&m) && self.view == View::Mixer;
         }
         let Some(h) = self.engine.as_ref() else {
             return fresh;

@@ -938,7 +938,7 @@ impl App {
                 match self.mix_row_target() {
                     Some(target) => {
                         self.mix.detail = Some(Detail { target, param: 0 });
-                        self.message = "detail: ↑/↓ parameter  ←/→ band  +/- change (Shift fine)  o on/off  Enter closes".into();
+                        self.message = "detail: ↑↓ parameter  ←→ EQ band  +/- change (Shift fine)  o on/off  Enter closes".into();
                     }
                     None => {
                         self.message = "Enter opens the effect under the cursor (an insert, a bus effect, the master EQ, compressor or limiter)".into();
