@@ -340,3 +340,53 @@ impl History {
         self.redo.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn mix_edit(song: &Song, volume_db: f32) -> Edit {
+        let before = MixSnapshot::of(song);
+        let mut after = before.clone();
+        after.tracks[0].volume_db = volume_db;
+        Edit::Mix {
+            before: Box::new(before),
+            after: Box::new(after),
+        }
+    }
+
+    #[test]
+    fn nudges_of_one_parameter_merge_within_half_a_second() {
+        let mut song = Song::new_default();
+        let mut h = History::default();
+        let t0 = Instant::now();
+        for (i, ms) in [0u64, 200, 400, 600].into_iter().enumerate() {
+            let e = mix_edit(&song, -(i as f32 + 1.0));
+            e.apply(&mut song);
+            h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(ms));
+        }
+        assert_eq!(h.undo_len(), 1, "nudges 200 ms apart are one step");
+        // Half a second later, or another parameter, starts a new step.
+        let e = mix_edit(&song, -10.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(1200));
+        let e = mix_edit(&song, -11.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 1, 0), t0 + Duration::from_millis(1300));
+        assert_eq!(h.undo_len(), 3);
+        // The merged step undoes all its nudges at once.
+        for _ in 0..3 {
+            h.undo().unwrap().apply(&mut song);
+        }
+        assert_eq!(song.tracks[0].volume_db, 0.0);
+        // After an undo the next nudge is a step of its own.
+        let e = mix_edit(&song, -1.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(1400));
+        let e = mix_edit(&song, -2.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(1450));
+        assert_eq!((h.undo_len(), h.redo_len()), (1, 0));
+    }
+}

@@ -1053,3 +1053,110 @@ impl App {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::mixer::Meter;
+
+    #[test]
+    fn fader_steps_are_musical_and_reach_both_ends() {
+        assert_eq!(step_fader(0.0, true, false, ranges::VOLUME_DB), 0.5);
+        assert!((step_fader(0.0, false, true, ranges::VOLUME_DB) + 0.1).abs() < 1e-6);
+        // Half a dB down to −24, then 1 dB, then 4 dB.
+        assert_eq!(step_fader(-24.0, true, false, ranges::VOLUME_DB), -23.5);
+        assert_eq!(step_fader(-24.0, false, false, ranges::VOLUME_DB), -25.0);
+        assert_eq!(step_fader(-48.0, false, false, ranges::VOLUME_DB), -52.0);
+        let mut v = 0.0;
+        let mut presses = 0;
+        while v > ranges::VOLUME_DB.0 {
+            v = step_fader(v, false, false, ranges::VOLUME_DB);
+            presses += 1;
+        }
+        assert!(presses < 90, "{presses} presses from 0 dB to the bottom");
+        assert_eq!(step_fader(24.0, true, false, ranges::VOLUME_DB), 24.0);
+    }
+
+    #[test]
+    fn sends_switch_on_at_minus_20_and_off_below_minus_60() {
+        assert_eq!(step_send(OFF_DB, true, false), SEND_START_DB);
+        assert_eq!(step_send(OFF_DB, false, false), OFF_DB);
+        assert_eq!(step_send(-60.0, false, true), OFF_DB);
+        assert_eq!(step_send(6.0, true, false), 6.0);
+    }
+
+    #[test]
+    fn frequencies_step_by_thirds_and_semitones() {
+        let mut fx = Fx::Eq(Eq::default());
+        fx.adjust(2 * EQ_PER_BAND + 1, true, false);
+        fx.adjust(2 * EQ_PER_BAND + 1, true, true);
+        let Fx::Eq(e) = fx else { panic!() };
+        let want = 500.0 * 2f32.powf(1.0 / 3.0 + 1.0 / 12.0);
+        assert!((e.bands[2].freq_hz / want - 1.0).abs() < 1e-5);
+        // Three thirds make an octave.
+        let mut fx = Fx::Delay(Delay::default());
+        for _ in 0..3 {
+            fx.adjust(3, false, false);
+        }
+        let Fx::Delay(d) = fx else { panic!() };
+        assert!((d.high_cut_hz - 3000.0).abs() < 0.1, "{}", d.high_cut_hz);
+    }
+
+    #[test]
+    fn values_read_as_text() {
+        assert_eq!(pan_text(0.0), "C");
+        assert_eq!(pan_text(-0.25), "L25");
+        assert_eq!(pan_text(1.0), "R100");
+        assert_eq!(freq_text(120.0), "120 Hz");
+        assert_eq!(freq_text(2500.0), "2.50 kHz");
+        assert_eq!(send_text(OFF_DB), "off");
+        assert_eq!(send_text(-12.0), "-12.0");
+        let fx = Fx::Limiter(Limiter::default());
+        assert_eq!(
+            (fx.param_name(1), fx.param_value(1)),
+            ("ceiling".to_string(), "-0.3 dBTP".to_string())
+        );
+        assert_eq!(
+            Fx::Eq(Eq::default()).param_value(2),
+            "-",
+            "the high-pass has no gain"
+        );
+    }
+
+    #[test]
+    fn meters_hold_the_peak_then_fall() {
+        let mut d = MeterDisplay::default();
+        let mut m = Meters::default();
+        m.strips[0] = Meter {
+            peak: [0.5, 0.25],
+            rms: [0.1, 0.05],
+            reduction_db: 3.0,
+        };
+        assert!(d.feed(&m));
+        let s = d.strips[0];
+        assert!((s.peak_db[0] + 6.0206).abs() < 1e-3 && (s.rms_db[0] + 20.0).abs() < 1e-3);
+        assert_eq!(s.hold_db, s.peak_db);
+        assert_eq!(s.reduction_db, 3.0);
+        // Silence: the bars fall at FALL_DB per report, the hold stays for HOLD_REPORTS.
+        let quiet = Meters::default();
+        for _ in 0..HOLD_REPORTS {
+            d.feed(&quiet);
+        }
+        let s2 = d.strips[0];
+        assert_eq!(s2.hold_db, s.hold_db, "the hold fell too early");
+        let fallen = s.peak_db[0] - FALL_DB * HOLD_REPORTS as f32;
+        assert!((s2.peak_db[0] - fallen).abs() < 1e-3, "{:?}", s2.peak_db);
+        d.feed(&quiet);
+        assert!(
+            d.strips[0].hold_db[0] < s.hold_db[0],
+            "the hold never falls"
+        );
+        // Long silence reaches the floor and stays there: nothing changes, no redraw.
+        for _ in 0..1000 {
+            d.feed(&quiet);
+        }
+        assert_eq!(d.strips[0].peak_db, [METER_FLOOR_DB; 2]);
+        assert_eq!(d.strips[0].hold_db, [METER_FLOOR_DB; 2]);
+        assert!(!d.feed(&quiet));
+    }
+}
