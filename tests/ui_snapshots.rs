@@ -211,3 +211,29 @@ fn help_lists_the_mixer_keys_from_the_command_table() {
         );
     }
 }
+
+#[test]
+fn mixer_draws_at_any_size_without_panicking() {
+    let mut a = mixed_demo();
+    a.feed_meters(&known_meters());
+    keys(&mut a, "F5");
+    for detail in [false, true] {
+        if detail {
+            keys(&mut a, "Down Down Down Down Enter");
+            assert!(a.mix.detail.is_some());
+        }
+        for (w, h) in [
+            (1, 1),
+            (5, 3),
+            (11, 5),
+            (20, 8),
+            (40, 12),
+            (79, 23),
+            (81, 25),
+            (250, 80),
+        ] {
+            let (s, _) = screen(&a, w, h);
+            assert_eq!(s.lines().count(), h as usize);
+        }
+    }
+}

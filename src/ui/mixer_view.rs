@@ -25,6 +25,8 @@ pub const METER_MIN_DB: f32 = -60.0;
 /// Rows of a strip besides its meter: name, mute/solo, two readouts, eight controls, gain
 /// reduction.
 const FIXED_ROWS: u16 = 13;
+/// Meter cells above this level (dBFS) are drawn in the "hot" style.
+const HOT_DB: f32 = -6.0;
 /// Widest detail panel.
 const PANEL_MAX_W: u16 = 76;
 
@@ -211,7 +213,14 @@ fn draw_strip(
         line(buf, &mut y, &text, style);
     }
     // Gain reduction.
-    let gr = |v: f32| format!("{:.1}", -v);
+    // Gain reduction reads as a negative gain; none reads 0.0, not -0.0.
+    let gr = |v: f32| {
+        if v < 0.05 {
+            "0.0".to_string()
+        } else {
+            format!("{:.1}", -v)
+        }
+    };
     match strip {
         Strip::Track(t) => {
             y = row_y + 8;
@@ -335,10 +344,15 @@ fn draw_meter(
         put(buf, x, yy, right, &" ".repeat(STRIP_W as usize), theme.text);
         for ch in 0..2 {
             let (rms, pk, hold) = (level.rms_db[ch], level.peak_db[ch], level.hold_db[ch]);
+            let lit = if top > HOT_DB {
+                theme.meter_hot
+            } else {
+                theme.volume
+            };
             let (c, st) = if rms >= mid {
-                ("██", theme.volume)
+                ("██", lit)
             } else if pk >= mid {
-                ("▒▒", theme.volume)
+                ("▒▒", lit)
             } else if hold > bottom && (hold <= top || k == 0) {
                 ("──", theme.effect)
             } else {
@@ -438,7 +452,12 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, d: Detail, theme: &Theme) {
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                " ↑↓ parameter  +/- change  S-↑↓ fine  o on/off  Enter close",
+                match fx {
+                    Fx::Comp(_) | Fx::Limiter(_) => {
+                        " ↑↓ parameter  +/- change  S-↑↓ fine  o on/off  Enter close"
+                    }
+                    _ => " ↑↓ parameter  +/- change  S-↑↓ fine  m mutes the bus  Enter close",
+                },
                 theme.dim,
             ));
         }

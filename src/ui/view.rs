@@ -37,6 +37,8 @@ pub struct Theme {
     pub edit: Style,
     /// The block selection.
     pub selection: Style,
+    /// Meter cells near full scale (the top 6 dB).
+    pub meter_hot: Style,
 }
 
 impl Theme {
@@ -68,6 +70,7 @@ impl Theme {
                 .bg(Color::Red)
                 .add_modifier(Modifier::BOLD),
             selection: s.bg(Color::DarkGray).fg(Color::White),
+            meter_hot: s.fg(Color::Red),
         }
     }
 
@@ -87,6 +90,7 @@ impl Theme {
             title: s.add_modifier(Modifier::REVERSED),
             edit: s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
             selection: s.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
+            meter_hot: s.add_modifier(Modifier::BOLD),
         }
     }
 }
