@@ -484,6 +484,13 @@ fn mixer_volume_pan_and_sends_change_undo_and_redo() {
     assert!(close(a.song.tracks[0].sends[1], -20.5));
     assert_eq!(a.message, "Track 1: delay send -20.5 dB");
     assert_eq!(a.history.undo_len(), 4);
+    // 0 resets: the delay send goes off, the pan back to centre (each one undo step).
+    keys(&mut a, "0 Up Up 0");
+    assert_eq!(a.song.tracks[0].sends[1], OFF_DB);
+    assert_eq!(a.song.tracks[0].pan, 0.0);
+    assert_eq!(a.message, "Track 1: pan C");
+    keys(&mut a, "C-z C-z Down Down");
+    assert_eq!(a.history.undo_len(), 4);
     let edited = MixSnapshot::of(&a.song);
     // Undo restores the exact values, redo brings the exact edits back.
     keys(&mut a, "C-z");
@@ -656,6 +663,10 @@ fn mixer_detail_panel_edits_every_effect() {
     keys(&mut a, "Enter End Down Down Down Enter Down S-Down Down +");
     let l = a.song.mixer.master.limiter;
     assert!(close(l.ceiling_db, -0.4) && close(l.release_ms, 100.0));
+    // 0 puts a parameter back to its default.
+    keys(&mut a, "0");
+    assert_eq!(a.song.mixer.master.limiter.release_ms, 80.0);
+    assert_eq!(a.message, "Master: limiter release 80 ms");
     keys(&mut a, "o");
     assert!(
         a.song.mixer.master.limiter.on,

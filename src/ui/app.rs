@@ -760,6 +760,7 @@ impl App {
             | Action::MixFirst
             | Action::MixLast
             | Action::MixChange { .. }
+            | Action::MixReset
             | Action::MixMute
             | Action::MixSolo
             | Action::MixAddEq

@@ -228,6 +228,8 @@ pub enum Action {
         /// Small steps.
         fine: bool,
     },
+    /// Mixer: put the value under the cursor back to its default (0 dB, centre, off).
+    MixReset,
     /// Mixer: mute or unmute the strip (tracks and bus returns).
     MixMute,
     /// Mixer: solo or unsolo the track.
@@ -1064,6 +1066,13 @@ pub static COMMANDS: &[CommandSpec] = &[
             fine: true,
         },
         "lower the value a little",
+    ),
+    cmd(
+        "mixer.reset",
+        S::Mixer,
+        &["0"],
+        A::MixReset,
+        "reset the value to its default (0 dB, pan centre, send off)",
     ),
     cmd(
         "mixer.mute",

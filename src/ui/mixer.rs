@@ -443,6 +443,66 @@ impl Fx {
         }
     }
 
+    /// Puts parameter `i` back to the value a new effect of this kind has.
+    pub fn reset(&mut self, i: usize) {
+        match self {
+            Fx::Eq(e) => {
+                let (b, p) = (i / EQ_PER_BAND, i % EQ_PER_BAND);
+                let (Some(band), Some(d)) =
+                    (e.bands.get_mut(b), Eq::default().bands.get(b).copied())
+                else {
+                    return;
+                };
+                match p {
+                    0 => band.on = d.on,
+                    1 => band.freq_hz = d.freq_hz,
+                    2 => band.gain_db = d.gain_db,
+                    _ => band.q = d.q,
+                }
+            }
+            Fx::Comp(c) => {
+                let d = Compressor::default();
+                match i {
+                    0 => c.on = d.on,
+                    1 => c.threshold_db = d.threshold_db,
+                    2 => c.ratio = d.ratio,
+                    3 => c.knee_db = d.knee_db,
+                    4 => c.attack_ms = d.attack_ms,
+                    5 => c.release_ms = d.release_ms,
+                    _ => c.makeup_db = d.makeup_db,
+                }
+            }
+            Fx::Reverb(r) => {
+                let d = Reverb::default();
+                match i {
+                    0 => r.size = d.size,
+                    1 => r.decay_s = d.decay_s,
+                    2 => r.damping = d.damping,
+                    3 => r.predelay_ms = d.predelay_ms,
+                    _ => r.width = d.width,
+                }
+            }
+            Fx::Delay(dl) => {
+                let d = Delay::default();
+                match i {
+                    0 => dl.time = d.time,
+                    1 => dl.unit = d.unit,
+                    2 => dl.feedback = d.feedback,
+                    3 => dl.high_cut_hz = d.high_cut_hz,
+                    _ => dl.ping_pong = d.ping_pong,
+                }
+            }
+            Fx::Limiter(l) => {
+                let d = Limiter::default();
+                match i {
+                    0 => l.on = d.on,
+                    1 => l.ceiling_db = d.ceiling_db,
+                    _ => l.release_ms = d.release_ms,
+                }
+            }
+        }
+    }
+
     /// Steps parameter `i` up (`up`) or down, inside its range.
     pub fn adjust(&mut self, i: usize, up: bool, fine: bool) {
         let dir = if up { 1 } else { -1 };
@@ -831,6 +891,7 @@ impl App {
                 self.mix.row = self.mix.row.min(self.mix_strip().rows().len() - 1);
             }
             Action::MixChange { up, fine } => self.mix_change(up, fine),
+            Action::MixReset => self.mix_reset(),
             Action::MixMute => {
                 let changed = match strip {
                     Strip::Track(t) => {
@@ -947,6 +1008,70 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// Puts the value under the mixer cursor (or the detail panel's parameter) back to its
+    /// default.
+    fn mix_reset(&mut self) {
+        let strip = self.mix_strip();
+        let name = strip.name(&self.song);
+        if let Some(d) = self.mix.detail {
+            let Some(mut fx) = MixSnapshot::of(&self.song).fx(d.target) else {
+                return;
+            };
+            fx.reset(d.param);
+            self.mix_edit(None, |m| m.set_fx(d.target, fx));
+            self.message = format!(
+                "{name}: {} {} {}",
+                fx.title(),
+                fx.param_name(d.param),
+                fx.param_value(d.param)
+            );
+            return;
+        }
+        let what = match (strip, self.mix_row()) {
+            (Strip::Track(t), Row::Volume) => {
+                self.mix_edit(None, |m| m.tracks[t].volume_db = 0.0);
+                "volume 0.0 dB"
+            }
+            (Strip::Master, Row::Volume) => {
+                self.mix_edit(None, |m| m.mixer.master.volume_db = 0.0);
+                "volume 0.0 dB"
+            }
+            (Strip::Track(t), Row::Pan) => {
+                self.mix_edit(None, |m| m.tracks[t].pan = 0.0);
+                "pan C"
+            }
+            (Strip::Track(t), Row::Send(b)) => {
+                self.mix_edit(None, |m| m.tracks[t].sends[b] = OFF_DB);
+                if b == 0 {
+                    "reverb send off"
+                } else {
+                    "delay send off"
+                }
+            }
+            (Strip::Reverb, Row::Return) => {
+                self.mix_edit(None, |m| m.mixer.reverb.return_db = 0.0);
+                "return 0.0 dB"
+            }
+            (Strip::Delay, Row::Return) => {
+                self.mix_edit(None, |m| m.mixer.delay.return_db = 0.0);
+                "return 0.0 dB"
+            }
+            (Strip::Reverb, Row::Mute) => {
+                self.mix_edit(None, |m| m.mixer.reverb.mute = false);
+                "unmuted"
+            }
+            (Strip::Delay, Row::Mute) => {
+                self.mix_edit(None, |m| m.mixer.delay.mute = false);
+                "unmuted"
+            }
+            _ => {
+                self.message = "Enter opens the effect; 0 there resets a parameter".into();
+                return;
+            }
+        };
+        self.message = format!("{name}: {what}");
     }
 
     /// Raises or lowers the value under the mixer cursor (or the detail panel's parameter).
