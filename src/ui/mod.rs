@@ -7,6 +7,8 @@ pub mod commands;
 pub mod edit;
 pub mod instruments;
 pub mod keymap;
+pub mod meters;
+pub mod mix_fx;
 pub mod mixer;
 pub mod mixer_view;
 pub mod terminal;
