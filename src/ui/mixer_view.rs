@@ -27,8 +27,9 @@ pub const METER_MIN_DB: f32 = -60.0;
 const FIXED_ROWS: u16 = 13;
 /// Meter cells above this level (dBFS) are drawn in the "hot" style.
 const HOT_DB: f32 = -6.0;
-/// Widest detail panel.
-const PANEL_MAX_W: u16 = 76;
+/// Narrowest detail panel that shows the whole EQ table (six bands of ten columns, labels and
+/// borders).
+const PANEL_MIN_W: u16 = 69;
 
 /// Writes `text` at (x, y) clipped to `right`; returns the next x.
 fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -> u16 {
@@ -56,9 +57,12 @@ fn level_text(db: f32) -> String {
 pub fn draw_mixer(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let (strips, panel) = match app.mix.detail {
         Some(d) => {
-            let panel_w = area.width.saturating_sub(STRIP_W + 1).min(PANEL_MAX_W);
+            // Whole strips on the left (at least the cursor's), the panel takes the rest.
+            let n = (area.width.saturating_sub(PANEL_MIN_W) + 1) / (STRIP_W + 1);
+            let strips_w = (n.max(1) * (STRIP_W + 1)).min(area.width);
+            let panel_w = area.width - strips_w;
             let strips = Rect {
-                width: area.width - panel_w,
+                width: strips_w,
                 ..area
             };
             let panel = Rect {
