@@ -1,0 +1,326 @@
+//! Algorithmic room/hall reverb: a 16-line feedback-delay network (Jot's FDN).
+//!
+//! * **Network.** Sixteen delay lines of mutually unrelated lengths (31–96 ms at size 1, scaled by
+//!   `0.2 + 0.8 × size`), mixed after every pass by the 16 × 16 Hadamard matrix divided by 4 —
+//!   orthogonal, so the loop without its decay gains is lossless and every line feeds every other.
+//! * **Decay.** Line *i* of length Lᵢ samples is attenuated per pass by
+//!   gᵢ = 10^(−3 Lᵢ / (fs · RT60)), i.e. −60 dB after RT60 seconds whatever the line's length, so
+//!   every mode of the network decays at the set time.
+//! * **Damping.** A one-pole low-pass in each line, Hᵢ(z) = gᵢ(1 − pᵢ)/(1 − pᵢ z⁻¹), with unity gain
+//!   at DC so the low-frequency RT60 is kept exactly; its pole follows Jot's formula
+//!   pᵢ = (ln 10 / 4) · log10(gᵢ) · (1 − 1/α²), where α = RT60(Nyquist)/RT60(DC) = 1 − 0.85 × damping.
+//! * **Pre-delay** before the network (up to 250 ms), **width** as the side gain of the output's
+//!   mid/side pair (0 = mono, 1 = the network's full decorrelated stereo).
+//! * Size and pre-delay changes glide the delay lengths (linear-interpolated reads), decay and
+//!   damping ramp on the control grid, width per frame: every change is smooth.
+
+use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps};
+use crate::dsp::DENORMAL_FLOOR;
+use crate::dsp::smooth::Smoothed;
+use crate::model::mix::Reverb;
+
+const LINES: usize = 16;
+
+/// Line lengths in milliseconds at size 1.
+const BASE_MS: [f32; LINES] = [
+    31.3, 34.7, 37.9, 41.3, 44.9, 48.1, 51.7, 55.3, 59.9, 63.1, 68.3, 72.7, 77.9, 83.3, 89.9, 96.1,
+];
+
+/// Sign with which each line takes the left (even lines) or right (odd lines) input.
+const IN_SIGN: [f32; LINES] = [
+    1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, -1.0,
+];
+
+/// Longest pre-delay in milliseconds.
+pub const MAX_PREDELAY_MS: f32 = 250.0;
+/// Glide time of size changes in milliseconds (longer than other ramps: a size change moves
+/// every delay length, and a slower glide bends the pitch less).
+const SIZE_GLIDE_MS: f32 = 100.0;
+/// Input gain into each line.
+const IN_GAIN: f32 = 0.25;
+/// Output gain of each line's contribution.
+const OUT_GAIN: f32 = 0.35;
+
+fn size_scale(size: f32) -> f32 {
+    0.2 + 0.8 * size.clamp(0.0, 1.0)
+}
+
+/// Reads `buf` (a ring of `ring` samples whose newest value is at `w - 1`) `delay` samples back,
+/// linearly interpolated; `delay` ≥ 1.
+#[inline(always)]
+fn read_frac(buf: &[f32], ring: usize, w: usize, delay: f32) -> f32 {
+    let k = delay as usize;
+    let f = delay - k as f32;
+    let i0 = (w + ring - k) % ring;
+    let i1 = if i0 == 0 { ring - 1 } else { i0 - 1 };
+    let a = buf.get(i0).copied().unwrap_or(0.0);
+    if f == 0.0 {
+        a
+    } else {
+        a + f * (buf.get(i1).copied().unwrap_or(0.0) - a)
+    }
+}
+
+/// The reverb of the first send bus.
+#[derive(Clone, Debug)]
+pub struct ReverbProcessor {
+    rate: f32,
+    /// Ring length of every line.
+    ring: usize,
+    /// `LINES` rings of `ring` samples, line after line.
+    lines: Box<[f32]>,
+    /// Next write position in every line.
+    w: usize,
+    len: [f32; LINES],
+    len_end: [f32; LINES],
+    len_inc: [f32; LINES],
+    gain: [f32; LINES],
+    pole: [f32; LINES],
+    lp: [f32; LINES],
+    size: Ramp,
+    ln_decay: Ramp,
+    damping: Ramp,
+    predelay: Ramp,
+    pre_ring: usize,
+    /// Left then right pre-delay ring.
+    pre: Box<[f32]>,
+    pre_w: usize,
+    pre_len: f32,
+    pre_end: f32,
+    pre_inc: f32,
+    width: Smoothed,
+    ctl_left: u32,
+    fresh: bool,
+}
+
+impl ReverbProcessor {
+    /// A reverb for a stream at `rate`, with buffers for the largest size and pre-delay.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "construction allocates the delay lines, off the audio thread"
+    )]
+    pub fn new(rate: f32) -> Self {
+        let rate = rate.clamp(1000.0, 768_000.0);
+        let max_len = BASE_MS[LINES - 1] * 0.001 * rate;
+        let ring = max_len.ceil() as usize + 4;
+        let pre_ring = (MAX_PREDELAY_MS * 0.001 * rate).ceil() as usize + 4;
+        let d = Reverb::default();
+        let steps = ramp_steps(rate);
+        let size_steps = ((SIZE_GLIDE_MS * 0.001 * rate) / CONTROL_FRAMES as f32)
+            .ceil()
+            .max(1.0) as u32;
+        let mut r = ReverbProcessor {
+            rate,
+            ring,
+            lines: vec![0.0; ring * LINES].into_boxed_slice(),
+            w: 0,
+            len: [1.0; LINES],
+            len_end: [1.0; LINES],
+            len_inc: [0.0; LINES],
+            gain: [0.0; LINES],
+            pole: [0.0; LINES],
+            lp: [0.0; LINES],
+            size: Ramp::new(d.size, size_steps),
+            ln_decay: Ramp::new(d.decay_s.ln(), steps),
+            damping: Ramp::new(d.damping, steps),
+            predelay: Ramp::new(0.0, steps),
+            pre_ring,
+            pre: vec![0.0; pre_ring * 2].into_boxed_slice(),
+            pre_w: 0,
+            pre_len: 0.0,
+            pre_end: 0.0,
+            pre_inc: 0.0,
+            width: Smoothed::new(d.width, ramp_frames(rate)),
+            ctl_left: 0,
+            fresh: true,
+        };
+        r.snap();
+        r
+    }
+
+    /// Takes new settings; every change ramps or glides.
+    pub fn set(&mut self, r: &Reverb) {
+        self.size.set(r.size.clamp(0.0, 1.0));
+        self.ln_decay.set(r.decay_s.clamp(0.05, 60.0).ln());
+        self.damping.set(r.damping.clamp(0.0, 1.0));
+        let pre = (r.predelay_ms.clamp(0.0, MAX_PREDELAY_MS) * 0.001 * self.rate).round();
+        self.predelay.set(pre);
+        self.width.set(r.width.clamp(0.0, 1.0));
+        if self.fresh {
+            self.snap();
+        }
+        self.fresh = false;
+    }
+
+    /// Finishes every ramp and glide.
+    fn snap(&mut self) {
+        self.size.finish();
+        self.ln_decay.finish();
+        self.damping.finish();
+        self.predelay.finish();
+        self.width.snap(self.width.target());
+        self.targets();
+        self.len = self.len_end;
+        self.len_inc = [0.0; LINES];
+        self.pre_len = self.pre_end;
+        self.pre_inc = 0.0;
+    }
+
+    /// Computes the delay lengths, gains and poles for the current ramp values.
+    fn targets(&mut self) {
+        let scale = size_scale(self.size.value()) * 0.001 * self.rate;
+        let max = (self.ring - 3) as f32;
+        let rt60 = self.ln_decay.value().exp();
+        let alpha = 1.0 - 0.85 * self.damping.value().clamp(0.0, 1.0);
+        let shape = 1.0 - 1.0 / (alpha * alpha);
+        for i in 0..LINES {
+            let len = (BASE_MS[i] * scale).round().clamp(1.0, max);
+            self.len_end[i] = len;
+            let log_g = -3.0 * len / (self.rate * rt60);
+            self.gain[i] = 10f32.powf(log_g);
+            self.pole[i] = (std::f32::consts::LN_10 / 4.0 * log_g * shape).clamp(0.0, 0.95);
+        }
+        self.pre_end = self.predelay.value().clamp(0.0, (self.pre_ring - 3) as f32);
+    }
+
+    fn control_step(&mut self) {
+        self.ctl_left = CONTROL_FRAMES;
+        // Land exactly where the last step aimed.
+        self.len = self.len_end;
+        self.pre_len = self.pre_end;
+        let ramping = self.size.is_ramping()
+            || self.ln_decay.is_ramping()
+            || self.damping.is_ramping()
+            || self.predelay.is_ramping();
+        if ramping {
+            self.size.tick();
+            self.ln_decay.tick();
+            self.damping.tick();
+            self.predelay.tick();
+            self.targets();
+        }
+        let inv = 1.0 / CONTROL_FRAMES as f32;
+        for i in 0..LINES {
+            self.len_inc[i] = (self.len_end[i] - self.len[i]) * inv;
+        }
+        self.pre_inc = (self.pre_end - self.pre_len) * inv;
+    }
+
+    /// Reads the bus input from `in_l`/`in_r` and overwrites `out_l`/`out_r` with the wet signal
+    /// only (all four the same length; extra frames of longer slices are left alone).
+    pub fn process(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        let n = in_l.len().min(in_r.len()).min(out_l.len()).min(out_r.len());
+        let mut done = 0;
+        while done < n {
+            if self.ctl_left == 0 {
+                self.control_step();
+            }
+            let m = (self.ctl_left as usize).min(n - done);
+            let range = done..done + m;
+            self.run(
+                &in_l[range.clone()],
+                &in_r[range.clone()],
+                &mut out_l[range.clone()],
+                &mut out_r[range],
+            );
+            self.ctl_left -= m as u32;
+            done += m;
+        }
+    }
+
+    fn run(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        let ring = self.ring;
+        let pre_ring = self.pre_ring;
+        let (pre_l, pre_r) = self.pre.split_at_mut(pre_ring);
+        let frames = in_l
+            .iter()
+            .zip(in_r)
+            .zip(out_l.iter_mut().zip(out_r.iter_mut()));
+        for ((&xl, &xr), (yl, yr)) in frames {
+            // Pre-delay.
+            let pw = self.pre_w;
+            if let (Some(a), Some(b)) = (pre_l.get_mut(pw), pre_r.get_mut(pw)) {
+                *a = xl;
+                *b = xr;
+            }
+            self.pre_len += self.pre_inc;
+            let (il, ir) = if self.pre_len < 0.5 {
+                (xl, xr)
+            } else {
+                (
+                    read_frac(pre_l, pre_ring, pw, self.pre_len),
+                    read_frac(pre_r, pre_ring, pw, self.pre_len),
+                )
+            };
+            self.pre_w = if pw + 1 == pre_ring { 0 } else { pw + 1 };
+
+            // Read every line, damp and attenuate.
+            let w = self.w;
+            let mut v = [0.0f32; LINES];
+            let (mut sl, mut sr) = (0.0f32, 0.0f32);
+            for (i, line) in self.lines.chunks_exact(ring).enumerate() {
+                self.len[i] += self.len_inc[i];
+                let out = read_frac(line, ring, w, self.len[i]);
+                if i < LINES / 2 {
+                    sl += if i % 2 == 0 { out } else { -out };
+                } else {
+                    sr += if i % 2 == 0 { out } else { -out };
+                }
+                let p = self.pole[i];
+                let mut d = (1.0 - p) * self.gain[i] * out + p * self.lp[i];
+                if d.abs() < DENORMAL_FLOOR {
+                    d = 0.0;
+                }
+                self.lp[i] = d;
+                v[i] = d;
+            }
+            hadamard16(&mut v);
+            for (i, line) in self.lines.chunks_exact_mut(ring).enumerate() {
+                let input = if i % 2 == 0 { il } else { ir };
+                if let Some(slot) = line.get_mut(w) {
+                    *slot = v[i] + IN_GAIN * IN_SIGN[i] * input;
+                }
+            }
+            self.w = if w + 1 == ring { 0 } else { w + 1 };
+
+            // Output: mid/side width.
+            let (l, r) = (sl * OUT_GAIN, sr * OUT_GAIN);
+            let mid = 0.5 * (l + r);
+            let side = 0.5 * (l - r) * self.width.next_value();
+            *yl = mid + side;
+            *yr = mid - side;
+        }
+    }
+
+    /// Silences the tails and finishes every ramp.
+    pub fn reset(&mut self) {
+        self.lines.fill(0.0);
+        self.pre.fill(0.0);
+        self.lp = [0.0; LINES];
+        self.w = 0;
+        self.pre_w = 0;
+        self.snap();
+        self.ctl_left = 0;
+    }
+}
+
+/// The 16-point Hadamard transform divided by 4 (orthonormal).
+#[inline(always)]
+fn hadamard16(x: &mut [f32; LINES]) {
+    let mut h = 1;
+    while h < LINES {
+        let mut i = 0;
+        while i < LINES {
+            for j in i..i + h {
+                let (a, b) = (x[j], x[j + h]);
+                x[j] = a + b;
+                x[j + h] = a - b;
+            }
+            i += 2 * h;
+        }
+        h *= 2;
+    }
+    for v in x.iter_mut() {
+        *v *= 0.25;
+    }
+}
