@@ -215,3 +215,177 @@ impl CompressorProcessor {
         self.ctl_left = 0;
     }
 }
+
+#[cfg(test)]
+// Tests may allocate and report what they measured (run with --nocapture to see it).
+#[allow(clippy::disallowed_methods, clippy::print_stderr)]
+mod tests {
+    use super::*;
+    use crate::dsp::fx::testutil::{amplitude, chunked, sine};
+
+    fn comp(
+        threshold_db: f32,
+        ratio: f32,
+        knee_db: f32,
+        attack_ms: f32,
+        release_ms: f32,
+    ) -> Compressor {
+        Compressor {
+            on: true,
+            threshold_db,
+            ratio,
+            knee_db,
+            attack_ms,
+            release_ms,
+            makeup_db: 0.0,
+        }
+    }
+
+    #[test]
+    fn static_curve_follows_threshold_ratio_and_knee() {
+        let mut c = comp(-20.0, 4.0, 8.0, 10.0, 100.0);
+        c.makeup_db = 2.0;
+        // Below the knee: unchanged (plus make-up).
+        assert!((static_curve_db(&c, -40.0) - -38.0).abs() < 1e-5);
+        assert!((static_curve_db(&c, -24.0) - -22.0).abs() < 1e-5);
+        // Above: T + (x − T)/R.
+        assert!((static_curve_db(&c, 0.0) - (-20.0 + 5.0 + 2.0)).abs() < 1e-5);
+        assert!((static_curve_db(&c, -16.0) - (-20.0 + 1.0 + 2.0)).abs() < 1e-5);
+        // At the threshold the knee lowers the level by (1 − 1/R)·W/8.
+        let at = static_curve_db(&c, -20.0);
+        assert!((at - (-20.0 - 0.75 * 1.0 + 2.0)).abs() < 1e-5, "{at}");
+        // The curve is continuous and its slope runs from 1 to 1/R.
+        let mut last = static_curve_db(&c, -60.0);
+        for i in 1..=600 {
+            let x = -60.0 + i as f32 * 0.1;
+            let y = static_curve_db(&c, x);
+            let slope = (y - last) / 0.1;
+            assert!(
+                (0.25 - 1e-3..=1.0 + 1e-3).contains(&slope),
+                "slope {slope} at {x}"
+            );
+            last = y;
+        }
+        c.on = false;
+        assert_eq!(static_curve_db(&c, -3.0), -3.0);
+    }
+
+    /// Output level of a steady 1 kHz sine at `level_db` after the compressor has settled.
+    fn measured_output_db(c: &Compressor, level_db: f32, rate: f32) -> f64 {
+        let mut p = CompressorProcessor::new(rate);
+        p.set(c);
+        let settle = (0.6 * rate) as usize;
+        let window = (0.2 * rate) as usize;
+        let amp = 10f64.powf(level_db as f64 / 20.0);
+        let x = sine(settle + window, 1000.0, rate as f64, amp);
+        let (mut l, mut r) = (x.clone(), x.clone());
+        chunked(&mut l, &mut r, |l, r| p.process(l, r));
+        20.0 * amplitude(&l[settle..], 1000.0, rate as f64).log10()
+    }
+
+    #[test]
+    fn measured_static_curve_matches() {
+        let mut worst = 0.0f64;
+        let mut hard = comp(-12.0, 20.0, 0.0, 2.0, 300.0);
+        hard.makeup_db = 6.0;
+        for (c, rate) in [
+            (comp(-30.0, 4.0, 6.0, 5.0, 200.0), 48_000.0),
+            (hard, 44_100.0),
+            (comp(-40.0, 2.0, 24.0, 10.0, 500.0), 48_000.0),
+        ] {
+            let mut level = -60.0;
+            while level <= 0.0 {
+                let got = measured_output_db(&c, level, rate);
+                let want = static_curve_db(&c, level) as f64;
+                assert!(
+                    (got - want).abs() < 0.5,
+                    "{c:?}: {level} dB in → {got} out, want {want}"
+                );
+                worst = worst.max((got - want).abs());
+                level += 3.0;
+            }
+        }
+        eprintln!("compressor: largest static-curve error {worst:.3} dB");
+    }
+
+    /// Time (ms) from a level step until the gain reduction has covered 1 − 1/e of its change.
+    fn step_times(attack_ms: f32, release_ms: f32, rate: f32) -> (f32, f32) {
+        let c = comp(-30.0, 4.0, 0.0, attack_ms, release_ms);
+        let mut p = CompressorProcessor::new(rate);
+        p.set(&c);
+        let quiet = 10f64.powf(-40.0 / 20.0);
+        let loud = 10f64.powf(-6.0 / 20.0);
+        let loud_len = (attack_ms * 8.0 + 100.0) as f64 / 1000.0 * rate as f64;
+        let quiet_len = (release_ms * 5.0) as f64 / 1000.0 * rate as f64;
+        let (a, b) = (0.2 * rate as f64, 0.2 * rate as f64 + loud_len);
+        let n = (b + quiet_len) as usize;
+        let mut gr = Vec::with_capacity(n);
+        for i in 0..n {
+            let amp = if (i as f64) >= a && (i as f64) < b {
+                loud
+            } else {
+                quiet
+            };
+            let s = (amp * (std::f64::consts::TAU * 1000.0 * i as f64 / rate as f64).sin()) as f32;
+            let (mut l, mut r) = ([s], [s]);
+            p.process(&mut l, &mut r);
+            gr.push(p.gain_reduction_db());
+        }
+        // Static reduction while loud: −6 → −30 + 24/4 = −24 dBFS, 18 dB.
+        let full = 18.0;
+        let (a, b) = (a as usize, b as usize);
+        assert!(
+            (gr[b - 1] - full).abs() < 0.5,
+            "settled reduction {}",
+            gr[b - 1]
+        );
+        let up = gr[a..]
+            .iter()
+            .position(|&g| g >= full * 0.632)
+            .unwrap_or(usize::MAX);
+        let down = gr[b..]
+            .iter()
+            .position(|&g| g <= full * 0.368)
+            .unwrap_or(usize::MAX);
+        (up as f32 * 1000.0 / rate, down as f32 * 1000.0 / rate)
+    }
+
+    #[test]
+    fn attack_and_release_times_match_the_settings() {
+        let mut worst = 0.0f32;
+        for (attack, release, rate) in [
+            (10.0, 100.0, 48_000.0),
+            (30.0, 400.0, 44_100.0),
+            (2.0, 60.0, 96_000.0),
+        ] {
+            let (up, down) = step_times(attack, release, rate);
+            let ea = (up - attack).abs() / attack;
+            let er = (down - release).abs() / release;
+            assert!(ea < 0.2, "attack {attack} ms measured {up} ms");
+            assert!(er < 0.2, "release {release} ms measured {down} ms");
+            worst = worst.max(ea).max(er);
+            eprintln!("compressor: attack {attack} → {up:.2} ms, release {release} → {down:.2} ms");
+        }
+        eprintln!("compressor: largest time error {:.1} %", worst * 100.0);
+    }
+
+    #[test]
+    fn switching_off_fades_and_meter_reads_zero() {
+        let rate = 48_000.0;
+        let mut c = comp(-30.0, 8.0, 0.0, 1.0, 50.0);
+        let mut p = CompressorProcessor::new(rate);
+        p.set(&c);
+        let x = sine(9600, 220.0, rate as f64, 0.5);
+        let (mut l, mut r) = (x.clone(), x.clone());
+        p.process(&mut l[..4800], &mut r[..4800]);
+        assert!(p.gain_reduction_db() > 10.0);
+        c.on = false;
+        p.set(&c);
+        p.process(&mut l[4800..], &mut r[4800..]);
+        assert_eq!(p.gain_reduction_db(), 0.0);
+        assert_eq!(&l[9000..], &x[9000..], "bypassed: bit for bit");
+        for w in l.windows(2) {
+            assert!((w[1] - w[0]).abs() < 0.05, "jump {}", w[1] - w[0]);
+        }
+    }
+}

@@ -81,10 +81,6 @@ pub struct DelayProcessor {
 
 impl DelayProcessor {
     /// A delay for a stream at `rate`, with lines for [`MAX_DELAY_SECONDS`].
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "construction allocates the delay lines, off the audio thread"
-    )]
     pub fn new(rate: f32) -> Self {
         let rate = rate.clamp(1000.0, 768_000.0);
         let ring = (MAX_DELAY_SECONDS * rate).ceil() as usize + 8;
@@ -267,5 +263,220 @@ impl DelayProcessor {
         self.lp_r = 0.0;
         self.snap();
         self.ctl_left = 0;
+    }
+}
+
+#[cfg(test)]
+// Tests may allocate and report what they measured (run with --nocapture to see it).
+#[allow(clippy::disallowed_methods, clippy::print_stderr)]
+mod tests {
+    use super::*;
+
+    fn delay(
+        time: f32,
+        unit: DelayUnit,
+        feedback: f32,
+        high_cut_hz: f32,
+        ping_pong: bool,
+    ) -> Delay {
+        Delay {
+            time,
+            unit,
+            feedback,
+            high_cut_hz,
+            ping_pong,
+        }
+    }
+
+    /// Runs `p` over `in_l`/`in_r` in chunks of 1..=32 frames.
+    fn run(p: &mut DelayProcessor, in_l: &[f32], in_r: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let n = in_l.len();
+        let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let (mut start, mut k) = (0, 0);
+        while start < n {
+            let m = (k % 32 + 1).min(n - start);
+            let s = start..start + m;
+            p.process(
+                &in_l[s.clone()],
+                &in_r[s.clone()],
+                &mut l[s.clone()],
+                &mut r[s],
+            );
+            start += m;
+            k += 5;
+        }
+        (l, r)
+    }
+
+    /// Centroid and peak position of the echo expected at `at` (window ±24 samples).
+    fn echo_position(y: &[f32], at: f64) -> (f64, usize) {
+        let a = (at - 24.0).max(0.0) as usize;
+        let b = ((at + 24.0) as usize).min(y.len());
+        let (mut m0, mut m1) = (0.0f64, 0.0f64);
+        let mut peak = a;
+        for i in a..b {
+            m0 += y[i] as f64;
+            m1 += i as f64 * y[i] as f64;
+            if y[i].abs() > y[peak].abs() {
+                peak = i;
+            }
+        }
+        (m1 / m0, peak)
+    }
+
+    #[test]
+    fn echoes_arrive_at_multiples_of_the_tempo_synced_time() {
+        let mut worst = 0.0f64;
+        for (time, unit, bpm, lpb, rate, cut) in [
+            (3.0, DelayUnit::Rows, 125.0, 4, 44_100.0, 20_000.0),
+            (1.0, DelayUnit::Beats, 140.0, 4, 48_000.0, 20_000.0),
+            (5.0, DelayUnit::Rows, 97.3, 6, 96_000.0, 20_000.0),
+            (0.75, DelayUnit::Beats, 174.0, 8, 48_000.0, 3_000.0),
+            (2.0, DelayUnit::Rows, 133.0, 3, 22_050.0, 20_000.0),
+        ] {
+            let d = delay(time, unit, 0.7, cut, false);
+            let mut p = DelayProcessor::new(rate);
+            p.set(&d, bpm, lpb);
+            let secs = match unit {
+                DelayUnit::Rows => time * 60.0 / (bpm * lpb as f32),
+                DelayUnit::Beats => time * 60.0 / bpm,
+            };
+            let samples = secs as f64 * rate as f64;
+            let n = (samples * 5.5) as usize;
+            let mut x = vec![0.0f32; n];
+            x[0] = 1.0;
+            let (l, r) = run(&mut p, &x, &x);
+            assert_eq!(l, r);
+            for echo in 1..=5 {
+                let at = echo as f64 * samples;
+                let (centroid, peak) = echo_position(&l, at);
+                let err = (centroid - at).abs();
+                assert!(
+                    err < 1.0,
+                    "{d:?} {bpm} BPM at {rate}: echo {echo} at {centroid}, want {at}"
+                );
+                // A low high-cut smears each echo after its start (the one-pole's impulse
+                // response); its centroid stays on time, its peak comes early. With the cut at
+                // 20 kHz the echo is a spike again.
+                if cut >= 20_000.0 {
+                    assert!(
+                        (peak as f64 - at).abs() < 1.0,
+                        "echo {echo} peaks at {peak}, want {at}"
+                    );
+                }
+                worst = worst.max(err);
+            }
+        }
+        eprintln!("delay: largest echo time error {worst:.4} samples");
+    }
+
+    #[test]
+    fn ping_pong_alternates_channels() {
+        let rate = 48_000.0;
+        let d = delay(1.0, DelayUnit::Beats, 0.8, 20_000.0, true);
+        let mut p = DelayProcessor::new(rate);
+        p.set(&d, 120.0, 4);
+        let samples = 0.5 * rate as f64;
+        let n = (samples * 4.5) as usize;
+        let mut x = vec![0.0f32; n];
+        x[0] = 1.0;
+        let zero = vec![0.0f32; n];
+        let (l, r) = run(&mut p, &x, &zero);
+        for echo in 1..=4 {
+            let at = (echo as f64 * samples) as usize;
+            let e = |y: &[f32]| y[at - 20..at + 20].iter().map(|v| v * v).sum::<f32>();
+            let (el, er) = (e(&l), e(&r));
+            if echo % 2 == 1 {
+                assert!(
+                    el > 0.01 && er == 0.0,
+                    "echo {echo} should be left: {el} {er}"
+                );
+            } else {
+                assert!(
+                    er > 0.01 && el == 0.0,
+                    "echo {echo} should be right: {el} {er}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn feedback_sets_the_gain_per_echo() {
+        let mut worst = 0.0f64;
+        for (fb, ping_pong, rate) in [
+            (0.3, false, 48_000.0),
+            (0.7, true, 44_100.0),
+            (0.95, false, 96_000.0),
+        ] {
+            let d = delay(2.0, DelayUnit::Rows, fb, 20_000.0, ping_pong);
+            let mut p = DelayProcessor::new(rate);
+            p.set(&d, 150.0, 4);
+            let samples = 2.0 * 60.0 / (150.0 * 4.0) * rate as f64;
+            let n = (samples * 6.5) as usize;
+            // A short Hann pulse: its energy lies well inside the pass band.
+            let mut x = vec![0.0f32; n];
+            for (i, v) in x.iter_mut().take(32).enumerate() {
+                *v = 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / 32.0).cos();
+            }
+            let (l, r) = run(&mut p, &x, &x);
+            let energy = |echo: usize| -> f64 {
+                let at = (echo as f64 * samples) as usize;
+                (at - 16..at + 64)
+                    .map(|i| (l[i] as f64).powi(2) + (r[i] as f64).powi(2))
+                    .sum()
+            };
+            for echo in 1..=5 {
+                let step = 10.0 * (energy(echo + 1) / energy(echo)).log10();
+                let want = 20.0 * (fb as f64).log10();
+                assert!(
+                    (step - want).abs() < 0.5,
+                    "fb {fb}: echo {echo}→{}: {step} dB, want {want}",
+                    echo + 1
+                );
+                worst = worst.max((step - want).abs());
+            }
+        }
+        eprintln!("delay: largest feedback gain error {worst:.4} dB per echo");
+    }
+
+    #[test]
+    fn time_is_capped_and_tempo_changes_are_smooth() {
+        let rate = 48_000.0;
+        let mut p = DelayProcessor::new(rate);
+        // 64 beats at 30 BPM would be 128 s: capped at 10 s.
+        p.set(
+            &delay(64.0, DelayUnit::Beats, 0.0, 20_000.0, false),
+            30.0,
+            4,
+        );
+        let n = (10.2 * rate) as usize;
+        let mut x = vec![0.0f32; n];
+        x[0] = 1.0;
+        let (l, _) = run(&mut p, &x, &x);
+        let (c, _) = echo_position(&l, (MAX_DELAY_SECONDS * rate) as f64);
+        assert!(
+            (c - (MAX_DELAY_SECONDS * rate) as f64).abs() < 1.0,
+            "capped echo at {c}"
+        );
+
+        // A steady sine through the delay, the tempo changing every 50 ms.
+        let mut p = DelayProcessor::new(rate);
+        let d = delay(1.0, DelayUnit::Beats, 0.5, 8000.0, true);
+        p.set(&d, 120.0, 4);
+        let n = 4800;
+        let x: Vec<f32> = (0..n * 40)
+            .map(|i| 0.5 * (std::f32::consts::TAU * 330.0 * i as f32 / rate).sin())
+            .collect();
+        let mut out = Vec::new();
+        for (k, chunk) in x.chunks(2400).enumerate() {
+            p.set(&d, 120.0 + 7.0 * (k % 5) as f32, 4);
+            let (l, r) = run(&mut p, chunk, chunk);
+            out.extend(l.into_iter().zip(r));
+        }
+        // Sum of a few echoes of a 330 Hz sine: its steepest slope is bounded; a click is not.
+        let bound = 3.0 * std::f32::consts::TAU * 330.0 / rate;
+        for w in out.windows(2) {
+            assert!((w[1].0 - w[0].0).abs() < bound && (w[1].1 - w[0].1).abs() < bound);
+        }
     }
 }

@@ -286,6 +286,8 @@ impl EqProcessor {
 }
 
 #[cfg(test)]
+// Tests may allocate and report what they measured (run with --nocapture to see it).
+#[allow(clippy::disallowed_methods, clippy::print_stderr)]
 mod tests {
     use super::*;
     use crate::dsp::fx::testutil::{amplitude, chunked, sine};

@@ -155,3 +155,181 @@ pub(crate) mod testutil {
         }
     }
 }
+
+#[cfg(test)]
+// Tests may allocate and report what they measured (run with --nocapture to see it).
+#[allow(clippy::disallowed_methods, clippy::print_stderr)]
+mod tests {
+    use super::*;
+    use crate::dsp::rng::Rng;
+    use crate::model::mix::{Compressor, Delay, DelayUnit, Eq, EqBand, Limiter, Reverb};
+    use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count};
+
+    fn eq_all_on() -> Eq {
+        let mut eq = Eq::default();
+        for (b, g) in eq.bands.iter_mut().zip([0.0, 3.0, -4.0, 6.0, -2.0, 0.0]) {
+            *b = EqBand {
+                on: true,
+                gain_db: g,
+                ..*b
+            };
+        }
+        eq
+    }
+
+    /// Every processor in a chain: EQ → compressor → reverb and delay sends → limiter.
+    struct Chain {
+        eq: EqProcessor,
+        comp: CompressorProcessor,
+        reverb: ReverbProcessor,
+        delay: DelayProcessor,
+        limiter: LimiterProcessor,
+        wet_l: Vec<f32>,
+        wet_r: Vec<f32>,
+    }
+
+    impl Chain {
+        fn new(rate: f32) -> Chain {
+            Chain {
+                eq: EqProcessor::new(rate),
+                comp: CompressorProcessor::new(rate),
+                reverb: ReverbProcessor::new(rate),
+                delay: DelayProcessor::new(rate),
+                limiter: LimiterProcessor::new(rate),
+                wet_l: vec![0.0; 32],
+                wet_r: vec![0.0; 32],
+            }
+        }
+
+        fn set(&mut self, k: u32) {
+            let mut eq = eq_all_on();
+            eq.bands[2].freq_hz = 300.0 + 100.0 * (k % 7) as f32;
+            eq.on = k % 11 != 3;
+            self.eq.set(&eq);
+            self.comp.set(&Compressor {
+                threshold_db: -20.0 - (k % 5) as f32,
+                on: k % 13 != 5,
+                ..Compressor::default()
+            });
+            self.reverb.set(&Reverb {
+                size: (k % 10) as f32 / 10.0,
+                ..Reverb::default()
+            });
+            let d = Delay {
+                unit: if k.is_multiple_of(2) {
+                    DelayUnit::Rows
+                } else {
+                    DelayUnit::Beats
+                },
+                ping_pong: k.is_multiple_of(3),
+                ..Delay::default()
+            };
+            self.delay.set(&d, 120.0 + (k % 4) as f32, 4);
+            self.limiter.set(&Limiter {
+                ceiling_db: -1.0 - (k % 3) as f32,
+                on: k % 17 != 2,
+                ..Limiter::default()
+            });
+        }
+
+        /// One engine chunk (≤ 32 frames).
+        fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+            let n = l.len();
+            self.eq.process(l, r);
+            self.comp.process(l, r);
+            let (wl, wr) = (&mut self.wet_l[..n], &mut self.wet_r[..n]);
+            self.reverb.process(l, r, wl, wr);
+            for i in 0..n {
+                l[i] += 0.3 * wl[i];
+                r[i] += 0.3 * wr[i];
+            }
+            self.delay.process(l, r, wl, wr);
+            for i in 0..n {
+                l[i] += 0.3 * wl[i];
+                r[i] += 0.3 * wr[i];
+            }
+            self.limiter.process(l, r);
+        }
+    }
+
+    fn input(n: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut rng = Rng::new(11);
+        let l: Vec<f32> = (0..n)
+            .map(|i| 0.8 * rng.bipolar() * ((i / 3000) % 2) as f32 + 0.5 * (i as f32 * 0.01).sin())
+            .collect();
+        let r: Vec<f32> = l.iter().map(|v| -0.7 * v + 0.1 * rng.bipolar()).collect();
+        (l, r)
+    }
+
+    /// Runs the chain over the input with chunks cut by `cut(k)`, changing settings every 1000
+    /// frames of absolute time.
+    fn render(rate: f32, mut cut: impl FnMut(usize) -> usize) -> (Vec<f32>, Vec<f32>) {
+        let mut chain = Chain::new(rate);
+        chain.set(0);
+        let (mut l, mut r) = input(20_000);
+        let (mut at, mut k) = (0, 0);
+        while at < l.len() {
+            let mut n = cut(k).clamp(1, 32).min(l.len() - at);
+            let next_change = (at / 1000 + 1) * 1000;
+            n = n.min(next_change - at);
+            chain.process(&mut l[at..at + n], &mut r[at..at + n]);
+            at += n;
+            k += 1;
+            if at % 1000 == 0 {
+                chain.set((at / 1000) as u32);
+            }
+        }
+        (l, r)
+    }
+
+    #[test]
+    fn output_is_deterministic_and_independent_of_chunking() {
+        let a = render(48_000.0, |_| 32);
+        let b = render(48_000.0, |k| (k * 7 + 3) % 32 + 1);
+        let c = render(48_000.0, |_| 1);
+        assert!(a.0.iter().chain(&a.1).all(|v| v.is_finite()));
+        assert!(a.0.iter().any(|&v| v != 0.0));
+        assert_eq!(a, b, "chunk sizes changed the output");
+        assert_eq!(a, c, "chunk sizes changed the output");
+    }
+
+    #[test]
+    fn set_and_process_never_allocate() {
+        reset_violation_count();
+        let v = assert_no_alloc(|| vec![1u8; 10]);
+        assert_eq!(v.len(), 10);
+        assert!(
+            violation_count() > 0,
+            "the allocation checker is not active"
+        );
+        for rate in [8_000.0, 44_100.0, 192_000.0] {
+            let mut chain = Chain::new(rate);
+            let (mut l, mut r) = input(8_000);
+            reset_violation_count();
+            assert_no_alloc(|| {
+                let mut at = 0;
+                let mut k = 0u32;
+                while at < l.len() {
+                    chain.set(k);
+                    let n = ((k as usize * 5) % 32 + 1).min(l.len() - at);
+                    chain.process(&mut l[at..at + n], &mut r[at..at + n]);
+                    at += n;
+                    k += 1;
+                }
+                let _ = (
+                    chain.comp.gain_reduction_db(),
+                    chain.limiter.gain_reduction_db(),
+                    chain.limiter.latency_frames(),
+                    eq_response_db(&eq_all_on(), rate, 1000.0),
+                    static_curve_db(&Compressor::default(), -10.0),
+                );
+                chain.eq.reset();
+                chain.comp.reset();
+                chain.reverb.reset();
+                chain.delay.reset();
+                chain.limiter.reset();
+            });
+            assert_eq!(violation_count(), 0, "allocation at {rate} Hz");
+        }
+    }
+}

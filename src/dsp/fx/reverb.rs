@@ -95,10 +95,6 @@ pub struct ReverbProcessor {
 
 impl ReverbProcessor {
     /// A reverb for a stream at `rate`, with buffers for the largest size and pre-delay.
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "construction allocates the delay lines, off the audio thread"
-    )]
     pub fn new(rate: f32) -> Self {
         let rate = rate.clamp(1000.0, 768_000.0);
         let max_len = BASE_MS[LINES - 1] * 0.001 * rate;
@@ -173,8 +169,8 @@ impl ReverbProcessor {
         let rt60 = self.ln_decay.value().exp();
         let alpha = 1.0 - 0.85 * self.damping.value().clamp(0.0, 1.0);
         let shape = 1.0 - 1.0 / (alpha * alpha);
-        for i in 0..LINES {
-            let len = (BASE_MS[i] * scale).round().clamp(1.0, max);
+        for (i, base) in BASE_MS.iter().enumerate() {
+            let len = (base * scale).round().clamp(1.0, max);
             self.len_end[i] = len;
             let log_g = -3.0 * len / (self.rate * rt60);
             self.gain[i] = 10f32.powf(log_g);
@@ -322,5 +318,207 @@ fn hadamard16(x: &mut [f32; LINES]) {
     }
     for v in x.iter_mut() {
         *v *= 0.25;
+    }
+}
+
+#[cfg(test)]
+// Tests may allocate and report what they measured (run with --nocapture to see it).
+#[allow(clippy::disallowed_methods, clippy::print_stderr)]
+mod tests {
+    use super::*;
+    use crate::dsp::rng::Rng;
+
+    /// Impulse response (left, right) of `frames` frames.
+    fn impulse_response(r: &Reverb, rate: f32, frames: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut p = ReverbProcessor::new(rate);
+        p.set(r);
+        let mut x = vec![0.0f32; frames];
+        x[0] = 1.0;
+        let (mut l, mut rr) = (vec![0.0f32; frames], vec![0.0f32; frames]);
+        let mut start = 0;
+        let mut k = 0;
+        while start < frames {
+            let n = (k % 32 + 1).min(frames - start);
+            let span = start..start + n;
+            p.process(
+                &x[span.clone()],
+                &x[span.clone()],
+                &mut l[span.clone()],
+                &mut rr[span],
+            );
+            start += n;
+            k += 7;
+        }
+        (l, rr)
+    }
+
+    /// RT60 from the energy decay curve: Schroeder backward integration, a least-squares line
+    /// through −5…−35 dB, extrapolated to −60 dB.
+    fn rt60(l: &[f32], r: &[f32], rate: f32) -> f32 {
+        let mut edc = vec![0.0f64; l.len()];
+        let mut acc = 0.0f64;
+        for i in (0..l.len()).rev() {
+            acc += (l[i] as f64).powi(2) + (r[i] as f64).powi(2);
+            edc[i] = acc;
+        }
+        let total = edc[0];
+        let (mut n, mut sx, mut sy, mut sxx, mut sxy) = (0.0f64, 0.0, 0.0, 0.0, 0.0);
+        for (i, &e) in edc.iter().enumerate() {
+            let db = 10.0 * (e / total).log10();
+            if (-35.0..=-5.0).contains(&db) {
+                let t = i as f64 / rate as f64;
+                n += 1.0;
+                sx += t;
+                sy += db;
+                sxx += t * t;
+                sxy += t * db;
+            }
+        }
+        let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+        (-60.0 / slope) as f32
+    }
+
+    #[test]
+    fn decay_time_matches_the_setting() {
+        let mut worst = 0.0f32;
+        for (decay, size, rate) in [
+            (0.5, 0.3, 48_000.0),
+            (2.0, 0.6, 44_100.0),
+            (5.0, 1.0, 48_000.0),
+        ] {
+            let r = Reverb {
+                size,
+                decay_s: decay,
+                damping: 0.0,
+                predelay_ms: 10.0,
+                width: 1.0,
+            };
+            let frames = ((decay * 0.75 + 0.3) * rate) as usize;
+            let (l, rr) = impulse_response(&r, rate, frames);
+            let t = rt60(&l, &rr, rate);
+            let err = (t - decay).abs() / decay;
+            eprintln!("reverb: RT60 set {decay} s, measured {t:.3} s");
+            assert!(err < 0.2, "RT60 {decay} s measured {t} s");
+            worst = worst.max(err);
+        }
+        eprintln!("reverb: largest RT60 error {:.1} %", worst * 100.0);
+    }
+
+    #[test]
+    fn damping_shortens_the_high_frequency_decay_only() {
+        let rate = 48_000.0;
+        let r = Reverb {
+            size: 0.5,
+            decay_s: 1.0,
+            damping: 1.0,
+            predelay_ms: 0.0,
+            width: 1.0,
+        };
+        let (l, rr) = impulse_response(&r, rate, (1.2 * rate) as usize);
+        // The low end (a 2-pole low-pass at 200 Hz) keeps RT60, the broadband decay is shorter.
+        let lowpass = |x: &[f32]| {
+            let a = (-std::f32::consts::TAU * 200.0 / rate).exp();
+            let (mut s1, mut s2) = (0.0f32, 0.0f32);
+            x.iter()
+                .map(|&v| {
+                    s1 = v + a * (s1 - v);
+                    s2 = s1 + a * (s2 - s1);
+                    s2
+                })
+                .collect::<Vec<f32>>()
+        };
+        let low = rt60(&lowpass(&l), &lowpass(&rr), rate);
+        let broad = rt60(&l, &rr, rate);
+        eprintln!("reverb: damping 1: low-frequency RT60 {low:.3} s, broadband {broad:.3} s");
+        assert!((low - 1.0).abs() < 0.2, "low RT60 {low}");
+        assert!(broad < 0.8 * low, "broadband RT60 {broad}");
+    }
+
+    #[test]
+    fn extreme_settings_stay_finite_and_stable() {
+        for rate in [8_000.0, 192_000.0] {
+            for (size, decay, damping, pre, width) in [
+                (0.0, 0.1, 0.0, 0.0, 0.0),
+                (1.0, 20.0, 0.0, 250.0, 1.0),
+                (0.0, 20.0, 1.0, 0.0, 1.0),
+                (1.0, 0.1, 1.0, 250.0, 0.5),
+            ] {
+                let settings = Reverb {
+                    size,
+                    decay_s: decay,
+                    damping,
+                    predelay_ms: pre,
+                    width,
+                };
+                let mut p = ReverbProcessor::new(rate);
+                p.set(&settings);
+                let mut rng = Rng::new(7);
+                let input_len = (0.3 * rate) as usize;
+                let n = (1.5 * rate) as usize;
+                let x: Vec<f32> = (0..n)
+                    .map(|i| if i < input_len { rng.bipolar() } else { 0.0 })
+                    .collect();
+                let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
+                p.process(&x, &x, &mut l, &mut r);
+                let energy = |a: usize, b: usize| -> f64 {
+                    (a..b)
+                        .map(|i| (l[i] as f64).powi(2) + (r[i] as f64).powi(2))
+                        .sum()
+                };
+                assert!(l.iter().chain(&r).all(|v| v.is_finite() && v.abs() < 20.0));
+                let tenth = (0.1 * rate) as usize;
+                let early = energy(input_len + 3 * tenth, input_len + 4 * tenth);
+                let late = energy(n - tenth, n);
+                assert!(
+                    late <= early * 1.01 + 1e-20,
+                    "{settings:?} at {rate}: {early} → {late}"
+                );
+                if width == 0.0 {
+                    assert_eq!(l, r, "width 0 is mono");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn automation_stays_finite_and_reset_silences() {
+        let rate = 48_000.0;
+        let mut p = ReverbProcessor::new(rate);
+        let mut rng = Rng::new(3);
+        let n = 48_000;
+        let x: Vec<f32> = (0..n).map(|_| 0.3 * rng.bipolar()).collect();
+        let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
+        let mut at = 0;
+        let mut k = 0;
+        while at < n {
+            let m = 1000.min(n - at);
+            let s = Reverb {
+                size: rng.unit(),
+                decay_s: 0.1 + 5.0 * rng.unit(),
+                damping: rng.unit(),
+                predelay_ms: 250.0 * rng.unit(),
+                width: rng.unit(),
+            };
+            p.set(&s);
+            let span = at..at + m;
+            p.process(
+                &x[span.clone()],
+                &x[span.clone()],
+                &mut l[span.clone()],
+                &mut r[span],
+            );
+            at += m;
+            k += 1;
+        }
+        assert!(k > 10);
+        assert!(l.iter().chain(&r).all(|v| v.is_finite() && v.abs() < 10.0));
+        p.reset();
+        let z = vec![0.0f32; 4800];
+        let (mut l, mut r) = (vec![1.0; 4800], vec![1.0; 4800]);
+        p.process(&z, &z, &mut l, &mut r);
+        assert!(
+            l.iter().chain(&r).all(|&v| v == 0.0),
+            "reset leaves no tail"
+        );
     }
 }
