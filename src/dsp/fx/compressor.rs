@@ -15,7 +15,7 @@
 //!
 //! Threshold, ratio and knee ramp on the control grid, make-up and on/off per frame.
 
-use super::{CONTROL_FRAMES, Ramp, one_pole_coef, ramp_frames, ramp_steps};
+use super::{CONTROL_FRAMES, Ramp, one_pole_coef, ramp_frames, ramp_steps, retarget};
 use crate::dsp::DENORMAL_FLOOR;
 use crate::dsp::smooth::Smoothed;
 use crate::model::mix::Compressor;
@@ -115,8 +115,8 @@ impl CompressorProcessor {
         let release_ms = c.release_ms.clamp(0.01, 10_000.0);
         self.attack = one_pole_coef(attack_ms, self.rate);
         self.release = one_pole_coef(release_stage_ms(attack_ms, release_ms), self.rate);
-        self.makeup_db.set(c.makeup_db.clamp(-48.0, 48.0));
-        self.mix.set(if c.on { 1.0 } else { 0.0 });
+        retarget(&mut self.makeup_db, c.makeup_db.clamp(-48.0, 48.0));
+        retarget(&mut self.mix, if c.on { 1.0 } else { 0.0 });
         if self.fresh {
             self.snap();
         }

@@ -14,7 +14,7 @@
 //!   the read position, so the echoes never bend in pitch. A change arriving during a crossfade
 //!   waits for it to finish; the latest one wins.
 
-use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps};
+use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps, retarget};
 use crate::dsp::DENORMAL_FLOOR;
 use crate::dsp::interp::hermite4;
 use crate::dsp::smooth::Smoothed;
@@ -118,8 +118,8 @@ impl DelayProcessor {
         let secs = delay_seconds(d, bpm, lpb).min(MAX_DELAY_SECONDS);
         let max = (self.ring - 4) as f32;
         self.target = (secs * self.rate).clamp(MIN_DELAY, max);
-        self.feedback.set(d.feedback.clamp(0.0, 0.99));
-        self.ping_pong.set(if d.ping_pong { 1.0 } else { 0.0 });
+        retarget(&mut self.feedback, d.feedback.clamp(0.0, 0.99));
+        retarget(&mut self.ping_pong, if d.ping_pong { 1.0 } else { 0.0 });
         self.log2_cut.set(d.high_cut_hz.clamp(20.0, 1e6).log2());
         if self.fresh {
             self.snap();

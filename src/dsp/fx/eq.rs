@@ -6,7 +6,7 @@
 //! domains, with the coefficients recomputed every [`CONTROL_FRAMES`] frames; switching a band
 //! (or the whole EQ) on or off crossfades between the band's input and output, so nothing clicks.
 
-use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps};
+use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps, retarget};
 use crate::dsp::DENORMAL_FLOOR;
 use crate::dsp::smooth::Smoothed;
 use crate::model::mix::{BandKind, Eq};
@@ -216,7 +216,7 @@ impl EqProcessor {
             band.log2_freq.set(freq);
             band.gain_db.set(gain);
             band.ln_q.set(q);
-            band.wet.set(if on { 1.0 } else { 0.0 });
+            retarget(&mut band.wet, if on { 1.0 } else { 0.0 });
             if self.fresh || was_silent {
                 // Nothing audible to glide from.
                 band.log2_freq.finish();

@@ -15,7 +15,7 @@
 //!   same whether the limiter is on or off, so switching it never shifts time; switching
 //!   crossfades the gain to 1 over 20 ms.
 
-use super::{CONTROL_FRAMES, Ramp, one_pole_coef, ramp_frames, ramp_steps};
+use super::{CONTROL_FRAMES, Ramp, one_pole_coef, ramp_frames, ramp_steps, retarget};
 use crate::dsp::smooth::Smoothed;
 use crate::model::mix::Limiter;
 
@@ -197,7 +197,7 @@ impl LimiterProcessor {
     pub fn set(&mut self, l: &Limiter) {
         self.ceiling_db.set(l.ceiling_db.clamp(-60.0, 24.0));
         self.release = one_pole_coef(l.release_ms.clamp(0.1, 10_000.0), self.rate);
-        self.mix.set(if l.on { 1.0 } else { 0.0 });
+        retarget(&mut self.mix, if l.on { 1.0 } else { 0.0 });
         if self.fresh {
             self.ceiling_db.finish();
             self.mix.snap(self.mix.target());

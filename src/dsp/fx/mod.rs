@@ -49,6 +49,15 @@ pub(crate) fn one_pole_coef(ms: f32, rate: f32) -> f32 {
     (-1.0 / frames).exp()
 }
 
+/// Points a per-frame smoother at `target` unless it already heads there: restarting a ramp on
+/// every `set` with unchanged values would stretch it without end.
+#[inline]
+pub(crate) fn retarget(s: &mut crate::dsp::smooth::Smoothed, target: f32) {
+    if s.target() != target {
+        s.set(target);
+    }
+}
+
 /// A parameter that ramps linearly to its target in a fixed number of control steps.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ramp {
@@ -331,5 +340,88 @@ mod tests {
             });
             assert_eq!(violation_count(), 0, "allocation at {rate} Hz");
         }
+    }
+
+    #[test]
+    fn tails_end_in_exact_zeros() {
+        // Denormals by construction: after the input stops, every feedback path decays and
+        // flushes, so the output becomes exact zeros rather than ever-smaller numbers.
+        let rate = 48_000.0;
+        let mut eq = EqProcessor::new(rate);
+        eq.set(&eq_all_on());
+        let mut reverb = ReverbProcessor::new(rate);
+        reverb.set(&Reverb {
+            decay_s: 0.1,
+            size: 0.0,
+            predelay_ms: 0.0,
+            ..Reverb::default()
+        });
+        let mut delay = DelayProcessor::new(rate);
+        delay.set(
+            &Delay {
+                time: 1.0,
+                feedback: 0.05,
+                ..Delay::default()
+            },
+            240.0,
+            4,
+        );
+        let n = 3 * 48_000;
+        let (mut x, _) = input(n);
+        x[4800..].fill(0.0);
+        let (mut l, mut r) = (x.clone(), x.clone());
+        eq.process(&mut l, &mut r);
+        assert!(
+            l[n - 4800..]
+                .iter()
+                .chain(&r[n - 4800..])
+                .all(|&v| v == 0.0),
+            "EQ tail"
+        );
+        let (mut wl, mut wr) = (vec![0.0; n], vec![0.0; n]);
+        reverb.process(&x, &x, &mut wl, &mut wr);
+        assert!(
+            wl[n - 4800..]
+                .iter()
+                .chain(&wr[n - 4800..])
+                .all(|&v| v == 0.0),
+            "reverb tail"
+        );
+        delay.process(&x, &x, &mut wl, &mut wr);
+        assert!(
+            wl[n - 4800..]
+                .iter()
+                .chain(&wr[n - 4800..])
+                .all(|&v| v == 0.0),
+            "delay tail"
+        );
+    }
+
+    #[test]
+    fn ramps_finish_when_set_repeats_every_chunk() {
+        // The engine may call `set` with unchanged values every chunk: ramps must still end.
+        let rate = 48_000.0;
+        let mut c = CompressorProcessor::new(rate);
+        let mut eq = EqProcessor::new(rate);
+        let mut settings = Compressor {
+            threshold_db: -40.0,
+            ..Compressor::default()
+        };
+        let mut eq_settings = eq_all_on();
+        let (x, _) = input(9600);
+        let (mut l, mut r) = (x.clone(), x.clone());
+        for (k, (cl, cr)) in l.chunks_mut(16).zip(r.chunks_mut(16)).enumerate() {
+            if k == 100 {
+                settings.on = false;
+                eq_settings.on = false;
+            }
+            c.set(&settings);
+            eq.set(&eq_settings);
+            c.process(cl, cr);
+            eq.process(cl, cr);
+        }
+        // Switched off at frame 1600, faded after 20 ms (960 frames): bit-exact bypass.
+        assert_eq!(&l[3000..], &x[3000..]);
+        assert_eq!(&r[3000..], &x[3000..]);
     }
 }

@@ -9,12 +9,14 @@
 //! * **Damping.** A one-pole low-pass in each line, Hᵢ(z) = gᵢ(1 − pᵢ)/(1 − pᵢ z⁻¹), with unity gain
 //!   at DC so the low-frequency RT60 is kept exactly; its pole follows Jot's formula
 //!   pᵢ = (ln 10 / 4) · log10(gᵢ) · (1 − 1/α²), where α = RT60(Nyquist)/RT60(DC) = 1 − 0.85 × damping.
+//! * **Diffusion.** Four short Schroeder allpasses per input channel (g = 0.6, 1.4–4.9 ms) smear
+//!   transients before they enter the network, so the first echoes are dense.
 //! * **Pre-delay** before the network (up to 250 ms), **width** as the side gain of the output's
 //!   mid/side pair (0 = mono, 1 = the network's full decorrelated stereo).
 //! * Size and pre-delay changes glide the delay lengths (linear-interpolated reads), decay and
 //!   damping ramp on the control grid, width per frame: every change is smooth.
 
-use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps};
+use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps, retarget};
 use crate::dsp::DENORMAL_FLOOR;
 use crate::dsp::smooth::Smoothed;
 use crate::model::mix::Reverb;
@@ -30,6 +32,52 @@ const BASE_MS: [f32; LINES] = [
 const IN_SIGN: [f32; LINES] = [
     1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, -1.0,
 ];
+
+/// Input diffusers: four Schroeder allpasses per channel (lengths in ms, left then right) that
+/// smear each input transient over ~12 ms before it enters the network, so the first echoes are
+/// dense instead of sixteen discrete taps. Their lengths stay fixed (no size scaling, so size
+/// changes never move them).
+const DIFFUSER_MS: [[f32; 4]; 2] = [[4.77, 3.59, 2.73, 1.37], [4.91, 3.31, 2.87, 1.51]];
+/// Allpass coefficient of the diffusers.
+const DIFFUSION: f32 = 0.6;
+
+/// A Schroeder allpass: w[n] = x[n] + g·w[n − M], y[n] = w[n − M] − g·w[n].
+#[derive(Clone, Debug)]
+struct Allpass {
+    buf: Box<[f32]>,
+    pos: usize,
+}
+
+impl Allpass {
+    fn new(ms: f32, rate: f32) -> Allpass {
+        let len = ((ms * 0.001 * rate).round() as usize).max(1);
+        Allpass {
+            buf: vec![0.0; len].into_boxed_slice(),
+            pos: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn process(&mut self, x: f32) -> f32 {
+        let len = self.buf.len();
+        let Some(slot) = self.buf.get_mut(self.pos) else {
+            return x;
+        };
+        let delayed = *slot;
+        let mut w = x + DIFFUSION * delayed;
+        if w.abs() < DENORMAL_FLOOR {
+            w = 0.0;
+        }
+        *slot = w;
+        self.pos = if self.pos + 1 == len { 0 } else { self.pos + 1 };
+        delayed - DIFFUSION * w
+    }
+
+    fn reset(&mut self) {
+        self.buf.fill(0.0);
+        self.pos = 0;
+    }
+}
 
 /// Longest pre-delay in milliseconds.
 pub const MAX_PREDELAY_MS: f32 = 250.0;
@@ -89,6 +137,8 @@ pub struct ReverbProcessor {
     pre_end: f32,
     pre_inc: f32,
     width: Smoothed,
+    /// Input diffusers, left then right.
+    diffusers: [[Allpass; 4]; 2],
     ctl_left: u32,
     fresh: bool,
 }
@@ -127,6 +177,7 @@ impl ReverbProcessor {
             pre_end: 0.0,
             pre_inc: 0.0,
             width: Smoothed::new(d.width, ramp_frames(rate)),
+            diffusers: DIFFUSER_MS.map(|side| side.map(|ms| Allpass::new(ms, rate))),
             ctl_left: 0,
             fresh: true,
         };
@@ -141,7 +192,7 @@ impl ReverbProcessor {
         self.damping.set(r.damping.clamp(0.0, 1.0));
         let pre = (r.predelay_ms.clamp(0.0, MAX_PREDELAY_MS) * 0.001 * self.rate).round();
         self.predelay.set(pre);
-        self.width.set(r.width.clamp(0.0, 1.0));
+        retarget(&mut self.width, r.width.clamp(0.0, 1.0));
         if self.fresh {
             self.snap();
         }
@@ -249,6 +300,9 @@ impl ReverbProcessor {
                 )
             };
             self.pre_w = if pw + 1 == pre_ring { 0 } else { pw + 1 };
+            let [dl, dr] = &mut self.diffusers;
+            let il = dl.iter_mut().fold(il, |x, ap| ap.process(x));
+            let ir = dr.iter_mut().fold(ir, |x, ap| ap.process(x));
 
             // Read every line, damp and attenuate.
             let w = self.w;
@@ -292,6 +346,9 @@ impl ReverbProcessor {
     pub fn reset(&mut self) {
         self.lines.fill(0.0);
         self.pre.fill(0.0);
+        for ap in self.diffusers.iter_mut().flatten() {
+            ap.reset();
+        }
         self.lp = [0.0; LINES];
         self.w = 0;
         self.pre_w = 0;
