@@ -162,7 +162,12 @@ impl DelayProcessor {
             if back > filled {
                 0.0
             } else {
-                buf.get((w + ring - back) % ring).copied().unwrap_or(0.0)
+                // back ≤ filled ≤ ring and w < ring: one conditional subtraction, no division.
+                let mut i = w + ring - back;
+                if i >= ring {
+                    i -= ring;
+                }
+                buf.get(i).copied().unwrap_or(0.0)
             }
         };
         hermite4(t, at(k - 1), at(k), at(k + 1), at(k + 2))

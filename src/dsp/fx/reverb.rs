@@ -97,9 +97,13 @@ fn size_scale(size: f32) -> f32 {
 /// linearly interpolated; `delay` ≥ 1.
 #[inline(always)]
 fn read_frac(buf: &[f32], ring: usize, w: usize, delay: f32) -> f32 {
-    let k = delay as usize;
+    let k = (delay as usize).min(ring);
     let f = delay - k as f32;
-    let i0 = (w + ring - k) % ring;
+    // w < ring and k ≤ ring: one conditional subtraction instead of a division.
+    let mut i0 = w + ring - k;
+    if i0 >= ring {
+        i0 -= ring;
+    }
     let i1 = if i0 == 0 { ring - 1 } else { i0 - 1 };
     let a = buf.get(i0).copied().unwrap_or(0.0);
     if f == 0.0 {
