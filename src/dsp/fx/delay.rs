@@ -14,8 +14,7 @@
 //!   the read position, so the echoes never bend in pitch. A change arriving during a crossfade
 //!   waits for it to finish; the latest one wins.
 
-use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps, retarget};
-use crate::dsp::DENORMAL_FLOOR;
+use super::{CONTROL_FRAMES, Ramp, flush, ramp_frames, ramp_steps, retarget};
 use crate::dsp::interp::hermite4;
 use crate::dsp::smooth::Smoothed;
 use crate::model::mix::{Delay, DelayUnit};
@@ -240,7 +239,6 @@ impl DelayProcessor {
             let mono = 0.5 * (xl + xr);
             let wl = (1.0 - pp) * (xl + fl) + pp * (mono + fr);
             let wr = (1.0 - pp) * (xr + fr) + pp * fl;
-            let flush = |v: f32| if v.abs() < DENORMAL_FLOOR { 0.0 } else { v };
             if let Some(s) = self.buf_l.get_mut(w) {
                 *s = flush(wl);
             }
@@ -252,12 +250,8 @@ impl DelayProcessor {
             *yl = ol;
             *yr = or;
         }
-        if self.lp_l.abs() < DENORMAL_FLOOR {
-            self.lp_l = 0.0;
-        }
-        if self.lp_r.abs() < DENORMAL_FLOOR {
-            self.lp_r = 0.0;
-        }
+        self.lp_l = flush(self.lp_l);
+        self.lp_r = flush(self.lp_r);
     }
 
     /// Silences the echoes and finishes every ramp and crossfade.

@@ -6,8 +6,7 @@
 //! domains, with the coefficients recomputed every [`CONTROL_FRAMES`] frames; switching a band
 //! (or the whole EQ) on or off crossfades between the band's input and output, so nothing clicks.
 
-use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps, retarget};
-use crate::dsp::DENORMAL_FLOOR;
+use super::{CONTROL_FRAMES, Ramp, flush64, ramp_frames, ramp_steps, retarget};
 use crate::dsp::smooth::Smoothed;
 use crate::model::mix::{BandKind, Eq};
 
@@ -155,14 +154,7 @@ impl Band {
             r2 = b2 * x - a2 * y;
             *xr = (x + w * (y - x)) as f32;
         }
-        let flush = |v: f64| {
-            if v.abs() < DENORMAL_FLOOR as f64 {
-                0.0
-            } else {
-                v
-            }
-        };
-        self.state = [[flush(l1), flush(l2)], [flush(r1), flush(r2)]];
+        self.state = [[flush64(l1), flush64(l2)], [flush64(r1), flush64(r2)]];
     }
 }
 

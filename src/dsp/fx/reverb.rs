@@ -16,8 +16,7 @@
 //! * Size and pre-delay changes glide the delay lengths (linear-interpolated reads), decay and
 //!   damping ramp on the control grid, width per frame: every change is smooth.
 
-use super::{CONTROL_FRAMES, Ramp, ramp_frames, ramp_steps, retarget};
-use crate::dsp::DENORMAL_FLOOR;
+use super::{CONTROL_FRAMES, Ramp, flush, ramp_frames, ramp_steps, retarget};
 use crate::dsp::smooth::Smoothed;
 use crate::model::mix::Reverb;
 
@@ -64,10 +63,7 @@ impl Allpass {
             return x;
         };
         let delayed = *slot;
-        let mut w = x + DIFFUSION * delayed;
-        if w.abs() < DENORMAL_FLOOR {
-            w = 0.0;
-        }
+        let w = flush(x + DIFFUSION * delayed);
         *slot = w;
         self.pos = if self.pos + 1 == len { 0 } else { self.pos + 1 };
         delayed - DIFFUSION * w
@@ -321,10 +317,7 @@ impl ReverbProcessor {
                     sr += if i % 2 == 0 { out } else { -out };
                 }
                 let p = self.pole[i];
-                let mut d = (1.0 - p) * self.gain[i] * out + p * self.lp[i];
-                if d.abs() < DENORMAL_FLOOR {
-                    d = 0.0;
-                }
+                let d = flush((1.0 - p) * self.gain[i] * out + p * self.lp[i]);
                 self.lp[i] = d;
                 v[i] = d;
             }
