@@ -55,7 +55,7 @@ pub(crate) fn one_pole_coef(ms: f32, rate: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn flush(v: f32) -> f32 {
     let a = v.abs();
-    if a >= crate::dsp::DENORMAL_FLOOR && a <= 1e30 {
+    if (crate::dsp::DENORMAL_FLOOR..=1e30).contains(&a) {
         v
     } else {
         0.0
@@ -66,7 +66,7 @@ pub(crate) fn flush(v: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn flush64(v: f64) -> f64 {
     let a = v.abs();
-    if a >= crate::dsp::DENORMAL_FLOOR as f64 && a <= 1e30 {
+    if (crate::dsp::DENORMAL_FLOOR as f64..=1e30).contains(&a) {
         v
     } else {
         0.0
