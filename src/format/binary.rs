@@ -196,8 +196,7 @@ pub fn decode(bytes: &[u8]) -> Result<Song, LoadError> {
     if expected != found {
         return Err(LoadError::Checksum { expected, found });
     }
-    let (song, used) =
-        decode_payload(payload, version).map_err(|e| LoadError::Decode(describe(&e)))?;
+    let (song, used) = decode_payload(payload, version).map_err(|e| LoadError::Decode(describe(&e)))?;
     let extra = (payload.len() - used.min(payload.len())) as u64 + trailing.len() as u64;
     if extra > 0 {
         return Err(LoadError::TrailingBytes { extra });

@@ -203,14 +203,8 @@ impl Eq {
         BandKind::LowPass,
     ];
     /// Names of the bands as the text format and the mixer view spell them.
-    pub const BAND_NAMES: [&'static str; 6] = [
-        "high_pass",
-        "low_shelf",
-        "peak1",
-        "peak2",
-        "high_shelf",
-        "low_pass",
-    ];
+    pub const BAND_NAMES: [&'static str; 6] =
+        ["high_pass", "low_shelf", "peak1", "peak2", "high_shelf", "low_pass"];
 }
 
 impl Default for Eq {

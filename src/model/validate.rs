@@ -406,62 +406,30 @@ fn validate_strip(who: &str, sends: &[f32; 2], inserts: &[Insert]) -> Result<(),
 
 fn validate_eq(who: &str, e: &Eq) -> Result<(), ModelError> {
     for (b, name) in e.bands.iter().zip(Eq::BAND_NAMES) {
-        r32(
-            format!("{who} {name} frequency (Hz)"),
-            b.freq_hz,
-            ranges::EQ_FREQ,
-        )?;
-        r32(
-            format!("{who} {name} gain (dB)"),
-            b.gain_db,
-            ranges::EQ_GAIN,
-        )?;
+        r32(format!("{who} {name} frequency (Hz)"), b.freq_hz, ranges::EQ_FREQ)?;
+        r32(format!("{who} {name} gain (dB)"), b.gain_db, ranges::EQ_GAIN)?;
         r32(format!("{who} {name} Q"), b.q, ranges::EQ_Q)?;
     }
     Ok(())
 }
 
 fn validate_comp(who: &str, c: &Compressor) -> Result<(), ModelError> {
-    r32(
-        format!("{who} threshold (dB)"),
-        c.threshold_db,
-        ranges::THRESHOLD,
-    )?;
+    r32(format!("{who} threshold (dB)"), c.threshold_db, ranges::THRESHOLD)?;
     r32(format!("{who} ratio"), c.ratio, ranges::RATIO)?;
     r32(format!("{who} knee (dB)"), c.knee_db, ranges::KNEE)?;
     r32(format!("{who} attack (ms)"), c.attack_ms, ranges::ATTACK_MS)?;
-    r32(
-        format!("{who} release (ms)"),
-        c.release_ms,
-        ranges::RELEASE_MS,
-    )?;
-    r32(
-        format!("{who} make-up (dB)"),
-        c.makeup_db,
-        ranges::MAKEUP_DB,
-    )?;
+    r32(format!("{who} release (ms)"), c.release_ms, ranges::RELEASE_MS)?;
+    r32(format!("{who} make-up (dB)"), c.makeup_db, ranges::MAKEUP_DB)?;
     Ok(())
 }
 
 /// Checks the send buses and the master chain.
 fn validate_mixer(m: &Mixer) -> Result<(), ModelError> {
     let r = &m.reverb;
-    r32(
-        "the reverb return (dB)".into(),
-        r.return_db,
-        ranges::SEND_DB,
-    )?;
+    r32("the reverb return (dB)".into(), r.return_db, ranges::SEND_DB)?;
     r32("the reverb size".into(), r.reverb.size, ranges::SIZE)?;
-    r32(
-        "the reverb decay (s)".into(),
-        r.reverb.decay_s,
-        ranges::DECAY_S,
-    )?;
-    r32(
-        "the reverb damping".into(),
-        r.reverb.damping,
-        ranges::DAMPING,
-    )?;
+    r32("the reverb decay (s)".into(), r.reverb.decay_s, ranges::DECAY_S)?;
+    r32("the reverb damping".into(), r.reverb.damping, ranges::DAMPING)?;
     r32(
         "the reverb pre-delay (ms)".into(),
         r.reverb.predelay_ms,
@@ -471,22 +439,14 @@ fn validate_mixer(m: &Mixer) -> Result<(), ModelError> {
     let d = &m.delay;
     r32("the delay return (dB)".into(), d.return_db, ranges::SEND_DB)?;
     r32("the delay time".into(), d.delay.time, ranges::DELAY_TIME)?;
-    r32(
-        "the delay feedback".into(),
-        d.delay.feedback,
-        ranges::FEEDBACK,
-    )?;
+    r32("the delay feedback".into(), d.delay.feedback, ranges::FEEDBACK)?;
     r32(
         "the delay high cut (Hz)".into(),
         d.delay.high_cut_hz,
         ranges::HIGH_CUT,
     )?;
     let ms = &m.master;
-    r32(
-        "the master volume (dB)".into(),
-        ms.volume_db,
-        ranges::VOLUME_DB,
-    )?;
+    r32("the master volume (dB)".into(), ms.volume_db, ranges::VOLUME_DB)?;
     validate_eq("the master EQ", &ms.eq)?;
     validate_comp("the master compressor", &ms.compressor)?;
     r32(

@@ -77,6 +77,7 @@ pub struct CompressorProcessor {
     /// Gain reduction after the attack stage (dB): what is applied.
     gr: f32,
     ctl_left: u32,
+    /// No `process` since `new` or `reset`: `set` jumps to its values instead of ramping.
     fresh: bool,
 }
 
@@ -120,7 +121,6 @@ impl CompressorProcessor {
         if self.fresh {
             self.snap();
         }
-        self.fresh = false;
     }
 
     fn snap(&mut self) {
@@ -144,6 +144,7 @@ impl CompressorProcessor {
 
     /// Compresses `l` and `r` (the same length) in place.
     pub fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        self.fresh = false;
         let n = l.len().min(r.len());
         let (mut l, mut r) = (&mut l[..n], &mut r[..n]);
         while !l.is_empty() {
@@ -209,6 +210,7 @@ impl CompressorProcessor {
 
     /// Clears the detector and finishes every ramp.
     pub fn reset(&mut self) {
+        self.fresh = true;
         self.peak_gr = 0.0;
         self.gr = 0.0;
         self.snap();

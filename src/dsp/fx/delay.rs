@@ -75,6 +75,7 @@ pub struct DelayProcessor {
     lp_l: f32,
     lp_r: f32,
     ctl_left: u32,
+    /// No `process` since `new` or `reset`: `set` jumps to its values instead of ramping.
     fresh: bool,
 }
 
@@ -125,7 +126,6 @@ impl DelayProcessor {
         } else if !self.fading && (self.target - self.cur).abs() > 1e-3 {
             self.start_fade();
         }
-        self.fresh = false;
     }
 
     fn start_fade(&mut self) {
@@ -175,6 +175,7 @@ impl DelayProcessor {
     /// Reads the bus input from `in_l`/`in_r` and overwrites `out_l`/`out_r` with the wet signal
     /// only (all four the same length).
     pub fn process(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        self.fresh = false;
         let n = in_l.len().min(in_r.len()).min(out_l.len()).min(out_r.len());
         let mut done = 0;
         while done < n {
@@ -256,6 +257,7 @@ impl DelayProcessor {
 
     /// Silences the echoes and finishes every ramp and crossfade.
     pub fn reset(&mut self) {
+        self.fresh = true;
         self.w = 0;
         self.filled = 0;
         self.lp_l = 0.0;

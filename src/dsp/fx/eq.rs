@@ -165,7 +165,7 @@ pub struct EqProcessor {
     bands: [Band; 6],
     /// Frames until the next control step.
     ctl_left: u32,
-    /// No `set` yet: the first one jumps to its values.
+    /// No `process` since `new` or `reset`: `set` jumps to its values instead of ramping.
     fresh: bool,
 }
 
@@ -220,11 +220,11 @@ impl EqProcessor {
                 band.wet.snap(band.wet.target());
             }
         }
-        self.fresh = false;
     }
 
     /// Filters `l` and `r` (the same length) in place.
     pub fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        self.fresh = false;
         let n = l.len().min(r.len());
         let (mut l, mut r) = (&mut l[..n], &mut r[..n]);
         while !l.is_empty() {
@@ -265,6 +265,7 @@ impl EqProcessor {
 
     /// Clears the filter state and finishes every ramp.
     pub fn reset(&mut self) {
+        self.fresh = true;
         for band in self.bands.iter_mut() {
             band.state = [[0.0; 2]; 2];
             band.log2_freq.finish();

@@ -159,6 +159,7 @@ pub struct LimiterProcessor {
     mix: Smoothed,
     gain: f32,
     ctl_left: u32,
+    /// No `process` since `new` or `reset`: `set` jumps to its values instead of ramping.
     fresh: bool,
 }
 
@@ -216,7 +217,6 @@ impl LimiterProcessor {
             self.mix.snap(self.mix.target());
             self.update_ceiling();
         }
-        self.fresh = false;
     }
 
     fn update_ceiling(&mut self) {
@@ -231,6 +231,7 @@ impl LimiterProcessor {
     /// Limits `l` and `r` (the same length) in place; the output is delayed by
     /// [`latency_frames`](Self::latency_frames).
     pub fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        self.fresh = false;
         let n = l.len().min(r.len());
         let (mut l, mut r) = (&mut l[..n], &mut r[..n]);
         while !l.is_empty() {
@@ -359,6 +360,7 @@ impl LimiterProcessor {
 
     /// Clears the look-ahead and detector and finishes every ramp.
     pub fn reset(&mut self) {
+        self.fresh = true;
         self.hist = [[0.0; 2 * TAPS]; 2];
         self.hist_pos = 0;
         self.last_interval = 0.0;

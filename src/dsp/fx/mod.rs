@@ -469,4 +469,37 @@ mod tests {
                 .all(|v| v.is_finite())
         );
     }
+
+    #[test]
+    fn reset_then_set_equals_a_fresh_processor() {
+        // Play resets the effects and may send new settings: the result must be exactly what a
+        // new chain given those settings produces.
+        let rate = 44_100.0;
+        let (x, y) = input(6000);
+        let mut fresh = Chain::new(rate);
+        fresh.set(5);
+        let (mut a, mut b) = (x.clone(), y.clone());
+        for (cl, cr) in a.chunks_mut(32).zip(b.chunks_mut(32)) {
+            fresh.process(cl, cr);
+        }
+        let mut used = Chain::new(rate);
+        used.set(2);
+        let (mut c, mut d) = (x.clone(), y.clone());
+        for (cl, cr) in c.chunks_mut(32).zip(d.chunks_mut(32)) {
+            used.process(cl, cr);
+        }
+        used.set(4); // a ramp in flight when the reset comes
+        used.process(&mut c[..10], &mut d[..10]);
+        used.eq.reset();
+        used.comp.reset();
+        used.reverb.reset();
+        used.delay.reset();
+        used.limiter.reset();
+        used.set(5);
+        let (mut c, mut d) = (x.clone(), y.clone());
+        for (cl, cr) in c.chunks_mut(32).zip(d.chunks_mut(32)) {
+            used.process(cl, cr);
+        }
+        assert_eq!((a, b), (c, d));
+    }
 }

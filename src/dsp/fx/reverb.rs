@@ -140,6 +140,7 @@ pub struct ReverbProcessor {
     /// Input diffusers, left then right.
     diffusers: [[Allpass; 4]; 2],
     ctl_left: u32,
+    /// No `process` since `new` or `reset`: `set` jumps to its values instead of ramping.
     fresh: bool,
 }
 
@@ -196,7 +197,6 @@ impl ReverbProcessor {
         if self.fresh {
             self.snap();
         }
-        self.fresh = false;
     }
 
     /// Finishes every ramp and glide.
@@ -256,6 +256,7 @@ impl ReverbProcessor {
     /// Reads the bus input from `in_l`/`in_r` and overwrites `out_l`/`out_r` with the wet signal
     /// only (all four the same length; extra frames of longer slices are left alone).
     pub fn process(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        self.fresh = false;
         let n = in_l.len().min(in_r.len()).min(out_l.len()).min(out_r.len());
         let mut done = 0;
         while done < n {
@@ -341,6 +342,7 @@ impl ReverbProcessor {
 
     /// Silences the tails and finishes every ramp.
     pub fn reset(&mut self) {
+        self.fresh = true;
         self.lines.fill(0.0);
         self.pre.fill(0.0);
         for ap in self.diffusers.iter_mut().flatten() {

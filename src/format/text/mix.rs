@@ -227,7 +227,12 @@ pub(super) fn mixer(root: &Tbl<'_>) -> Res<Mixer> {
 }
 
 /// Writes a track's solo, sends and inserts (inside its `[[track]]` table).
-pub(super) fn write_track_mix(out: &mut String, solo: bool, sends: &[f32; 2], inserts: &[Insert]) {
+pub(super) fn write_track_mix(
+    out: &mut String,
+    solo: bool,
+    sends: &[f32; 2],
+    inserts: &[Insert],
+) {
     if solo {
         *out += "solo = true\n";
     }
