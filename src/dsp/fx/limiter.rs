@@ -245,6 +245,18 @@ impl LimiterProcessor {
             let m = (self.ctl_left as usize).min(l.len());
             let (lh, lt) = std::mem::take(&mut l).split_at_mut(m);
             let (rh, rt) = std::mem::take(&mut r).split_at_mut(m);
+            if !self.mix.is_ramping() && self.mix.value() == 0.0 {
+                // Off: only the delay, so switching never shifts time. The detector rests; it
+                // refills within the look-ahead, long before a switch-on ramp lets it act.
+                self.gain = 1.0;
+                for (xl, xr) in lh.iter_mut().zip(rh.iter_mut()) {
+                    (*xl, *xr) = self.delay(*xl, *xr);
+                }
+                self.ctl_left -= m as u32;
+                l = lt;
+                r = rt;
+                continue;
+            }
             for (xl, xr) in lh.iter_mut().zip(rh.iter_mut()) {
                 let g = self.detect(*xl, *xr);
                 let mix = self.mix.next_value();
