@@ -315,6 +315,13 @@ fn instruments_are_created_edited_renamed_deleted_and_loaded() {
     let synth = a.song.instrument(2).expect("new synth in slot 02").clone();
     keys(&mut a, "Right Right");
     assert!((a.song.instrument(2).unwrap().volume - (synth.volume + 0.1)).abs() < 1e-6);
+    // Holding the key is one undo step: one undo goes back to where it started.
+    let steps = a.history.undo_len();
+    keys(&mut a, "C-z");
+    assert_eq!(a.song.instrument(2).unwrap().volume, synth.volume);
+    keys(&mut a, "C-y");
+    assert!((a.song.instrument(2).unwrap().volume - (synth.volume + 0.1)).abs() < 1e-6);
+    assert_eq!(a.history.undo_len(), steps);
     // Cutoff (parameter 11) goes up by half an octave per step.
     for _ in 0..11 {
         keys(&mut a, "Tab");

@@ -1091,7 +1091,11 @@ impl App {
                 };
                 let fine = matches!(action, Action::ParamUpFine | Action::ParamDownFine);
                 let (slot, param) = (self.instrument_cursor as u8 + 1, self.param);
-                self.edit_instrument(slot, |i| super::instruments::adjust(i, param, dir, fine));
+                // Holding a key is one undo step.
+                let key = (usize::MAX, slot as usize, param);
+                self.edit_instrument_keyed(slot, Some(key), |i| {
+                    super::instruments::adjust(i, param, dir, fine)
+                });
             }
             Action::InstrumentNew => {
                 let slot = self.instrument_cursor as u8 + 1;
@@ -1282,6 +1286,17 @@ impl App {
     /// Changes instrument `slot` through `f`, checked, as one undo step (merged with the previous
     /// step when it changed the same slot, so holding a key is one step).
     fn edit_instrument(&mut self, slot: u8, f: impl FnOnce(&mut crate::model::Instrument)) {
+        self.edit_instrument_keyed(slot, None, f);
+    }
+
+    /// Like [`App::edit_instrument`]; with `key`, quick repeats of the same adjustment merge into
+    /// one undo step.
+    fn edit_instrument_keyed(
+        &mut self,
+        slot: u8,
+        key: Option<super::edit::MergeKey>,
+        f: impl FnOnce(&mut crate::model::Instrument),
+    ) {
         let Some(before) = self.song.instrument(slot).cloned() else {
             self.message = "the slot is empty (n makes a synth, l loads a sample)".into();
             return;
@@ -1297,11 +1312,15 @@ impl App {
             self.message = format!("not changed: {e}");
             return;
         }
-        self.apply(Edit::Instrument {
+        let edit = Edit::Instrument {
             slot,
             before: Some(Box::new(before)),
             after: Some(Box::new(after)),
-        });
+        };
+        match key {
+            Some(k) => self.apply_nudge(edit, k),
+            None => self.apply(edit),
+        }
     }
 
     /// Loads a WAV file into a new sampler in `slot` (replacing what was there, undoably).

@@ -294,20 +294,34 @@ impl History {
         }
     }
 
-    /// Records a mix edit that nudged parameter `key` at `now`. When the previous step nudged
+    /// Records a mix or instrument edit that nudged parameter `key` at `now`. When the previous step nudged
     /// the same parameter less than [`MERGE_MS`] before, the two become one step (holding a key
     /// is one undo step), as in the design notes (§6).
     pub fn push_nudge(&mut self, edit: Edit, key: MergeKey, now: std::time::Instant) {
         let recent = self
             .last_nudge
             .is_some_and(|(k, t)| k == key && now.duration_since(t).as_millis() < MERGE_MS);
-        if recent
+        let merged = recent
             && self.redo.is_empty()
-            && let (Some(Edit::Mix { after: top, .. }), Edit::Mix { after, .. }) =
-                (self.undo.last_mut(), &edit)
-        {
-            *top = after.clone();
-        } else {
+            && match (self.undo.last_mut(), &edit) {
+                (Some(Edit::Mix { after: top, .. }), Edit::Mix { after, .. }) => {
+                    *top = after.clone();
+                    true
+                }
+                (
+                    Some(Edit::Instrument {
+                        slot: a,
+                        after: top,
+                        ..
+                    }),
+                    Edit::Instrument { slot: b, after, .. },
+                ) if a == b => {
+                    *top = after.clone();
+                    true
+                }
+                _ => false,
+            };
+        if !merged {
             self.push(edit);
         }
         self.last_nudge = Some((key, now));
