@@ -1,6 +1,7 @@
 //! Messages between the UI thread and the engine. Every message is small; large objects travel
 //! boxed and come back through [`Garbage`] so they are freed off the audio thread.
 
+use super::midi::{MidiReceiver, MidiReport};
 use super::song::{EngineSong, PlayableInstrument};
 use super::{PlayRange, Position};
 use crate::model::{EffectCell, NoteCell, Pattern};
@@ -96,6 +97,22 @@ pub enum Command {
     },
     /// Replace the whole song (new patterns, tracks or instruments; tempo changes).
     ReplaceSong(Box<EngineSong>),
+    /// Take MIDI input from this ring (see [`super::midi::midi_ring`]), or from none; the ring
+    /// it replaces comes back as [`Garbage::MidiInput`].
+    SetMidiInput(Option<Box<MidiReceiver>>),
+    /// Incoming MIDI notes play at once on `track` with instrument `slot` (1-based; 0 = silent).
+    MidiThru {
+        /// Track whose mix they go through.
+        track: u8,
+        /// Instrument slot, 0 for none.
+        slot: u8,
+    },
+    /// Frames between computing a frame and hearing it, for placing MIDI events in the song
+    /// (the audio backends set it themselves when the device says).
+    SetOutputLatency {
+        /// Latency in frames.
+        frames: u32,
+    },
 }
 
 /// Engine → UI: what a boxed command displaced, to be dropped on the UI side. Exactly one reply per
@@ -108,15 +125,20 @@ pub enum Garbage {
     Instrument(Box<PlayableInstrument>),
     /// A replaced song.
     Song(Box<EngineSong>),
+    /// A replaced MIDI input ring.
+    MidiInput(Box<MidiReceiver>),
     /// The command displaced nothing (or was refused), but its credit comes back.
     Nothing,
 }
 
-/// Engine → UI snapshots; losing one loses nothing, the next supersedes it.
+/// Engine → UI messages. A status is a snapshot (losing one loses nothing, the next supersedes it);
+/// a MIDI report is an event, which the engine keeps and resends while the ring is full.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Report {
     /// Transport and counters.
     Status(Status),
+    /// A MIDI event was played, with the song position heard when it was played.
+    Midi(MidiReport),
 }
 
 /// The engine's state as of one block.
@@ -138,6 +160,10 @@ pub struct Status {
     pub reports_dropped: u64,
     /// Garbage waiting in the engine because the garbage ring was full.
     pub garbage_parked: u32,
+    /// MIDI events played since the engine was created.
+    pub midi_events: u64,
+    /// MIDI events or reports lost because a preallocated list was full.
+    pub midi_dropped: u64,
 }
 
 const _: () = assert!(
