@@ -294,7 +294,14 @@ impl MidiState {
     }
 
     /// Records the start of a row (called by the sequencer on every row's first tick).
-    pub(super) fn row_started(&mut self, start: u64, frames: f64, order: usize, pattern: usize, row: usize) {
+    pub(super) fn row_started(
+        &mut self,
+        start: u64,
+        frames: f64,
+        order: usize,
+        pattern: usize,
+        row: usize,
+    ) {
         self.push_mark(RowMark {
             start,
             frames,
@@ -393,7 +400,10 @@ impl Engine {
     }
 
     /// Gives the engine a MIDI input ring (see [`midi_ring`]); returns the one it replaces.
-    pub fn connect_midi(&mut self, receiver: Option<Box<MidiReceiver>>) -> Option<Box<MidiReceiver>> {
+    pub fn connect_midi(
+        &mut self,
+        receiver: Option<Box<MidiReceiver>>,
+    ) -> Option<Box<MidiReceiver>> {
         std::mem::replace(&mut self.midi.receiver, receiver)
     }
 
@@ -548,7 +558,9 @@ impl Engine {
             sent += 1;
         }
         if sent > 0 {
-            self.midi.backlog.copy_within(sent..self.midi.backlog_len, 0);
+            self.midi
+                .backlog
+                .copy_within(sent..self.midi.backlog_len, 0);
             self.midi.backlog_len -= sent;
         }
     }
@@ -632,7 +644,10 @@ mod tests {
             m.row_started(i as u64 * 100, 100.0, 0, 0, i);
         }
         let last = (ROW_HISTORY + 9) as u64 * 100;
-        assert_eq!(m.position_of(last as i64 + 50).unwrap().row as usize, ROW_HISTORY + 9);
+        assert_eq!(
+            m.position_of(last as i64 + 50).unwrap().row as usize,
+            ROW_HISTORY + 9
+        );
         assert!(m.position_of(0).is_none(), "forgotten rows are not guessed");
     }
 }

@@ -61,7 +61,9 @@ pub fn list_inputs() -> Result<Vec<String>, MidiError> {
 /// The first of `names` that contains `wanted`, ignoring case.
 pub fn find_port(names: &[String], wanted: &str) -> Option<usize> {
     let needle = wanted.to_lowercase();
-    names.iter().position(|n| n.to_lowercase().contains(&needle))
+    names
+        .iter()
+        .position(|n| n.to_lowercase().contains(&needle))
 }
 
 /// An open MIDI input; dropping it closes the connection.

@@ -201,7 +201,10 @@ mod tests {
     #[test]
     fn system_common_messages_are_skipped_whole() {
         // Song position (2 data bytes), then data that must not be read as a note.
-        assert_eq!(parse(&[0x90, 60, 1, 0xF2, 60, 100, 60, 100]), vec![on(0, 60, 1)]);
+        assert_eq!(
+            parse(&[0x90, 60, 1, 0xF2, 60, 100, 60, 100]),
+            vec![on(0, 60, 1)]
+        );
         assert_eq!(parse(&[0xF3, 5, 0x80, 60, 0]), vec![off(0, 60, 0)]);
     }
 
@@ -219,7 +222,11 @@ mod tests {
     fn malformed_input_gives_no_message() {
         assert_eq!(parse(&[60, 100, 0x7F]), vec![], "stray data bytes");
         assert_eq!(parse(&[0x90, 60]), vec![], "truncated");
-        assert_eq!(parse(&[0x90, 60, 0x80, 61, 5]), vec![off(0, 61, 5)], "cut by a status");
+        assert_eq!(
+            parse(&[0x90, 60, 0x80, 61, 5]),
+            vec![off(0, 61, 5)],
+            "cut by a status"
+        );
         assert_eq!(parse(&[0xF7, 60, 1]), vec![], "EOX without sysex");
         assert_eq!(parse(&[]), vec![]);
     }
