@@ -135,7 +135,7 @@ pub fn probe() -> Result<JackProbe, AudioError> {
     let client = open_client("ttrack-probe")?;
     let physical = |flags| client.ports(None, Some(jack::jack_sys::FLOAT_MONO_AUDIO), flags);
     Ok(JackProbe {
-        rate: u32::try_from(client.sample_rate()).unwrap_or(0),
+        rate: client.sample_rate(),
         buffer_frames: client.buffer_size(),
         playback: physical(jack::PortFlags::IS_PHYSICAL | jack::PortFlags::IS_INPUT),
         capture: physical(jack::PortFlags::IS_PHYSICAL | jack::PortFlags::IS_OUTPUT),
@@ -154,7 +154,7 @@ pub(super) fn open(
     make_engine: &mut dyn FnMut(u32) -> Engine,
 ) -> Result<(JackStream, OutputInfo, Arc<AudioStats>), AudioError> {
     let client = open_client(CLIENT_NAME)?;
-    let rate = u32::try_from(client.sample_rate()).unwrap_or(0);
+    let rate = client.sample_rate();
     let buffer = client.buffer_size();
     let label = format!("JACK client {}", client.name());
     if let Some(wanted) = opts.rate

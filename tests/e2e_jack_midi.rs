@@ -1,0 +1,577 @@
+//! MIDI into ttrack's JACK client, measured: a JACK dummy server runs ttrack's `ttrack` client
+//! (`--audio-host jack`), a sender client plays notes into `ttrack:midi_in` at chosen frames and a
+//! listener client records `ttrack:out_1`. The graph sender → ttrack → listener runs in one cycle,
+//! so frames compare exactly. Checked: (a) each MIDI-thru note starts at the frame it was sent (the
+//! sample-accurate path) with the right pitch, chords sound together and a note-off releases; (b)
+//! the song position the engine reports for each note — what was heard when it was played, i.e.
+//! its frame minus the output latency — is within 1 ms of the truth, before and after a tempo
+//! change. Then the same through the binary: `ttrack play --audio-host jack` prints the positions.
+//! Needs jackd (Debian jackd2); without it the test skips, saying why, except under `CI=true`.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod common;
+
+use jack::{AudioIn, Client, ClientOptions, Control, MidiOut, ProcessScope, RawMidi};
+use ringbuf::HeapRb;
+use ringbuf::traits::{Consumer, Producer, Split};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+use ttrack::audio::{self, AudioHost, OpenOptions};
+use ttrack::engine::{self, Engine, EngineSong, MidiMessage, PlayRange};
+use ttrack::model::*;
+
+const RATE: u32 = 48_000;
+const PERIOD: u32 = 256;
+/// Frames of a row at 125 BPM, LPB 4 (rows 0..8), and at 150 BPM (from row 8, F96).
+const ROW_SLOW: u64 = 5760;
+const ROW_FAST: u64 = 4800;
+const SERVER: &str = "ttrack-e2e-midi";
+
+struct Jackd(Child);
+
+impl Drop for Jackd {
+    fn drop(&mut self) {
+        // SIGTERM lets jackd remove its shared-memory registry entry (a killed one leaves it).
+        // SAFETY: kill(2) with the pid of our own child process.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn jackd_installed() -> bool {
+    if Command::new("jackd").arg("--version").output().is_ok() {
+        return true;
+    }
+    let why = "jackd (Debian jackd2) is not installed";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("prerequisite missing under CI: {why}");
+    }
+    eprintln!("skipping: {why}");
+    false
+}
+
+fn start_jackd() -> Jackd {
+    let child = Command::new("jackd")
+        .args(["-n", SERVER, "-d", "dummy", "-r", "48000", "-p"])
+        .arg(PERIOD.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start jackd");
+    let j = Jackd(child);
+    let ok = Command::new("jack_wait")
+        .args(["-w", "-t", "8"])
+        .env("JACK_DEFAULT_SERVER", SERVER)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(ok, "jackd did not come up");
+    j
+}
+
+/// Row 0 sounds a beat (instrument 02, released on row 1) so the listener finds the song's start;
+/// row 8 changes the tempo from 125 to 150 BPM. Instrument 01 is the sine that MIDI thru plays.
+fn test_song() -> Song {
+    let mut s = common::song(
+        1,
+        64,
+        vec![common::synth(Waveform::Sine), common::synth(Waveform::Sine)],
+    );
+    s.bpm = 125;
+    s.lpb = 4;
+    s.tpl = 6;
+    common::put(&mut s, 0, 0, "C-5", 2, None);
+    common::put(&mut s, 0, 1, "OFF", 0, None);
+    common::fx(&mut s, 0, 8, "F96");
+    s
+}
+
+/// Song frame of the start of `row` (pattern 0, order 0).
+fn row_start(row: u64) -> u64 {
+    if row <= 8 {
+        row * ROW_SLOW
+    } else {
+        8 * ROW_SLOW + (row - 8) * ROW_FAST
+    }
+}
+
+fn row_frames(row: u64) -> u64 {
+    if row < 8 { ROW_SLOW } else { ROW_FAST }
+}
+
+/// One scheduled MIDI message: absolute JACK frame and bytes.
+type Scheduled = (u32, [u8; 3]);
+
+/// Sends scheduled MIDI at exact frames.
+struct Sender {
+    port: jack::Port<MidiOut>,
+    incoming: ringbuf::HeapCons<Scheduled>,
+    queue: Vec<Scheduled>,
+    late: Arc<AtomicU64>,
+}
+
+impl jack::ProcessHandler for Sender {
+    fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        while let Some(e) = self.incoming.try_pop() {
+            self.queue.push(e);
+        }
+        let start = ps.last_frame_time();
+        let n = ps.n_frames();
+        let mut writer = self.port.writer(ps);
+        let mut sent = 0;
+        for &(t, bytes) in self.queue.iter() {
+            if t >= start + n {
+                break;
+            }
+            if t < start {
+                self.late.fetch_add(1, SeqCst);
+            }
+            let time = t.saturating_sub(start);
+            writer
+                .write(&RawMidi {
+                    time,
+                    bytes: &bytes,
+                })
+                .expect("write MIDI");
+            sent += 1;
+        }
+        self.queue.drain(..sent);
+        Control::Continue
+    }
+}
+
+/// Records its input at absolute JACK frames and notes where sound first starts.
+struct Listener {
+    port: jack::Port<AudioIn>,
+    buf: Vec<f32>,
+    first_cycle: Option<u32>,
+    /// Absolute frame of the first sample above the threshold, plus one (0: none yet).
+    onset: Arc<AtomicU64>,
+    /// Offset of that sample in its cycle.
+    onset_offset: Arc<AtomicU64>,
+}
+
+impl jack::ProcessHandler for Listener {
+    fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        let start = ps.last_frame_time();
+        let t0 = *self.first_cycle.get_or_insert(start);
+        let at = start.wrapping_sub(t0) as usize;
+        let x = self.port.as_slice(ps);
+        if at + x.len() <= self.buf.len() {
+            self.buf[at..at + x.len()].copy_from_slice(x);
+        }
+        if self.onset.load(SeqCst) == 0
+            && let Some(i) = x.iter().position(|v| v.abs() > 1e-4)
+        {
+            self.onset_offset.store(i as u64, SeqCst);
+            self.onset.store(start as u64 + i as u64 + 1, SeqCst);
+        }
+        Control::Continue
+    }
+}
+
+fn note_on(key: u8, vel: u8) -> [u8; 3] {
+    [0x90, key, vel]
+}
+
+fn note_off(key: u8) -> [u8; 3] {
+    [0x80, key, 0]
+}
+
+/// A note of the test: song frame at which it is heard, keys pressed together, hold time.
+struct Played {
+    song_frame: u64,
+    keys: &'static [u8],
+    hold: u32,
+}
+
+#[test]
+fn midi_into_the_jack_client_plays_at_its_frame_and_reports_its_song_position() {
+    if !jackd_installed() {
+        return;
+    }
+    let _jack = start_jackd();
+    // SAFETY: set before any JACK client exists; this file's only test reads it.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("JACK_DEFAULT_SERVER", SERVER);
+    }
+    let song = test_song();
+
+    // ttrack's client, as `--audio-host jack` opens it, with a stopped engine.
+    let mut handle = None;
+    let opts = OpenOptions {
+        host: AudioHost::Jack,
+        ..Default::default()
+    };
+    let out = audio::open_output(&opts, |rate| {
+        let (h, link) = engine::link();
+        let mut e = Engine::new(Box::new(EngineSong::from_model(&song, rate)));
+        e.connect(link);
+        handle = Some(h);
+        e
+    })
+    .expect("open the JACK host");
+    let mut handle = handle.unwrap();
+    assert_eq!(out.info().backend, audio::BackendKind::Jack);
+    assert_eq!((out.rate(), out.info().buffer_frames), (RATE, Some(PERIOD)));
+    let audio::Backend::Jack(jack_out) = out.backend() else {
+        panic!("not the JACK backend");
+    };
+    let ttrack = jack_out.client_name().to_string();
+    assert_eq!(ttrack, "ttrack");
+
+    // The test's clients.
+    let (sender_client, _) = Client::new("midi-sender", ClientOptions::NO_START_SERVER).unwrap();
+    let (mut sched_tx, sched_rx) = HeapRb::<Scheduled>::new(64).split();
+    let late = Arc::new(AtomicU64::new(0));
+    let sender = Sender {
+        port: sender_client
+            .register_port("midi_out", MidiOut::default())
+            .unwrap(),
+        incoming: sched_rx,
+        queue: Vec::with_capacity(64),
+        late: late.clone(),
+    };
+    let (listener_client, _) = Client::new("listener", ClientOptions::NO_START_SERVER).unwrap();
+    let onset = Arc::new(AtomicU64::new(0));
+    let onset_offset = Arc::new(AtomicU64::new(0));
+    let listener = Listener {
+        port: listener_client
+            .register_port("in", AudioIn::default())
+            .unwrap(),
+        buf: vec![0.0; RATE as usize * 12],
+        first_cycle: None,
+        onset: onset.clone(),
+        onset_offset: onset_offset.clone(),
+    };
+    let sender = sender_client.activate_async((), sender).unwrap();
+    let listener = listener_client.activate_async((), listener).unwrap();
+    let c = sender.as_client();
+    c.connect_ports_by_name("midi-sender:midi_out", &format!("{ttrack}:midi_in"))
+        .unwrap();
+    c.connect_ports_by_name(&format!("{ttrack}:out_1"), "listener:in")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(onset.load(SeqCst), 0, "sound before play");
+
+    // Play; the listener finds the frame at which ttrack computed the song's first frame.
+    let es = EngineSong::from_model(&song, RATE);
+    handle.send(engine::Command::Play {
+        range: PlayRange::song(&es),
+        row: 0,
+        bpm: 125,
+        tpl: 6,
+    });
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while onset.load(SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the song never started");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let first = onset.load(SeqCst) - 1;
+    let offset = onset_offset.load(SeqCst);
+    assert!(
+        offset < 8,
+        "the song's first note starts {offset} frames into a period, not at its start"
+    );
+    // Song frame 0 was computed at the start of that period.
+    let song_start = first - offset;
+    // What ttrack computes at frame F is heard at F + latency (the playback ports' latency).
+    let latency = c
+        .port_by_name(&format!("{ttrack}:out_1"))
+        .unwrap()
+        .get_latency_range(jack::LatencyType::Playback)
+        .1 as u64;
+
+    // Notes played along with what is heard, off the row grid, before and after the tempo change.
+    let played = [
+        Played {
+            song_frame: row_start(3) + 1234,
+            keys: &[69],
+            hold: 7200,
+        },
+        Played {
+            song_frame: row_start(6) + 5000,
+            keys: &[72],
+            hold: 7200,
+        },
+        Played {
+            song_frame: row_start(10) + 777,
+            keys: &[69, 76],
+            hold: 7200,
+        },
+        Played {
+            song_frame: row_start(15) + 3333,
+            keys: &[81],
+            hold: 7200,
+        },
+    ];
+    let mut sent_at = Vec::new();
+    for p in &played {
+        let t = (song_start + latency + p.song_frame) as u32;
+        sent_at.push(t);
+        for &k in p.keys {
+            sched_tx.try_push((t, note_on(k, 127))).unwrap();
+        }
+        for &k in p.keys {
+            sched_tx.try_push((t + p.hold, note_off(k))).unwrap();
+        }
+    }
+    let last = played.last().unwrap();
+    let end_frame = song_start + latency + last.song_frame + last.hold as u64 + RATE as u64 / 2;
+    while (c.frame_time() as u64) < end_frame {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(late.load(SeqCst), 0, "events were scheduled too late");
+    handle.pump();
+    let reports: Vec<_> = handle.take_midi().collect();
+    let (_, _, listener) = listener.deactivate().unwrap();
+    drop(sender);
+    let t0 = listener.first_cycle.unwrap() as u64;
+    let x = &listener.buf;
+    let stats = out.stats().snapshot();
+    drop(out);
+
+    // (b) Reported song positions.
+    let ons: Vec<_> = reports
+        .iter()
+        .filter(|r| matches!(r.msg, MidiMessage::NoteOn { .. }))
+        .collect();
+    let offs = reports
+        .iter()
+        .filter(|r| matches!(r.msg, MidiMessage::NoteOff { .. }))
+        .count();
+    let keys: usize = played.iter().map(|p| p.keys.len()).sum();
+    assert_eq!((ons.len(), offs), (keys, keys), "reports: {reports:#?}");
+    assert_eq!(
+        reports[0].latency as u64, latency,
+        "the engine was told another output latency"
+    );
+    let mut k = 0;
+    for p in &played {
+        for &key in p.keys {
+            let r = ons[k];
+            k += 1;
+            assert_eq!(
+                r.msg,
+                MidiMessage::NoteOn {
+                    channel: 0,
+                    key,
+                    velocity: 127
+                }
+            );
+            let at = r.at.expect("the note was played while the song played");
+            assert_eq!((at.order, at.pattern), (0, 0));
+            let row = at.row as u64;
+            let from_delay =
+                row_start(row) as f64 + at.delay as f64 / 256.0 * row_frames(row) as f64;
+            let exact = row_start(row) + at.frames_into_row as u64;
+            let err_ms = (from_delay - p.song_frame as f64) / RATE as f64 * 1000.0;
+            eprintln!(
+                "note {key}: sent at song frame {}, reported row {row} delay {:02X} ({} frames \
+                 into the row): {err_ms:+.3} ms by the delay value, {:+} frames exact",
+                p.song_frame,
+                at.delay,
+                at.frames_into_row,
+                exact as i64 - p.song_frame as i64
+            );
+            assert!(
+                err_ms.abs() <= 1.0,
+                "row {row} delay {:02X} is {err_ms:+.3} ms from the note played at song frame {}",
+                at.delay,
+                p.song_frame
+            );
+            assert!(
+                (exact as i64 - p.song_frame as i64).abs() <= 2,
+                "exact position {exact} vs {}",
+                p.song_frame
+            );
+        }
+    }
+
+    // (a) The thru notes in the audio: onset at the frame sent, pitch, chord, release.
+    for (p, &t) in played.iter().zip(&sent_at) {
+        let sent = t as u64 - t0;
+        let before = &x[sent as usize - 2000..sent as usize];
+        assert!(
+            common::measure::peak_db(before) < -60.0,
+            "not silent before the note at {sent}: {:.1} dB",
+            common::measure::peak_db(before)
+        );
+        let window = &x[sent as usize - PERIOD as usize..sent as usize + PERIOD as usize];
+        let found = window
+            .iter()
+            .position(|v| v.abs() > 1e-3)
+            .expect("no onset within a period of the note") as i64
+            - PERIOD as i64;
+        eprintln!(
+            "keys {:?}: onset {found:+} frames from the MIDI event",
+            p.keys
+        );
+        assert!(
+            (0..=24).contains(&found),
+            "onset {found:+} frames from the event (want 0..=24: sample-accurate)"
+        );
+        let body = &x[sent as usize + 2400..sent as usize + 2400 + 4096];
+        if p.keys.len() == 1 {
+            let hz = common::measure::pitch_zero_crossings(body, RATE);
+            let want = Note::pitch_hz(p.keys[0] as f64 - 12.0);
+            assert!(
+                (hz - want).abs() < 0.5,
+                "MIDI key {} measured {hz:.2} Hz, want {want:.2} ± 0.5",
+                p.keys[0]
+            );
+        } else {
+            let (mags, n) = common::measure::spectrum(body);
+            for &key in p.keys {
+                let hz = Note::pitch_hz(key as f64 - 12.0);
+                let bin = (hz * n as f64 / RATE as f64).round() as usize;
+                let peak = mags[bin - 2..=bin + 2].iter().cloned().fold(0.0, f64::max);
+                // Far from both notes (1.2–1.8 kHz): what a sine leaks there is tiny.
+                let floor = mags[105..155].iter().cloned().fold(0.0, f64::max);
+                assert!(
+                    peak > 100.0 * floor,
+                    "chord key {key} ({hz:.1} Hz) missing: peak {peak:.3}, floor {floor:.3}"
+                );
+            }
+        }
+        let held = &x[sent as usize + 2400..sent as usize + 4800];
+        let released_at = sent as usize + p.hold as usize;
+        // 150–200 ms after the note-off (the release takes 100 ms), before the next note.
+        let after = &x[released_at + 7200..released_at + 9600];
+        assert!(
+            common::measure::rms_db(after) < common::measure::rms_db(held) - 40.0,
+            "note-off did not release: {:.1} dB held, {:.1} dB 150 ms after the note-off",
+            common::measure::rms_db(held),
+            common::measure::rms_db(after)
+        );
+    }
+    // Xruns are the machine's pacing (any client, any load), a benchmark figure, not asserted.
+    eprintln!(
+        "output latency {latency} frames, {} xruns, max callback load {:.1} %",
+        stats.xruns, stats.max_load_percent
+    );
+
+    the_binary_prints_the_song_positions_of_notes_played_into_it(&song);
+}
+
+/// `ttrack play SONG --audio-host jack`: the same client from the command line; two notes sent
+/// into `ttrack:midi_in` a known number of frames apart come out as `midi note-on` lines whose
+/// song positions lie that far apart (the song started before the notes could be connected, so
+/// the distance is what can be checked here; the test above checks the absolute positions).
+fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("midi.ttrk");
+    ttrack::format::save_song(song, &path).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ttrack"))
+        .args([
+            "play",
+            path.to_str().unwrap(),
+            "--audio-host",
+            "jack",
+            "--seconds",
+            "3",
+        ])
+        .env("JACK_DEFAULT_SERVER", SERVER)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (client, _) = Client::new("cli-sender", ClientOptions::NO_START_SERVER).unwrap();
+    let (mut tx, rx) = HeapRb::<Scheduled>::new(16).split();
+    let late = Arc::new(AtomicU64::new(0));
+    let sender = Sender {
+        port: client
+            .register_port("midi_out", MidiOut::default())
+            .unwrap(),
+        incoming: rx,
+        queue: Vec::with_capacity(16),
+        late: late.clone(),
+    };
+    let sender = client.activate_async((), sender).unwrap();
+    let c = sender.as_client();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.port_by_name("ttrack:midi_in").is_none() {
+        assert!(Instant::now() < deadline, "ttrack:midi_in never appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    c.connect_ports_by_name("cli-sender:midi_out", "ttrack:midi_in")
+        .unwrap();
+    let gap = 30_011u32;
+    let t = c.frame_time() + RATE / 4;
+    for (at, bytes) in [
+        (t, note_on(60, 100)),
+        (t + 4000, note_off(60)),
+        (t + gap, note_on(67, 90)),
+        (t + gap + 4000, note_off(67)),
+    ] {
+        tx.try_push((at, bytes)).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    drop(sender);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr
+            .contains("ports ttrack:out_1, ttrack:out_2, ttrack:in_1, ttrack:in_2, ttrack:midi_in"),
+        "{stderr}"
+    );
+    assert_eq!(late.load(SeqCst), 0);
+    let ons: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("midi note-on"))
+        .collect();
+    assert_eq!(ons.len(), 2, "{stdout}");
+    assert!(
+        ons[0].contains("C-4 vel 100 ch  1 at order 00 row"),
+        "{}",
+        ons[0]
+    );
+    assert!(
+        ons[1].contains("G-4 vel  90 ch  1 at order 00 row"),
+        "{}",
+        ons[1]
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("midi note-off"))
+            .count(),
+        2,
+        "{stdout}"
+    );
+    // "... row RR delay DD (F of N frames into the row) ..."
+    let song_frame = |line: &str| -> (f64, u64) {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let i = w.iter().position(|&x| x == "row").unwrap();
+        let row: u64 = w[i + 1].parse().unwrap();
+        let delay = u8::from_str_radix(w[i + 3], 16).unwrap();
+        let into: u64 = w[i + 4].trim_start_matches('(').parse().unwrap();
+        (
+            row_start(row) as f64 + delay as f64 / 256.0 * row_frames(row) as f64,
+            row_start(row) + into,
+        )
+    };
+    let (a, b) = (song_frame(ons[0]), song_frame(ons[1]));
+    let exact = b.1 as i64 - a.1 as i64;
+    let by_delay_ms = (b.0 - a.0 - gap as f64) / RATE as f64 * 1000.0;
+    eprintln!(
+        "binary: notes {gap} frames apart reported {exact} frames apart ({by_delay_ms:+.3} ms by \
+         the delay values)"
+    );
+    assert!((exact - gap as i64).abs() <= 2, "{}\n{}", ons[0], ons[1]);
+    assert!(by_delay_ms.abs() <= 1.0, "{}\n{}", ons[0], ons[1]);
+}
