@@ -22,6 +22,10 @@ use ttrack::audio::{self, AudioHost, OpenOptions};
 use ttrack::engine::{self, Engine, EngineSong, MidiMessage, PlayRange};
 use ttrack::model::*;
 
+// Counts allocations inside `assert_no_alloc` scopes: ttrack's whole JACK process callback.
+#[global_allocator]
+static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
+
 const RATE: u32 = 48_000;
 const PERIOD: u32 = 256;
 /// Frames of a row at 125 BPM, LPB 4 (rows 0..8), and at 150 BPM (from row 8, F96).
@@ -458,6 +462,11 @@ fn midi_into_the_jack_client_plays_at_its_frame_and_reports_its_song_position() 
             common::measure::rms_db(after)
         );
     }
+    assert_eq!(
+        assert_no_alloc::violation_count(),
+        0,
+        "the JACK process callback allocated"
+    );
     // Xruns are the machine's pacing (any client, any load), a benchmark figure, not asserted.
     eprintln!(
         "output latency {latency} frames, {} xruns, max callback load {:.1} %",

@@ -346,6 +346,24 @@ impl JackProcess {
 
 impl ProcessHandler for JackProcess {
     fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        // The whole period under the allocation checker, not only the engine call.
+        assert_no_alloc::assert_no_alloc(|| self.period(ps));
+        Control::Continue
+    }
+
+    fn buffer_size(&mut self, _: &Client, size: jack::Frames) -> Control {
+        // Not real time (JACK calls this between periods): growing the scratch is allowed here.
+        let want = 2 * size as usize;
+        if self.scratch.len() < want {
+            self.scratch.resize(want, 0.0);
+        }
+        Control::Continue
+    }
+}
+
+impl JackProcess {
+    /// One period: MIDI in, inputs metered and captured, the engine into the two outputs.
+    fn period(&mut self, ps: &ProcessScope) {
         self.read_midi(ps);
         self.read_inputs(ps);
         let n = ps.n_frames() as usize;
@@ -363,15 +381,5 @@ impl ProcessHandler for JackProcess {
         }
         out_l[m..n].fill(0.0);
         out_r[m..n].fill(0.0);
-        Control::Continue
-    }
-
-    fn buffer_size(&mut self, _: &Client, size: jack::Frames) -> Control {
-        // Not real time (JACK calls this between periods): growing the scratch is allowed here.
-        let want = 2 * size as usize;
-        if self.scratch.len() < want {
-            self.scratch.resize(want, 0.0);
-        }
-        Control::Continue
     }
 }

@@ -162,7 +162,8 @@ pub struct SongPos {
 pub struct MidiReport {
     /// The message.
     pub msg: MidiMessage,
-    /// Engine frame (since play started) at which it sounded.
+    /// Engine frame (since play started) at which it was played (it sounds there, or at the next
+    /// 32-frame chunk when the host's blocks are not multiples of 32 frames).
     pub frame: u64,
     /// Output latency in frames taken off `frame` to find what was heard.
     pub latency: u32,
@@ -283,14 +284,14 @@ impl MidiState {
         self.pending_len += 1;
     }
 
-    fn pop_due(&mut self, now: u64) -> Option<MidiMessage> {
+    fn pop_due(&mut self, now: u64) -> Option<Pending> {
         if self.pending_len == 0 || self.pending[0].frame > now {
             return None;
         }
-        let msg = self.pending[0].msg;
+        let p = self.pending[0];
         self.pending.copy_within(1..self.pending_len, 0);
         self.pending_len -= 1;
-        Some(msg)
+        Some(p)
     }
 
     /// Records the start of a row (called by the sequencer on every row's first tick).
@@ -463,16 +464,18 @@ impl Engine {
     }
 
     /// Plays every MIDI event due at `now` (called from the event loop of the sequencer, after the
-    /// tick at `now`, so a row starting at `now` is already in the history).
+    /// tick at `now`, so a row starting at `now` is already in the history). An event whose frame
+    /// fell inside a chunk rendered before it arrived (host blocks off the 32-frame control grid)
+    /// sounds up to 31 frames late; its song position still comes from its own frame.
     pub(super) fn fire_midi(&mut self, now: u64) {
-        while let Some(msg) = self.midi.pop_due(now) {
+        while let Some(Pending { frame, msg }) = self.midi.pop_due(now) {
             self.midi.events += 1;
             self.play_midi(msg);
             let latency = self.midi.latency;
-            let at = self.midi.position_of(now as i64 - latency as i64);
+            let at = self.midi.position_of(frame as i64 - latency as i64);
             self.report_midi(MidiReport {
                 msg,
-                frame: now,
+                frame,
                 latency,
                 at,
             });
@@ -631,10 +634,10 @@ mod tests {
         m.insert(10, on(2));
         m.insert(50, on(3));
         assert_eq!(m.next_frame(), 10);
-        assert_eq!(m.pop_due(9), None);
-        assert_eq!(m.pop_due(100), Some(on(2)));
-        assert_eq!(m.pop_due(100), Some(on(1)));
-        assert_eq!(m.pop_due(100), Some(on(3)));
+        assert!(m.pop_due(9).is_none());
+        assert_eq!(m.pop_due(100).map(|p| p.msg), Some(on(2)));
+        assert_eq!(m.pop_due(100).map(|p| p.msg), Some(on(1)));
+        assert_eq!(m.pop_due(100).map(|p| p.msg), Some(on(3)));
         assert_eq!(m.next_frame(), u64::MAX);
     }
 
