@@ -455,7 +455,14 @@ fn key_name(key: u8) -> String {
 }
 
 fn cmd_devices() -> Result<()> {
-    let list = audio::list_devices().context("cannot list the audio devices")?;
+    let list = match audio::list_devices() {
+        Ok(l) => l,
+        Err(e) => {
+            // MIDI and JACK may still work without the ALSA host: say so before failing.
+            print_midi_and_jack();
+            return Err(e).context("cannot list the audio devices");
+        }
+    };
     println!("audio host: {}", list.host);
     for (title, devices) in [("outputs", &list.outputs), ("inputs", &list.inputs)] {
         println!("{title}:");
