@@ -253,7 +253,17 @@ fn midi_into_the_jack_client_plays_at_its_frame_and_reports_its_song_position() 
             Err(xruns) => panic!("{xruns} xruns in each of 3 runs: the machine is too loaded"),
         }
     }
-    the_binary_prints_the_song_positions_of_notes_played_into_it(&song);
+    for attempt in 1..=3 {
+        match the_binary_prints_the_song_positions_of_notes_played_into_it(&song) {
+            Ok(()) => break,
+            Err(xruns) if attempt < 3 => {
+                eprintln!(
+                    "binary, attempt {attempt}: {xruns} xruns; the frame checks need a clean run"
+                )
+            }
+            Err(xruns) => panic!("{xruns} xruns in each of 3 runs: the machine is too loaded"),
+        }
+    }
 }
 
 /// One run of ttrack's client with the three test clients; `Err(xruns)` when JACK reported
@@ -571,11 +581,14 @@ fn measure_once(song: &Song) -> Result<(), u64> {
 /// into `ttrack:midi_in` a known number of frames apart come out as `midi note-on` lines whose
 /// song positions lie that far apart (the song started before the notes could be connected, so
 /// the distance is what can be checked here; the test above checks the absolute positions).
-fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) {
+fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) -> Result<(), u64> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("midi.ttrk");
     ttrack::format::save_song(song, &path).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_ttrack"))
+    // TTRACK_BIN overrides the binary, for work trees that share one target directory (where the
+    // last build of any tree owns target/debug/ttrack).
+    let bin = std::env::var("TTRACK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ttrack").into());
+    let mut child = Command::new(bin)
         .args([
             "play",
             path.to_str().unwrap(),
@@ -604,7 +617,15 @@ fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) {
     let c = sender.as_client();
     let deadline = Instant::now() + Duration::from_secs(5);
     while c.port_by_name("ttrack:midi_in").is_none() {
-        assert!(Instant::now() < deadline, "ttrack:midi_in never appeared");
+        if Instant::now() > deadline || child.try_wait().is_ok_and(|s| s.is_some()) {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "ttrack:midi_in never appeared; ttrack said:\n{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
     c.connect_ports_by_name("cli-sender:midi_out", "ttrack:midi_in")
@@ -624,6 +645,14 @@ fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) {
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stdout}{stderr}");
+    let xruns: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("xruns"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("an xruns line");
+    if xruns > 0 {
+        return Err(xruns);
+    }
     assert!(
         stderr
             .contains("ports ttrack:out_1, ttrack:out_2, ttrack:in_1, ttrack:in_2, ttrack:midi_in"),
@@ -674,4 +703,5 @@ fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) {
     );
     assert!((exact - gap as i64).abs() <= 2, "{}\n{}", ons[0], ons[1]);
     assert!(by_delay_ms.abs() <= 1.0, "{}\n{}", ons[0], ons[1]);
+    Ok(())
 }
