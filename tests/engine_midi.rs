@@ -328,3 +328,25 @@ fn events_before_play_or_after_stop_have_no_song_position() {
     let at: Vec<_> = h.take_midi().map(|r| r.at.map(|p| p.row)).collect();
     assert_eq!(at, vec![None, Some(1), None]);
 }
+
+#[test]
+fn a_midi_command_from_the_ui_plays_and_is_reported_like_an_input() {
+    let song = quiet_song();
+    let (mut h, link) = engine::link();
+    let mut e = engine(&song);
+    e.connect(link);
+    let x = run(&mut e, 4096, 256, |_, s| {
+        if s == 1024 {
+            h.send(Command::MidiIn(on(69, 127)));
+        }
+    });
+    assert!(
+        (1024..=1026).contains(&first_sound(&x)),
+        "onset at {}",
+        first_sound(&x)
+    );
+    h.pump();
+    let r: Vec<_> = h.take_midi().collect();
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].msg, r[0].frame, r[0].at), (on(69, 127), 1024, None));
+}

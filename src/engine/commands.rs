@@ -179,6 +179,7 @@ impl Engine {
                 );
             }
             Command::MidiThru { track, slot } => self.set_midi_thru(track, slot),
+            Command::MidiIn(msg) => self.midi_in(0, msg),
             Command::SetOutputLatency { frames } => self.set_output_latency(frames),
         }
         None

@@ -400,7 +400,8 @@ impl Engine {
         self.midi.latency = frames;
     }
 
-    /// Gives the engine a MIDI input ring (see [`midi_ring`]); returns the one it replaces.
+    /// Gives the engine a MIDI input ring (see [`midi_ring`]); returns the one it replaces. The
+    /// ring is read at each period the audio wrapper announces with [`Engine::begin_period`].
     pub fn connect_midi(
         &mut self,
         receiver: Option<Box<MidiReceiver>>,

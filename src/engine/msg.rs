@@ -1,7 +1,7 @@
 //! Messages between the UI thread and the engine. Every message is small; large objects travel
 //! boxed and come back through [`Garbage`] so they are freed off the audio thread.
 
-use super::midi::{MidiReceiver, MidiReport};
+use super::midi::{MidiMessage, MidiReceiver, MidiReport};
 use super::song::{EngineSong, PlayableInstrument};
 use super::{PlayRange, Position};
 use crate::model::{EffectCell, NoteCell, Pattern};
@@ -107,6 +107,9 @@ pub enum Command {
         /// Instrument slot, 0 for none.
         slot: u8,
     },
+    /// A MIDI message from the UI (the computer keyboard played as a MIDI keyboard): it sounds
+    /// at the start of the next block and is reported like one from a MIDI input.
+    MidiIn(MidiMessage),
     /// Frames between computing a frame and hearing it, for placing MIDI events in the song
     /// (the audio backends set it themselves when the device says).
     SetOutputLatency {
