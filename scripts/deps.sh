@@ -10,7 +10,7 @@
 set -euo pipefail
 kind="${1:-build}"
 build=(pkg-config libasound2-dev libjack-jackd2-dev)
-test=(tmux jackd2 libasound2-plugins)
+test=(tmux jackd2 libasound2-plugins ffmpeg)
 case "$kind" in
     build) want=("${build[@]}") ;;
     test) want=("${build[@]}" "${test[@]}") ;;

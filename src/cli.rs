@@ -5,7 +5,7 @@ use crate::audio::{self, AudioHost, OpenOptions, PlayLimit, StopRule};
 use crate::engine::{self, Engine, EngineSong, PlayRange};
 use crate::format;
 use crate::model::{InstrumentKind, Song};
-use crate::render::{self, RenderOptions, SampleFormat};
+use crate::render::{self, Mastering, RenderOptions, SampleFormat};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -62,6 +62,20 @@ pub enum Command {
         /// Last order position to render (inclusive).
         #[arg(long)]
         to: Option<usize>,
+        /// Normalise the integrated loudness (EBU R128) to this many LUFS, e.g. -14.
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_loudness)]
+        loudness: Option<f32>,
+        /// Keep the true peak under this many dBTP, e.g. -1 (a true-peak limiter; -1 by default
+        /// when --loudness is given).
+        #[arg(long = "true-peak", allow_hyphen_values = true, value_parser = parse_true_peak)]
+        true_peak: Option<f32>,
+        /// Mastering preset: streaming (-14 LUFS, -1 dBTP), club (-9 LUFS, -0.3 dBTP) or
+        /// broadcast (-23 LUFS, -1 dBTP); --loudness and --true-peak override its values.
+        #[arg(long, value_parser = parse_preset)]
+        master: Option<Mastering>,
+        /// How to print the report: text, or json (one JSON object on standard output).
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        report: String,
     },
     /// Play a song through an audio device (no TUI); stops at the song's end or after a limit.
     Play {
@@ -107,12 +121,17 @@ pub enum Command {
         /// Song file.
         song: PathBuf,
     },
-    /// Convert between the binary (.ttrk) and text (.ttrk.toml) song formats, losslessly.
+    /// Convert between the binary (.ttrk) and text (.ttrk.toml) song formats, losslessly; export
+    /// a song as a Standard MIDI File (.mid), or import one into a song.
     Convert {
-        /// Input song file.
+        /// Input song file, or a MIDI file (.mid, .midi) to import.
         input: PathBuf,
-        /// Output song file; the extension picks the format.
+        /// Output file; the extension picks the format (.ttrk, .ttrk.toml, .mid).
         output: PathBuf,
+        /// When importing MIDI: put notes on multiples of this many rows instead of their exact
+        /// times (which use the delay column).
+        #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u32).range(1..=64))]
+        quantize: Option<u32>,
     },
 }
 
@@ -142,6 +161,34 @@ fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
         _ => Err(format!("'{s}' is not a positive number of seconds")),
     }
+}
+
+fn parse_db_in(s: &str, (lo, hi): (f32, f32), what: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(x) if x.is_finite() && (lo..=hi).contains(&x) => Ok(x),
+        _ => Err(format!("'{s}' is not a {what} within {lo}..={hi}")),
+    }
+}
+
+fn parse_loudness(s: &str) -> std::result::Result<f32, String> {
+    parse_db_in(s, crate::render::master::LOUDNESS_RANGE, "loudness in LUFS")
+}
+
+fn parse_true_peak(s: &str) -> std::result::Result<f32, String> {
+    parse_db_in(
+        s,
+        crate::render::master::TRUE_PEAK_RANGE,
+        "true-peak ceiling in dBTP",
+    )
+}
+
+fn parse_preset(s: &str) -> std::result::Result<Mastering, String> {
+    Mastering::preset(s).ok_or_else(|| {
+        format!(
+            "'{s}' is not a mastering preset; use {}",
+            Mastering::PRESETS.join(", ")
+        )
+    })
 }
 
 fn parse_format(s: &str) -> std::result::Result<SampleFormat, String> {
@@ -195,7 +242,25 @@ pub fn run(cli: Cli) -> Result<()> {
             format,
             from,
             to,
-        } => cmd_render(&song, &output, RenderOptions { rate, from, to }, format),
+            loudness,
+            true_peak,
+            master,
+            report,
+        } => {
+            let base = master.unwrap_or_default();
+            let mastering = Mastering {
+                loudness: loudness.or(base.loudness),
+                true_peak: true_peak.or(base.true_peak),
+            };
+            cmd_render(
+                &song,
+                &output,
+                RenderOptions { rate, from, to },
+                format,
+                mastering,
+                report == "json",
+            )
+        }
         Command::Play {
             song,
             device,
@@ -227,7 +292,11 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Devices => cmd_devices(),
         Command::Info { song } => cmd_info(&song),
-        Command::Convert { input, output } => cmd_convert(&input, &output),
+        Command::Convert {
+            input,
+            output,
+            quantize,
+        } => cmd_convert(&input, &output, quantize),
     }
 }
 
@@ -240,6 +309,8 @@ fn cmd_render(
     out: &std::path::Path,
     opts: RenderOptions,
     fmt: SampleFormat,
+    mastering: Mastering,
+    json: bool,
 ) -> Result<()> {
     let song = load(song_path)?;
     let started = Instant::now();
@@ -260,7 +331,7 @@ fn cmd_render(
         None
     };
     let mut last_line = 0u64;
-    let report = render::render_to_wav(&song, out, opts, fmt, &mut |done, total| {
+    let report = render::render_mastered(&song, out, opts, fmt, mastering, &mut |done, total| {
         if let Some(b) = &bar {
             b.set_length(total);
             b.set_position(done);
@@ -279,6 +350,29 @@ fn cmd_render(
     }
     let took = started.elapsed().as_secs_f64();
     let secs = report.seconds();
+    let l = &report.loudness;
+    if json {
+        let v = serde_json::json!({
+            "output": out.display().to_string(),
+            "frames": report.frames,
+            "rate": report.rate,
+            "duration_s": secs,
+            "integrated_lufs": l.integrated_lufs,
+            "loudness_range_lu": l.range_lu,
+            "sample_peak_dbfs": l.sample_peak_dbfs,
+            "true_peak_dbtp": l.true_peak_dbtp,
+            "gain_db": l.gain_db,
+            "limiter_reduction_db": l.limiter_db,
+            "target_lufs": mastering.loudness,
+            "ceiling_dbtp": mastering.ceiling(),
+            "time_s": took,
+            "speed": secs / took.max(1e-9),
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    let db =
+        |x: Option<f64>, unit: &str| x.map_or("-inf".to_string(), |v| format!("{v:.2} {unit}"));
     println!("wrote {}", out.display());
     println!(
         "duration   {} ({} frames at {} Hz)",
@@ -286,7 +380,19 @@ fn cmd_render(
         report.frames,
         report.rate
     );
-    println!("peak       {:.2} dBFS", report.peak_db());
+    println!("loudness   {}", db(l.integrated_lufs, "LUFS"));
+    println!("range      {}", db(l.range_lu, "LU"));
+    println!("peak       {}", db(l.sample_peak_dbfs, "dBFS"));
+    println!("true peak  {}", db(l.true_peak_dbtp, "dBTP"));
+    if let Some(t) = mastering.loudness {
+        println!("gain       {:+.2} dB (target {t:.1} LUFS)", l.gain_db);
+    }
+    if let Some(c) = mastering.ceiling() {
+        println!(
+            "limiter    ceiling {c:.1} dBTP, at most {:.2} dB of reduction",
+            l.limiter_db
+        );
+    }
     println!("time       {:.3} s", took);
     println!("speed      {:.0}x real time", secs / took.max(1e-9));
     if report.peak > 1.0 {
@@ -609,13 +715,48 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn cmd_convert(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
+fn is_midi(p: &std::path::Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+}
+
+fn cmd_convert(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    quantize: Option<u32>,
+) -> Result<()> {
     if input == output {
         bail!("the input and output are the same file");
     }
-    let song = load(input)?;
-    format::save_song(&song, output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    let song = if is_midi(input) {
+        if is_midi(output) {
+            bail!("both files are MIDI files; convert a MIDI file to a .ttrk or .ttrk.toml song");
+        }
+        let started = Instant::now();
+        let song = format::midi::load(input, quantize)
+            .with_context(|| format!("cannot import {}", input.display()))?;
+        let notes = format::midi::note_times(&song).len();
+        eprintln!(
+            "imported {notes} notes into {} tracks and {} patterns in {:.1} ms",
+            song.tracks.len(),
+            song.patterns.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        song
+    } else {
+        if quantize.is_some() {
+            bail!("--quantize applies to MIDI imports only");
+        }
+        load(input)?
+    };
+    if is_midi(output) {
+        format::midi::save(&song, output)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+    } else {
+        format::save_song(&song, output)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+    }
     println!("wrote {}", output.display());
     Ok(())
 }

@@ -100,6 +100,7 @@ fn small_song() -> Song {
             }),
         ],
         seed: 1,
+        mixer: Default::default(),
     }
 }
 
@@ -182,7 +183,7 @@ fn wrong_magic_and_newer_versions_are_named() {
     newer[4..6].copy_from_slice(&7u16.to_le_bytes());
     let e = binary::decode(&newer).unwrap_err().to_string();
     assert!(
-        e.contains("written by a newer ttrack, format 7; this one reads up to 1"),
+        e.contains("written by a newer ttrack, format 7; this one reads up to 2"),
         "{e}"
     );
     let mut longer = bytes.clone();
@@ -440,10 +441,10 @@ fn toml_and_value_errors_are_placed() {
         "`bpm` must be an integer, not a string",
     );
     assert_at(
-        &text_error("ttrack = 1", "ttrack = 2"),
+        &text_error("ttrack = 1", "ttrack = 3"),
         1,
         10,
-        "newer ttrack, text format 2; this one reads up to 1",
+        "newer ttrack, text format 3; this one reads up to 2",
     );
     assert_at(
         &text_error("order = [0]", "order = [0, 3]"),
@@ -751,4 +752,43 @@ fn mutated_text_songs_never_panic() {
         }
     }
     assert!(errors > 1000, "only {errors} of 3000 mutations were errors");
+}
+
+/// Parses `FIXTURE` followed by `tail` and returns the error, with the line `tail` starts on.
+fn tail_error(tail: &str) -> (text::TextError, usize) {
+    let first = FIXTURE.lines().count() + 1;
+    let t = format!("{FIXTURE}{tail}");
+    let e = text::parse(&t, Path::new(".")).expect_err("the extended fixture must not parse");
+    (e, first)
+}
+
+#[test]
+fn mixer_errors_are_placed() {
+    let (e, l) = tail_error("\n[master.limiter]\nceiling_db = 3.0\n");
+    assert_at(
+        &e,
+        l + 2,
+        14,
+        "`ceiling_db` is 3; it must be within -12.0..=0.0",
+    );
+    let (e, l) = tail_error("\n[reverb]\nsize = 0.5\nloudness = 1\n");
+    assert_at(&e, l + 3, 1, "unknown key `loudness`");
+    let (e, l) = tail_error("\n[delay]\nunit = \"bars\"\n");
+    assert_at(&e, l + 2, 8, "delay unit `bars` is unknown");
+    // Inserts belong to the last [[track]] table before them.
+    let (e, l) = tail_error("\n[[track.insert]]\ntype = \"fuzz\"\n");
+    assert_at(&e, l + 2, 8, "insert type `fuzz` is unknown");
+    let (e, l) =
+        tail_error("\n[[track.insert]]\ntype = \"eq\"\npeak1 = { on = true, freq_hz = 5.0 }\n");
+    assert_at(
+        &e,
+        l + 3,
+        32,
+        "`freq_hz` is 5; it must be within 20.0..=20000.0",
+    );
+    let five = "\n[[track.insert]]\ntype = \"compressor\"\n".repeat(5);
+    let (e, _) = tail_error(&five);
+    assert!(e.message.contains("at most 4"), "{e}");
+    let (e, l) = tail_error("\n[master]\nvolume_db = -200\n");
+    assert_at(&e, l + 2, 13, "`volume_db` is -200");
 }

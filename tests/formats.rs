@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 use ttrack::format::{self, binary, text, wav};
+use ttrack::model::mix::{self, ranges};
 use ttrack::model::{
     Adsr, EffectCell, Instrument, InstrumentKind, LoopMode, Note, NoteCell, Pattern, PatternTrack,
     SampleData, Sampler, Song, Synth, Track, Waveform, validate,
@@ -156,20 +157,174 @@ fn instrument() -> impl Strategy<Value = Instrument> {
     })
 }
 
+fn r(range: (f32, f32)) -> impl Strategy<Value = f32> {
+    range.0..=range.1
+}
+
+fn eq_band() -> impl Strategy<Value = mix::EqBand> {
+    (
+        any::<bool>(),
+        r(ranges::EQ_FREQ),
+        r(ranges::EQ_GAIN),
+        r(ranges::EQ_Q),
+    )
+        .prop_map(|(on, freq_hz, gain_db, q)| mix::EqBand {
+            on,
+            freq_hz,
+            gain_db,
+            q,
+        })
+}
+
+fn eq_settings() -> impl Strategy<Value = mix::Eq> {
+    (
+        any::<bool>(),
+        [
+            eq_band(),
+            eq_band(),
+            eq_band(),
+            eq_band(),
+            eq_band(),
+            eq_band(),
+        ],
+    )
+        .prop_map(|(on, bands)| mix::Eq { on, bands })
+}
+
+fn compressor() -> impl Strategy<Value = mix::Compressor> {
+    (
+        any::<bool>(),
+        r(ranges::THRESHOLD),
+        r(ranges::RATIO),
+        r(ranges::KNEE),
+        r(ranges::ATTACK_MS),
+        r(ranges::RELEASE_MS),
+        r(ranges::MAKEUP_DB),
+    )
+        .prop_map(
+            |(on, threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db)| {
+                mix::Compressor {
+                    on,
+                    threshold_db,
+                    ratio,
+                    knee_db,
+                    attack_ms,
+                    release_ms,
+                    makeup_db,
+                }
+            },
+        )
+}
+
+fn insert() -> impl Strategy<Value = mix::Insert> {
+    prop_oneof![
+        eq_settings().prop_map(mix::Insert::Eq),
+        compressor().prop_map(mix::Insert::Compressor)
+    ]
+}
+
+fn send() -> impl Strategy<Value = f32> {
+    prop_oneof![Just(mix::OFF_DB), r(ranges::SEND_DB)]
+}
+
+fn mixer() -> impl Strategy<Value = mix::Mixer> {
+    let reverb = (
+        send(),
+        any::<bool>(),
+        (
+            r(ranges::SIZE),
+            r(ranges::DECAY_S),
+            r(ranges::DAMPING),
+            r(ranges::PREDELAY_MS),
+            r(ranges::WIDTH),
+        ),
+    )
+        .prop_map(
+            |(return_db, mute, (size, decay_s, damping, predelay_ms, width))| mix::ReverbBus {
+                return_db,
+                mute,
+                reverb: mix::Reverb {
+                    size,
+                    decay_s,
+                    damping,
+                    predelay_ms,
+                    width,
+                },
+            },
+        );
+    let delay = (
+        send(),
+        any::<bool>(),
+        (
+            r(ranges::DELAY_TIME),
+            any::<bool>(),
+            r(ranges::FEEDBACK),
+            r(ranges::HIGH_CUT),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(return_db, mute, (time, beats, feedback, high_cut_hz, ping_pong))| mix::DelayBus {
+                return_db,
+                mute,
+                delay: mix::Delay {
+                    time,
+                    unit: if beats {
+                        mix::DelayUnit::Beats
+                    } else {
+                        mix::DelayUnit::Rows
+                    },
+                    feedback,
+                    high_cut_hz,
+                    ping_pong,
+                },
+            },
+        );
+    let master = (
+        r(ranges::VOLUME_DB),
+        eq_settings(),
+        compressor(),
+        (
+            any::<bool>(),
+            r(ranges::CEILING),
+            r(ranges::LIMITER_RELEASE),
+        ),
+    )
+        .prop_map(
+            |(volume_db, eq, compressor, (on, ceiling_db, release_ms))| mix::Master {
+                volume_db,
+                eq,
+                compressor,
+                limiter: mix::Limiter {
+                    on,
+                    ceiling_db,
+                    release_ms,
+                },
+            },
+        );
+    (reverb, delay, master).prop_map(|(reverb, delay, master)| mix::Mixer {
+        reverb,
+        delay,
+        master,
+    })
+}
+
 fn track() -> impl Strategy<Value = Track> {
     let gain = prop_oneof![Just(0.0f32), -96.0f32..=24.0];
     let pan = prop_oneof![Just(0.0f32), -1.0f32..=1.0];
     (
-        name(),
-        1u8..=3,
-        1u8..=2,
-        any::<bool>(),
-        gain,
-        pan,
-        any::<bool>(),
+        (name(), 1u8..=3, 1u8..=2, any::<bool>()),
+        (gain, pan, any::<bool>(), any::<bool>()),
+        [send(), send()],
+        vec(insert(), 0..=mix::MAX_INSERTS),
     )
         .prop_map(
-            |(name, note_columns, effect_columns, show_delay, volume_db, pan, mute)| Track {
+            |(
+                (name, note_columns, effect_columns, show_delay),
+                (volume_db, pan, mute, solo),
+                sends,
+                inserts,
+            )| Track {
                 name,
                 note_columns,
                 effect_columns,
@@ -177,6 +332,9 @@ fn track() -> impl Strategy<Value = Track> {
                 volume_db,
                 pan,
                 mute,
+                solo,
+                sends,
+                inserts,
             },
         )
 }
@@ -231,6 +389,7 @@ fn song() -> impl Strategy<Value = Song> {
             let order = vec(0..n_patterns as u16, 1..=20);
             let instruments = vec(option::of(instrument()), 0..=4);
             let header = (
+                mixer(),
                 name(),
                 name(),
                 20u16..=999,
@@ -249,7 +408,7 @@ fn song() -> impl Strategy<Value = Song> {
         })
         .prop_map(
             |(
-                (tracks, patterns, order, instruments, (title, author, bpm, lpb, tpl, seed)),
+                (tracks, patterns, order, instruments, (mixer, title, author, bpm, lpb, tpl, seed)),
                 restart,
             )| Song {
                 title,
@@ -263,6 +422,7 @@ fn song() -> impl Strategy<Value = Song> {
                 restart,
                 instruments,
                 seed,
+                mixer,
             },
         )
 }
@@ -558,4 +718,27 @@ fn the_example_in_the_format_doc_loads() {
     let out = text::write_text(&song, &dir.path().join("demo.ttrk.toml")).unwrap();
     assert_eq!(out.sources[1].as_deref(), Some("demo.samples/02-kick.wav"));
     assert_eq!(text::parse(&out.text, dir.path()).unwrap(), song);
+}
+
+/// A file saved by format version 1 (before the mixer) still loads, with the default mixer, and
+/// saves again as the current version.
+#[test]
+fn format_1_files_still_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(dir.join("tests/fixtures/v1-demo-synth.ttrk")).unwrap();
+    assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1);
+    let song = binary::decode(&bytes).unwrap();
+    assert_eq!(song.title, "Neon Arcade");
+    assert_eq!(song.mixer, mix::Mixer::default());
+    assert!(
+        song.tracks
+            .iter()
+            .all(|t| t.inserts.is_empty() && t.sends == [mix::OFF_DB; 2] && !t.solo)
+    );
+    let again = binary::encode(&song);
+    assert_eq!(
+        u16::from_le_bytes([again[4], again[5]]),
+        binary::FORMAT_VERSION
+    );
+    assert_eq!(binary::decode(&again).unwrap(), song);
 }

@@ -40,14 +40,16 @@ fn render_whole(song: &ttrack::model::Song, block: usize) -> u64 {
 
 #[test]
 fn busy_song_renders_without_allocating() {
-    let song = common::songs::busy(16);
-    ttrack::model::validate(&song).unwrap();
-    for block in [64, 512, 1000] {
-        assert_eq!(
-            render_whole(&song, block),
-            0,
-            "allocations while rendering with {block}-frame blocks"
-        );
+    for song in [common::songs::busy(16), common::songs::busy_mixed(16)] {
+        ttrack::model::validate(&song).unwrap();
+        for block in [64, 512, 1000] {
+            assert_eq!(
+                render_whole(&song, block),
+                0,
+                "allocations while rendering {} with {block}-frame blocks",
+                song.title
+            );
+        }
     }
 }
 
@@ -103,7 +105,7 @@ fn engine_never_allocates_while_edits_stream_in() {
             let mut sent = 0u64;
             while !done.load(Ordering::Relaxed) {
                 let r = next();
-                let cmd = match r % 9 {
+                let cmd = match r % 10 {
                     0..=3 => Command::SetNote {
                         pattern: (r >> 8) as u16 % 4,
                         row: (r >> 16) as u16 % 64,
@@ -131,6 +133,28 @@ fn engine_never_allocates_while_edits_stream_in() {
                     6 => Command::NoteOff {
                         tag: (r >> 8) as u32 % 4,
                     },
+                    8 => {
+                        // Mixer edits: every track's strip and the buses change at once.
+                        let mut m = song.clone();
+                        for (i, t) in m.tracks.iter_mut().enumerate() {
+                            t.volume_db = -(((r >> (i % 8)) % 12) as f32);
+                            t.solo = (r >> (8 + i)) & 7 == 0;
+                            t.sends = [-(((r >> 20) % 30) as f32), -(((r >> 24) % 30) as f32)];
+                            t.inserts = match (r >> (28 + i)) % 3 {
+                                0 => vec![],
+                                1 => vec![ttrack::model::mix::Insert::Eq(
+                                    ttrack::model::mix::Eq::default(),
+                                )],
+                                _ => vec![ttrack::model::mix::Insert::Compressor(
+                                    ttrack::model::mix::Compressor::default(),
+                                )],
+                            };
+                        }
+                        m.mixer.master.limiter.on = r & 1 == 0;
+                        m.mixer.reverb.reverb.decay_s = 0.5 + (r >> 40) as f32 % 5.0;
+                        m.mixer.delay.delay.time = 1.0 + (r >> 44) as f32 % 8.0;
+                        Command::SetMix(Box::new(ttrack::engine::MixState::from_model(&m)))
+                    }
                     7 => Command::ReplacePattern {
                         index: (r >> 8) as u16 % 4,
                         pattern: Box::new(song.patterns[(r >> 16) as usize % 4].clone()),

@@ -12,6 +12,7 @@
 
 pub mod envelope;
 pub mod filter;
+pub mod fx;
 pub mod interp;
 pub mod osc;
 pub mod pan;

@@ -121,9 +121,7 @@ impl Engine {
                 match self.song.tracks.get_mut(t) {
                     Some(tr) => {
                         tr.set_mix(volume_db, p, mute);
-                        let (gl, gr) = tr.gains();
-                        self.track_gain[t].0.set(gl);
-                        self.track_gain[t].1.set(gr);
+                        self.mix.configure(&self.song, self.transport.bpm, false);
                     }
                     None => self.refuse(),
                 }
@@ -167,6 +165,22 @@ impl Engine {
                 }
                 return Some(old.map_or(Garbage::Nothing, Garbage::Instrument));
             }
+            Command::SetMix(mut state) => {
+                if state.tracks.len() != self.song.tracks.len() {
+                    self.refuse();
+                } else {
+                    // Swap, so the engine keeps its vector and the old values travel back.
+                    std::mem::swap(&mut self.song.tracks, &mut state.tracks);
+                    for (new, old) in self.song.tracks.iter_mut().zip(&state.tracks) {
+                        // The column layout is structural: only a ReplaceSong changes it.
+                        new.note_columns = old.note_columns;
+                        new.effect_columns = old.effect_columns;
+                    }
+                    std::mem::swap(&mut self.song.mixer, &mut state.mixer);
+                    self.mix.configure(&self.song, self.transport.bpm, false);
+                }
+                return Some(Garbage::Mix(state));
+            }
             Command::ReplaceSong(mut song) => {
                 std::mem::swap(&mut self.song, &mut song);
                 self.adopt_song();
@@ -189,11 +203,7 @@ impl Engine {
     /// tracks that no longer exist fade out, and the sequencer stops if its position is gone.
     fn adopt_song(&mut self) {
         let tracks = self.song.tracks.len().min(MAX_TRACKS);
-        for t in 0..MAX_TRACKS {
-            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |tr| tr.gains());
-            self.track_gain[t].0.set(l);
-            self.track_gain[t].1.set(r);
-        }
+        self.mix.configure(&self.song, self.transport.bpm, false);
         for &vi in &self.active_list[..self.active_len] {
             let v = &mut self.voices[vi as usize];
             if v.active && (v.track as usize >= tracks || self.song.instrument(v.slot).is_none()) {

@@ -3,6 +3,7 @@
 //! never blocks either side.
 
 use super::midi::MidiReport;
+use super::mixer::Meters;
 use super::msg::{Command, Garbage, Report, Status};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Producer, Split};
@@ -35,6 +36,8 @@ pub struct EngineHandle {
     boxes_in_flight: usize,
     next_mark: u32,
     status: Status,
+    meters: Meters,
+    meter_reports: u64,
     /// Commands that had to wait in the backlog at least once.
     pub backlogged: u64,
 }
@@ -54,6 +57,8 @@ pub fn link() -> (EngineHandle, EngineLink) {
             boxes_in_flight: 0,
             next_mark: 0,
             status: Status::default(),
+            meters: Meters::default(),
+            meter_reports: 0,
             backlogged: 0,
         },
         EngineLink {
@@ -71,6 +76,7 @@ fn is_boxed(c: &Command) -> bool {
             | Command::ReplaceInstrument { .. }
             | Command::ReplaceSong(_)
             | Command::SetMidiInput(_)
+            | Command::SetMix(_)
     )
 }
 
@@ -126,16 +132,23 @@ impl EngineHandle {
         let mut fresh = false;
         while let Some(r) = self.reports.try_pop() {
             match r {
-                Report::Status(s) => self.status = s,
+                Report::Status(s) => {
+                    self.status = s;
+                    fresh = true;
+                }
+                Report::Meters(m) => {
+                    self.meters = m;
+                    self.meter_reports += 1;
+                }
                 Report::Midi(m) => {
                     // Nobody reading them (no recorder yet): keep the newest few thousand.
                     if self.midi.len() >= MIDI_KEEP {
                         self.midi.pop_front();
                     }
                     self.midi.push_back(m);
+                    fresh = true;
                 }
             }
-            fresh = true;
         }
         self.flush();
         fresh
@@ -150,6 +163,16 @@ impl EngineHandle {
     /// position heard when it was played (what a recorder writes into the pattern).
     pub fn take_midi(&mut self) -> impl Iterator<Item = MidiReport> + '_ {
         self.midi.drain(..)
+    }
+
+    /// The newest meters received.
+    pub fn meters(&self) -> &Meters {
+        &self.meters
+    }
+
+    /// Meter reports received so far.
+    pub fn meter_reports(&self) -> u64 {
+        self.meter_reports
     }
 
     /// Commands waiting to enter the ring.
@@ -181,5 +204,10 @@ impl EngineLink {
     /// Sends any report; false when the ring is full.
     pub(super) fn send_report(&mut self, r: Report) -> bool {
         self.reports.try_push(r).is_ok()
+    }
+
+    /// Sends the meters; a full ring drops them (the next ones supersede them).
+    pub(super) fn report_meters(&mut self, m: &Meters) -> bool {
+        self.reports.try_push(Report::Meters(*m)).is_ok()
     }
 }

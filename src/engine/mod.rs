@@ -14,6 +14,7 @@
 mod commands;
 pub mod handle;
 pub mod midi;
+pub mod mixer;
 pub mod msg;
 pub mod rt;
 mod sequencer;
@@ -24,12 +25,12 @@ pub mod voice;
 
 pub use handle::{EngineHandle, EngineLink, link};
 pub use midi::{MidiMessage, MidiReport, PeriodClock, SongPos, TimedMidi, midi_ring};
-pub use msg::{Command, Garbage, Report, Status};
+pub use msg::{Command, Garbage, MixState, Report, Status};
 pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
 pub use transport::{PlayRange, SongLength, Transport, chase_tempo, song_length};
 
-use crate::dsp::smooth::Smoothed;
 use crate::model::limits::{MAX_NOTE_COLUMNS, MAX_TRACKS, MAX_VOICES};
+use mixer::{Meters, MixStage};
 use sequencer::{Lane, TrackFx};
 use voice::Voice;
 
@@ -66,7 +67,8 @@ pub struct Engine {
     lanes: Box<[Lane]>,
     track_fx: Box<[TrackFx]>,
     track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
-    track_gain: Box<[(Smoothed, Smoothed)]>,
+    mix: MixStage,
+    meters: Meters,
     transport: Transport,
     /// True while the sequencer runs (voices may ring on after it stops).
     sequencing: bool,
@@ -96,7 +98,8 @@ impl Engine {
     /// An engine for `song` (rate = `song.rate`), stopped. Allocates everything it will ever use.
     pub fn new(song: Box<EngineSong>) -> Engine {
         let rate = song.rate as f32;
-        let mut e = Engine {
+        let mix = MixStage::new(&song);
+        Engine {
             song,
             rate,
             voices: (0..MAX_VOICES).map(|_| Voice::new()).collect(),
@@ -108,14 +111,8 @@ impl Engine {
                 .collect(),
             track_fx: (0..MAX_TRACKS).map(|_| TrackFx::default()).collect(),
             track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
-            track_gain: (0..MAX_TRACKS)
-                .map(|_| {
-                    (
-                        Smoothed::new(1.0, (rate * 0.01) as u32),
-                        Smoothed::new(1.0, (rate * 0.01) as u32),
-                    )
-                })
-                .collect(),
+            mix,
+            meters: Meters::default(),
             transport: Transport::new(),
             sequencing: false,
             frame: 0,
@@ -137,9 +134,7 @@ impl Engine {
             midi: midi::MidiState::new(),
             status: Status::default(),
             frames_since_report: 0,
-        };
-        e.snap_track_gains();
-        e
+        }
     }
 
     /// Output sample rate.
@@ -152,17 +147,10 @@ impl Engine {
         &self.song
     }
 
-    /// Frames of delay the engine adds (look-ahead); 0 until the master limiter exists.
+    /// Frames of delay the engine adds: the master limiter's look-ahead, constant for a rate.
+    /// Renders drop this many frames at the start so that time zero stays time zero.
     pub fn latency_frames(&self) -> u64 {
-        0
-    }
-
-    fn snap_track_gains(&mut self) {
-        for (t, g) in self.track_gain.iter_mut().enumerate() {
-            let (l, r) = self.song.tracks.get(t).map_or((0.0, 0.0), |t| t.gains());
-            g.0.snap(l);
-            g.1.snap(r);
-        }
+        self.mix.latency_frames() as u64
     }
 
     /// Resets every voice, lane, effect memory and the clock, then starts the sequencer over `range`.
@@ -222,7 +210,7 @@ impl Engine {
         for f in self.track_fx.iter_mut() {
             *f = TrackFx::default();
         }
-        self.snap_track_gains();
+        self.mix.reset(&self.song);
         self.frame = 0;
         self.anchor_frame = 0;
         self.ticks_since_anchor = 0;
@@ -295,6 +283,14 @@ impl Engine {
                 self.frames_since_report = 0;
                 self.send_status();
             }
+            if self.mix.meter_frames() >= (self.song.rate / mixer::METER_RATE_HZ).max(1) as u64 {
+                self.mix.take_meters(&mut self.meters);
+                if let Some(link) = self.link.as_mut()
+                    && !link.report_meters(&self.meters)
+                {
+                    self.status.reports_dropped += 1;
+                }
+            }
         }
     }
 
@@ -302,6 +298,7 @@ impl Engine {
     /// first applies up to [`MAX_COMMANDS_PER_BLOCK`] commands and reports status every 10 ms.
     pub fn connect(&mut self, link: EngineLink) {
         self.link = Some(link);
+        self.mix.set_metering(true);
     }
 
     /// The current status (what the next report will say).
@@ -406,7 +403,6 @@ impl Engine {
         let len = left.len();
         left.fill(0.0);
         right.fill(0.0);
-        let tracks = self.song.tracks.len().min(MAX_TRACKS);
         let mut used = [false; MAX_TRACKS];
         self.prepare_synths(len);
         for k in 0..self.active_len {
@@ -447,29 +443,9 @@ impl Engine {
             }
         }
         self.active_len = kept;
-        for (t, buf) in self.track_buf.iter().enumerate().take(tracks) {
-            let (gl, gr) = &mut self.track_gain[t];
-            let (bl, br) = buf.split_at(MAX_CHUNK);
-            if gl.is_ramping() || gr.is_ramping() {
-                for i in 0..len {
-                    let (a, b) = (gl.next_value(), gr.next_value());
-                    if used[t] {
-                        left[i] += bl[i] * a;
-                        right[i] += br[i] * b;
-                    }
-                }
-            } else if used[t] {
-                let (a, b) = (gl.value(), gr.value());
-                for ((o, x), (p, y)) in left
-                    .iter_mut()
-                    .zip(&bl[..len])
-                    .zip(right.iter_mut().zip(&br[..len]))
-                {
-                    *o += x * a;
-                    *p += y * b;
-                }
-            }
-        }
+        self.mix.set_tempo(&self.song, self.transport.bpm);
+        self.mix
+            .mix(&self.song, &mut self.track_buf, &used, left, right);
     }
 }
 

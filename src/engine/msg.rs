@@ -2,8 +2,10 @@
 //! boxed and come back through [`Garbage`] so they are freed off the audio thread.
 
 use super::midi::{MidiMessage, MidiReceiver, MidiReport};
-use super::song::{EngineSong, PlayableInstrument};
+use super::mixer::Meters;
+use super::song::{EngineSong, EngineTrack, PlayableInstrument};
 use super::{PlayRange, Position};
+use crate::model::mix::Mixer;
 use crate::model::{EffectCell, NoteCell, Pattern};
 
 /// UI → engine. Every boxed payload was allocated by the UI and comes back as [`Garbage`].
@@ -116,6 +118,28 @@ pub enum Command {
         /// Latency in frames.
         frames: u32,
     },
+    /// New mixer settings: every track's strip and the buses (the track count must match; column
+    /// layouts in it are ignored). Changes ramp; only changed effects are recomputed.
+    SetMix(Box<MixState>),
+}
+
+/// Every mix setting of a song, as [`Command::SetMix`] carries it.
+#[derive(Clone, Debug)]
+pub struct MixState {
+    /// One per track, in order.
+    pub tracks: Vec<EngineTrack>,
+    /// Buses and master.
+    pub mixer: Mixer,
+}
+
+impl MixState {
+    /// The mix settings of a model song.
+    pub fn from_model(song: &crate::model::Song) -> MixState {
+        MixState {
+            tracks: song.tracks.iter().map(EngineTrack::from_model).collect(),
+            mixer: song.mixer,
+        }
+    }
 }
 
 /// Engine → UI: what a boxed command displaced, to be dropped on the UI side. Exactly one reply per
@@ -130,6 +154,8 @@ pub enum Garbage {
     Song(Box<EngineSong>),
     /// A replaced MIDI input ring.
     MidiInput(Box<MidiReceiver>),
+    /// Replaced mix settings.
+    Mix(Box<MixState>),
     /// The command displaced nothing (or was refused), but its credit comes back.
     Nothing,
 }
@@ -137,11 +163,17 @@ pub enum Garbage {
 /// Engine → UI messages. A status is a snapshot (losing one loses nothing, the next supersedes it);
 /// a MIDI report is an event, which the engine keeps and resends while the ring is full.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "meters travel by value: boxing them would allocate on the audio thread; the ring's 256 slots cost about 350 KiB"
+)]
 pub enum Report {
     /// Transport and counters.
     Status(Status),
     /// A MIDI event was played, with the song position heard when it was played.
     Midi(MidiReport),
+    /// Level meters of every strip (about 30 per second while the engine runs).
+    Meters(Meters),
 }
 
 /// The engine's state as of one block.

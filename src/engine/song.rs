@@ -3,6 +3,7 @@
 
 use crate::dsp::envelope::AdsrCoefs;
 use crate::dsp::{db_to_gain, pan};
+use crate::model::mix::{Insert, MAX_INSERTS, Mixer, SEND_BUSES, level_gain};
 use crate::model::{self, InstrumentKind, LoopMode, Pattern, SampleData, Song, Synth, Waveform};
 use std::sync::Arc;
 
@@ -29,6 +30,8 @@ pub struct EngineSong {
     pub instruments: Vec<Option<Box<PlayableInstrument>>>,
     /// Seed of every random source.
     pub seed: u64,
+    /// Send buses and master chain.
+    pub mixer: Mixer,
 }
 
 /// A track's column layout and mix settings.
@@ -40,8 +43,14 @@ pub struct EngineTrack {
     pub effect_columns: usize,
     /// Linear gain, 0 when muted.
     pub gain: f32,
-    /// Left and right balance gains (unity at centre).
+    /// Left and right pan gains (constant power, unity at centre).
     pub balance: (f32, f32),
+    /// Soloed.
+    pub solo: bool,
+    /// Linear post-fader send gains to the reverb and the delay bus.
+    pub send_gain: [f32; SEND_BUSES],
+    /// Insert effects in signal order.
+    pub inserts: [Option<Insert>; MAX_INSERTS],
 }
 
 /// An instrument ready to play.
@@ -130,6 +139,7 @@ impl EngineSong {
                 })
                 .collect(),
             seed: song.seed,
+            mixer: song.mixer,
         }
     }
 
@@ -150,13 +160,17 @@ impl EngineTrack {
             effect_columns: t.effect_columns.max(1) as usize,
             gain: 1.0,
             balance: (1.0, 1.0),
+            solo: t.solo,
+            send_gain: t.sends.map(level_gain),
+            inserts: std::array::from_fn(|i| t.inserts.get(i).copied()),
         };
         e.set_mix(t.volume_db, t.pan, t.mute);
         e
     }
 
-    /// Sets gain and balance from volume (dB, clamped to −96..=24), pan and mute. Track pan is a
-    /// balance control: constant power scaled so that centre is unity.
+    /// Sets gain and pan gains from volume (dB, clamped to −96..=24), pan and mute. Track pan is
+    /// the constant-power law scaled so that centre is unity: left = √2·cos θ, right = √2·sin θ
+    /// with θ = (pan + 1)·π/4, so left² + right² = 2 at every position (hard left is +3 dB left).
     pub fn set_mix(&mut self, volume_db: f32, pan: f32, mute: bool) {
         let (l, r) = pan::constant_power(pan);
         self.gain = if mute {
@@ -164,10 +178,7 @@ impl EngineTrack {
         } else {
             db_to_gain(volume_db.clamp(-96.0, 24.0))
         };
-        self.balance = (
-            (l * std::f32::consts::SQRT_2).min(1.0),
-            (r * std::f32::consts::SQRT_2).min(1.0),
-        );
+        self.balance = (l * std::f32::consts::SQRT_2, r * std::f32::consts::SQRT_2);
     }
 
     /// The left and right gains the track's mix applies.

@@ -6,7 +6,7 @@
 //! ```text
 //! offset size  field
 //!  0      4    magic "TTRK"
-//!  4      2    format version, u16 little endian (this build writes and reads 1)
+//!  4      2    format version, u16 little endian (this build writes 2 and reads 1 and 2)
 //!  6      2    flags, u16 little endian, 0
 //!  8      8    payload length in bytes, u64 little endian
 //! 16      4    CRC-32 (IEEE, as crc32fast) of the payload, u32 little endian
@@ -25,7 +25,7 @@ use thiserror::Error;
 /// The four bytes every `.ttrk` file starts with.
 pub const MAGIC: [u8; 4] = *b"TTRK";
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 20;
 /// Largest file `load` reads: a song at every limit of `model::limits` encodes to about 0.9 GiB.
@@ -196,7 +196,8 @@ pub fn decode(bytes: &[u8]) -> Result<Song, LoadError> {
     if expected != found {
         return Err(LoadError::Checksum { expected, found });
     }
-    let (song, used) = decode_payload(payload).map_err(|e| LoadError::Decode(describe(&e)))?;
+    let (song, used) =
+        decode_payload(payload, version).map_err(|e| LoadError::Decode(describe(&e)))?;
     let extra = (payload.len() - used.min(payload.len())) as u64 + trailing.len() as u64;
     if extra > 0 {
         return Err(LoadError::TrailingBytes { extra });
@@ -215,8 +216,16 @@ const DECODE_LIMIT: usize = 8 << 30;
 const DECODE_LIMIT: usize = usize::MAX;
 
 /// Decodes a payload into a song and the number of bytes it used.
-fn decode_payload(payload: &[u8]) -> Result<(Song, usize), DecodeError> {
+fn decode_payload(payload: &[u8], version: u16) -> Result<(Song, usize), DecodeError> {
     let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
+    if version == 1 {
+        let (old, used) = bincode::serde::seed_decode_from_slice(
+            Borrowing::<super::legacy::SongV1>(std::marker::PhantomData),
+            payload,
+            config,
+        )?;
+        return Ok((old.into(), used));
+    }
     bincode::serde::seed_decode_from_slice(
         Borrowing::<Song>(std::marker::PhantomData),
         payload,

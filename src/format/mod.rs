@@ -11,6 +11,8 @@
 pub mod atomic;
 pub mod binary;
 mod borrowed;
+mod legacy;
+pub mod midi;
 pub mod text;
 pub mod wav;
 

@@ -2,6 +2,7 @@
 //! from. No I/O and no other crate module here; `validate` checks a song against [`limits`].
 
 pub mod limits;
+pub mod mix;
 mod note;
 mod validate;
 
@@ -36,6 +37,8 @@ pub struct Song {
     pub instruments: Vec<Option<Instrument>>,
     /// Seed of every random source (noise, dither), so renders are repeatable.
     pub seed: u64,
+    /// Send buses and master chain.
+    pub mixer: mix::Mixer,
 }
 
 /// One track: its column layout and its channel settings.
@@ -55,6 +58,12 @@ pub struct Track {
     pub pan: f32,
     /// Muted tracks make no sound.
     pub mute: bool,
+    /// While any track is soloed, only soloed tracks sound.
+    pub solo: bool,
+    /// Post-fader send levels in dB to the reverb and the delay bus ([`mix::OFF_DB`] = off).
+    pub sends: [f32; mix::SEND_BUSES],
+    /// Insert effects in signal order (at most [`mix::MAX_INSERTS`]), before the fader.
+    pub inserts: Vec<mix::Insert>,
 }
 
 impl Track {
@@ -68,6 +77,9 @@ impl Track {
             volume_db: 0.0,
             pan: 0.0,
             mute: false,
+            solo: false,
+            sends: [mix::OFF_DB; mix::SEND_BUSES],
+            inserts: Vec::new(),
         }
     }
 }
@@ -500,6 +512,7 @@ impl Song {
                 kind: InstrumentKind::Synth(Synth::default()),
             })],
             seed: 0x7474_7261_636b,
+            mixer: mix::Mixer::default(),
         }
     }
 

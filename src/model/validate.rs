@@ -2,6 +2,7 @@
 //! index without fear.
 
 use super::limits::*;
+use super::mix::{Compressor, Eq, Insert, MAX_INSERTS, Mixer, ranges};
 use super::{InstrumentKind, MAX_PITCH, Note, Song};
 use thiserror::Error;
 
@@ -112,6 +113,7 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
             24.0,
         )?;
         range(format!("track {n}'s pan"), t.pan as f64, -1.0, 1.0)?;
+        validate_strip(&format!("track {n}"), &t.sends, &t.inserts)?;
         if t.name.len() > MAX_NAME_BYTES {
             return Err(too_large(
                 format!("track {n}'s name length"),
@@ -332,6 +334,7 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
             max: MAX_TOTAL_SAMPLE_VALUES,
         });
     }
+    validate_mixer(&song.mixer)?;
     Ok(())
 }
 
@@ -355,6 +358,130 @@ fn check_adsr(what: &str, env: &super::Adsr) -> Result<(), ModelError> {
         0.0,
         60_000.0,
     )
+}
+
+fn r32(what: String, v: f32, (min, max): (f32, f32)) -> Result<(), ModelError> {
+    range(what, v as f64, min as f64, max as f64)
+}
+
+/// Checks the sends and inserts of a mixer strip named `who`.
+fn validate_strip(who: &str, sends: &[f32; 2], inserts: &[Insert]) -> Result<(), ModelError> {
+    for (bus, &db) in ["reverb", "delay"].iter().zip(sends) {
+        r32(format!("{who}'s {bus} send (dB)"), db, ranges::SEND_DB)?;
+    }
+    if inserts.len() > MAX_INSERTS {
+        return Err(too_large(
+            format!("{who}'s insert count"),
+            inserts.len(),
+            MAX_INSERTS,
+        ));
+    }
+    for (i, ins) in inserts.iter().enumerate() {
+        let w = format!("{who}'s insert {}", i + 1);
+        match ins {
+            Insert::Eq(e) => validate_eq(&w, e)?,
+            Insert::Compressor(c) => validate_comp(&w, c)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_eq(who: &str, e: &Eq) -> Result<(), ModelError> {
+    for (b, name) in e.bands.iter().zip(Eq::BAND_NAMES) {
+        r32(
+            format!("{who} {name} frequency (Hz)"),
+            b.freq_hz,
+            ranges::EQ_FREQ,
+        )?;
+        r32(
+            format!("{who} {name} gain (dB)"),
+            b.gain_db,
+            ranges::EQ_GAIN,
+        )?;
+        r32(format!("{who} {name} Q"), b.q, ranges::EQ_Q)?;
+    }
+    Ok(())
+}
+
+fn validate_comp(who: &str, c: &Compressor) -> Result<(), ModelError> {
+    r32(
+        format!("{who} threshold (dB)"),
+        c.threshold_db,
+        ranges::THRESHOLD,
+    )?;
+    r32(format!("{who} ratio"), c.ratio, ranges::RATIO)?;
+    r32(format!("{who} knee (dB)"), c.knee_db, ranges::KNEE)?;
+    r32(format!("{who} attack (ms)"), c.attack_ms, ranges::ATTACK_MS)?;
+    r32(
+        format!("{who} release (ms)"),
+        c.release_ms,
+        ranges::RELEASE_MS,
+    )?;
+    r32(
+        format!("{who} make-up (dB)"),
+        c.makeup_db,
+        ranges::MAKEUP_DB,
+    )?;
+    Ok(())
+}
+
+/// Checks the send buses and the master chain.
+fn validate_mixer(m: &Mixer) -> Result<(), ModelError> {
+    let r = &m.reverb;
+    r32(
+        "the reverb return (dB)".into(),
+        r.return_db,
+        ranges::SEND_DB,
+    )?;
+    r32("the reverb size".into(), r.reverb.size, ranges::SIZE)?;
+    r32(
+        "the reverb decay (s)".into(),
+        r.reverb.decay_s,
+        ranges::DECAY_S,
+    )?;
+    r32(
+        "the reverb damping".into(),
+        r.reverb.damping,
+        ranges::DAMPING,
+    )?;
+    r32(
+        "the reverb pre-delay (ms)".into(),
+        r.reverb.predelay_ms,
+        ranges::PREDELAY_MS,
+    )?;
+    r32("the reverb width".into(), r.reverb.width, ranges::WIDTH)?;
+    let d = &m.delay;
+    r32("the delay return (dB)".into(), d.return_db, ranges::SEND_DB)?;
+    r32("the delay time".into(), d.delay.time, ranges::DELAY_TIME)?;
+    r32(
+        "the delay feedback".into(),
+        d.delay.feedback,
+        ranges::FEEDBACK,
+    )?;
+    r32(
+        "the delay high cut (Hz)".into(),
+        d.delay.high_cut_hz,
+        ranges::HIGH_CUT,
+    )?;
+    let ms = &m.master;
+    r32(
+        "the master volume (dB)".into(),
+        ms.volume_db,
+        ranges::VOLUME_DB,
+    )?;
+    validate_eq("the master EQ", &ms.eq)?;
+    validate_comp("the master compressor", &ms.compressor)?;
+    r32(
+        "the limiter ceiling (dBTP)".into(),
+        ms.limiter.ceiling_db,
+        ranges::CEILING,
+    )?;
+    r32(
+        "the limiter release (ms)".into(),
+        ms.limiter.release_ms,
+        ranges::LIMITER_RELEASE,
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use crate::model::Song;
 use std::path::Path;
 use thiserror::Error;
 
+pub mod master;
+pub use master::{LoudnessReport, Mastering, Measure};
+
 /// Frames per block handed to the engine by the renderer.
 pub const BLOCK_FRAMES: usize = 1024;
 
@@ -58,6 +61,9 @@ pub enum RenderError {
     /// Writing the WAV failed.
     #[error(transparent)]
     Write(#[from] format::WavError),
+    /// The loudness meter failed.
+    #[error("loudness measurement failed: {0}")]
+    Loudness(String),
 }
 
 /// Figures of a finished render.
@@ -71,6 +77,8 @@ pub struct RenderReport {
     pub peak: f32,
     /// Length of the song part itself (without the tail).
     pub song_length: SongLength,
+    /// Loudness figures of the written audio and the mastering gain.
+    pub loudness: LoudnessReport,
 }
 
 impl RenderReport {
@@ -222,8 +230,8 @@ impl Dither {
         (x * 32767.0 + noise).round().clamp(-32768.0, 32767.0) as i16
     }
 }
-/// Renders `song` into a WAV file at `path` (written atomically). `progress(done, estimated_total)`
-/// is called after every block.
+/// Renders `song` into a WAV file at `path` (written atomically), without a mastering stage.
+/// `progress(done, estimated_total)` is called after every block.
 pub fn render_to_wav(
     song: &Song,
     path: &Path,
@@ -231,29 +239,148 @@ pub fn render_to_wav(
     fmt: SampleFormat,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<RenderReport, RenderError> {
-    let mut r = Renderer::new(song, opts)?;
+    render_mastered(song, path, opts, fmt, Mastering::default(), progress)
+}
+
+/// Renders `song` into a WAV file at `path` through the mastering stage `mastering` (see
+/// [`master`]): with a loudness target, two measuring passes find the gain and a third writes.
+/// The report always carries the loudness figures of the written audio.
+pub fn render_mastered(
+    song: &Song,
+    path: &Path,
+    opts: RenderOptions,
+    fmt: SampleFormat,
+    mastering: Mastering,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RenderReport, RenderError> {
+    let ceiling = mastering.ceiling();
+    let passes = if mastering.normalises() { 3 } else { 1 };
+    let mut gain_db = 0.0f64;
+    let mut pass_no = 0u64;
+    if let Some(target) = mastering.loudness {
+        let target = target as f64;
+        // Pass 1: the loudness as it is. Pass 2: with the gain and the limiter, to correct for
+        // what limiting takes away.
+        for _ in 0..2 {
+            let r = run_pass(
+                song,
+                opts,
+                gain_db as f32,
+                ceiling,
+                Measure::Integrated,
+                None,
+                &mut |d, t| progress(pass_no * t + d, passes * t),
+            )?;
+            pass_no += 1;
+            match r.loudness.integrated_lufs {
+                Some(l) => gain_db += target - l,
+                // Silence (below the gate): nothing to normalise.
+                None => break,
+            }
+            gain_db = gain_db.clamp(-60.0, 60.0);
+        }
+    }
     let mut sink = format::WavSink::create(path, opts.rate, fmt)?;
     let mut dither = Dither::new(song.seed);
-    let total = r.estimated_frames();
-    let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
-    while let Some((l, rr)) = r.next_block() {
-        if fmt == SampleFormat::S16 {
-            // Dither here; the sink's rounding of k / 32767 × 32767 gives back exactly k.
-            for (i, (&a, &b)) in l.iter().zip(rr).enumerate() {
-                dl[i] = dither.to_i16(a) as f32 / 32767.0;
-                dr[i] = dither.to_i16(b) as f32 / 32767.0;
-            }
-            sink.write_block(&dl[..l.len()], &dr[..l.len()])?;
-        } else {
-            sink.write_block(l, rr)?;
-        }
-        progress(r.frames, total.max(r.frames));
-    }
+    let r = run_pass(
+        song,
+        opts,
+        gain_db as f32,
+        ceiling,
+        Measure::Full,
+        Some((&mut sink, &mut dither, fmt)),
+        &mut |d, t| progress(pass_no * t + d, passes * t),
+    )?;
     sink.finish()?;
+    let mut loudness = r.loudness;
+    loudness.gain_db = gain_db;
     Ok(RenderReport {
         frames: r.frames,
         rate: opts.rate,
         peak: r.peak,
         song_length: r.length,
+        loudness,
+    })
+}
+
+struct Pass {
+    frames: u64,
+    peak: f32,
+    length: SongLength,
+    loudness: LoudnessReport,
+}
+
+type SinkParts<'a> = (&'a mut format::WavSink, &'a mut Dither, SampleFormat);
+
+/// One render of the song through the mastering stage, measured, optionally written.
+fn run_pass(
+    song: &Song,
+    opts: RenderOptions,
+    gain_db: f32,
+    ceiling: Option<f32>,
+    measure: Measure,
+    mut sink: Option<SinkParts<'_>>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Pass, RenderError> {
+    let mut r = Renderer::new(song, opts)?;
+    let mut fin = (gain_db != 0.0 || ceiling.is_some())
+        .then(|| master::Finisher::new(opts.rate, gain_db, ceiling));
+    let mut analyzer = master::Analyzer::start(opts.rate, measure);
+    let total = r.estimated_frames();
+    let (mut bl, mut br) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+    let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+    let (mut frames, mut peak) = (0u64, 0.0f32);
+    let mut tail = fin.as_ref().map_or(0, |f| f.tail_frames());
+    loop {
+        let n = match r.next_block() {
+            Some((l, rr)) => {
+                bl[..l.len()].copy_from_slice(l);
+                br[..l.len()].copy_from_slice(rr);
+                l.len()
+            }
+            None if tail > 0 => {
+                // Push the limiter's look-ahead out with silence.
+                let n = tail.min(BLOCK_FRAMES);
+                tail -= n;
+                bl[..n].fill(0.0);
+                br[..n].fill(0.0);
+                n
+            }
+            None => break,
+        };
+        let start = match &mut fin {
+            Some(f) => f.process(&mut bl[..n], &mut br[..n]),
+            None => 0,
+        };
+        let (l, rr) = (&bl[start..n], &br[start..n]);
+        if l.is_empty() {
+            continue;
+        }
+        for (&a, &b) in l.iter().zip(rr) {
+            peak = peak.max(a.abs()).max(b.abs());
+        }
+        analyzer.push(l, rr);
+        if let Some((sink, dither, fmt)) = &mut sink {
+            if *fmt == SampleFormat::S16 {
+                // Dither here; the sink's rounding of k / 32767 × 32767 gives back exactly k.
+                for (i, (&a, &b)) in l.iter().zip(rr).enumerate() {
+                    dl[i] = dither.to_i16(a) as f32 / 32767.0;
+                    dr[i] = dither.to_i16(b) as f32 / 32767.0;
+                }
+                sink.write_block(&dl[..l.len()], &dr[..l.len()])?;
+            } else {
+                sink.write_block(l, rr)?;
+            }
+        }
+        frames += l.len() as u64;
+        progress(frames, total.max(frames));
+    }
+    let mut loudness = analyzer.finish().map_err(RenderError::Loudness)?;
+    loudness.limiter_db = fin.as_ref().map_or(0.0, |f| f.reduction_db as f64);
+    Ok(Pass {
+        frames,
+        peak,
+        length: r.length,
+        loudness,
     })
 }

@@ -100,3 +100,34 @@ pub fn busy(tracks: usize) -> Song {
     s.order = vec![0, 1, 2, 3, 0, 1, 2, 3];
     s
 }
+
+/// [`busy`] with the whole mixer in use: every track has an EQ and a compressor insert, sends to
+/// both buses and a pan; the master EQ, compressor and limiter are on.
+pub fn busy_mixed(tracks: usize) -> Song {
+    use ttrack::model::mix::{self, Insert};
+    let mut s = busy(tracks);
+    let n = tracks.max(2) as f32;
+    for (i, t) in s.tracks.iter_mut().enumerate() {
+        t.sends = [-12.0, if i % 2 == 0 { -18.0 } else { mix::OFF_DB }];
+        let mut eq = mix::Eq::default();
+        eq.bands[0].on = true;
+        eq.bands[2] = mix::EqBand {
+            on: true,
+            freq_hz: 800.0,
+            gain_db: 4.0,
+            q: 1.0,
+        };
+        eq.bands[4].on = true;
+        eq.bands[4].gain_db = -3.0;
+        t.inserts = vec![
+            Insert::Eq(eq),
+            Insert::Compressor(mix::Compressor::default()),
+        ];
+        t.pan = (i as f32 / (n - 1.0)) * 2.0 - 1.0;
+    }
+    s.mixer.master.eq.on = true;
+    s.mixer.master.eq.bands[1].on = true;
+    s.mixer.master.compressor.on = true;
+    s.mixer.master.limiter.on = true;
+    s
+}

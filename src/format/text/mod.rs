@@ -13,6 +13,7 @@
 //! command 0 is written as `...`, so its parameter reloads as 0.
 
 mod grid;
+mod mix;
 mod read;
 mod write;
 
@@ -29,8 +30,9 @@ use std::sync::Arc;
 use thiserror::Error;
 use toml::de::DeTable;
 
-/// The text format version this build writes and the newest it reads (`ttrack = 1`).
-pub const TEXT_VERSION: u16 = 1;
+/// The text format version this build writes and the newest it reads (`ttrack = 2`). Version 1
+/// had no mixer keys; it reads as version 2 with the default mixer.
+pub const TEXT_VERSION: u16 = 2;
 
 /// A parse error at a place in the file (1-based line and column, columns count characters).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

@@ -31,6 +31,9 @@ const ROOT_KEYS: &[&str] = &[
     "track",
     "instrument",
     "pattern",
+    "reverb",
+    "delay",
+    "master",
 ];
 const TRACK_KEYS: &[&str] = &[
     "name",
@@ -139,11 +142,11 @@ fn type_name(v: &DeValue<'_>) -> &'static str {
 }
 
 impl<'a> Tbl<'a> {
-    fn err(&self, offset: usize, message: impl Into<String>) -> TextError {
+    pub(super) fn err(&self, offset: usize, message: impl Into<String>) -> TextError {
         self.src.err(offset, message)
     }
 
-    fn get(&self, key: &str) -> Option<&'a Value<'a>> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value<'a>> {
         self.map
             .iter()
             .find(|(k, _)| k.get_ref().as_ref() == key)
@@ -151,7 +154,7 @@ impl<'a> Tbl<'a> {
     }
 
     /// Fails on the first (in file order) key not in `allowed`.
-    fn deny_unknown(&self, allowed: &[&str]) -> Res<()> {
+    pub(super) fn deny_unknown(&self, allowed: &[&str]) -> Res<()> {
         let unknown = self
             .map
             .iter()
@@ -172,18 +175,18 @@ impl<'a> Tbl<'a> {
         }
     }
 
-    fn type_err(&self, key: &str, v: &Value<'_>, expected: &str) -> TextError {
+    pub(super) fn type_err(&self, key: &str, v: &Value<'_>, expected: &str) -> TextError {
         self.err(
             v.span().start,
             format!("`{key}` must be {expected}, not {}", type_name(v.get_ref())),
         )
     }
 
-    fn missing(&self, key: &str) -> TextError {
+    pub(super) fn missing(&self, key: &str) -> TextError {
         self.err(self.at, format!("{} needs a `{key}` key", self.what))
     }
 
-    fn int_of(&self, key: &str, v: &Value<'_>) -> Res<i128> {
+    pub(super) fn int_of(&self, key: &str, v: &Value<'_>) -> Res<i128> {
         match v.get_ref() {
             DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix()).map_err(|_| {
                 self.err(
@@ -196,7 +199,7 @@ impl<'a> Tbl<'a> {
     }
 
     /// An optional integer within `min..=max`.
-    fn int(&self, key: &str, min: i128, max: i128) -> Res<Option<i128>> {
+    pub(super) fn int(&self, key: &str, min: i128, max: i128) -> Res<Option<i128>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -210,7 +213,7 @@ impl<'a> Tbl<'a> {
         Ok(Some(n))
     }
 
-    fn req_int(&self, key: &str, min: i128, max: i128) -> Res<i128> {
+    pub(super) fn req_int(&self, key: &str, min: i128, max: i128) -> Res<i128> {
         self.int(key, min, max)?.ok_or_else(|| self.missing(key))
     }
 
@@ -231,7 +234,7 @@ impl<'a> Tbl<'a> {
         }
     }
 
-    fn str(&self, key: &str) -> Res<Option<(&'a str, usize)>> {
+    pub(super) fn str(&self, key: &str) -> Res<Option<(&'a str, usize)>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -241,7 +244,7 @@ impl<'a> Tbl<'a> {
         }
     }
 
-    fn bool(&self, key: &str) -> Res<Option<bool>> {
+    pub(super) fn bool(&self, key: &str) -> Res<Option<bool>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -251,7 +254,7 @@ impl<'a> Tbl<'a> {
         }
     }
 
-    fn table(&self, key: &str) -> Res<Option<Tbl<'a>>> {
+    pub(super) fn table(&self, key: &str) -> Res<Option<Tbl<'a>>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -267,7 +270,7 @@ impl<'a> Tbl<'a> {
     }
 
     /// The tables of an array of tables (`[[key]]`), empty when absent.
-    fn tables(&self, key: &str) -> Res<Vec<Tbl<'a>>> {
+    pub(super) fn tables(&self, key: &str) -> Res<Vec<Tbl<'a>>> {
         let Some(v) = self.get(key) else {
             return Ok(Vec::new());
         };
@@ -422,6 +425,7 @@ impl Parser<'_> {
             restart,
             instruments,
             seed,
+            mixer: super::mix::mixer(root)?,
         };
         validate(&song).map_err(|e| self.src.err(0, e.to_string()))?;
         Ok(song)
@@ -470,7 +474,13 @@ impl Parser<'_> {
                     format!("there are more than {MAX_TRACKS} [[track]] tables"),
                 ));
             }
-            t.deny_unknown(TRACK_KEYS)?;
+            let allowed: Vec<&str> = TRACK_KEYS
+                .iter()
+                .chain(super::mix::TRACK_MIX_KEYS)
+                .copied()
+                .collect();
+            t.deny_unknown(&allowed)?;
+            let (solo, sends, inserts) = super::mix::track_mix(t)?;
             let track = Track {
                 name: t.str("name")?.map_or(String::new(), |(s, _)| s.to_string()),
                 note_columns: t
@@ -483,6 +493,9 @@ impl Parser<'_> {
                 volume_db: t.float("volume_db")?.unwrap_or(0.0),
                 pan: t.float("pan")?.unwrap_or(0.0),
                 mute: t.bool("mute")?.unwrap_or(false),
+                solo,
+                sends,
+                inserts,
             };
             tracks.push(track);
             // Probe with the tracks so far: the model's message names this track by number.
@@ -751,5 +764,6 @@ fn skeleton(tracks: Vec<Track>, instruments: Vec<Option<Instrument>>) -> Song {
         restart: 0,
         instruments,
         seed: 0,
+        mixer: Default::default(),
     }
 }

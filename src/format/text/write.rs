@@ -57,6 +57,7 @@ pub fn write_text(song: &Song, out_path: &Path) -> Result<TextOutput, TextSaveEr
     for track in &song.tracks {
         write_track(&mut out, track);
     }
+    super::mix::write_mixer(&mut out, &song.mixer);
     for (i, inst) in song.instruments.iter().enumerate() {
         if let Some(inst) = inst {
             write_instrument(&mut out, i + 1, inst, sources[i].as_deref());
@@ -98,6 +99,7 @@ fn write_track(out: &mut String, t: &Track) {
     if t.mute {
         *out += "mute = true\n";
     }
+    super::mix::write_track_mix(out, t.solo, &t.sends, &t.inserts);
 }
 
 fn fmt_adsr(a: &Adsr) -> String {
