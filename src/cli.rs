@@ -426,24 +426,11 @@ fn cmd_play(
         to,
         looping: false,
     };
-    // MIDI input from midir: connected before the stream starts, so no event is missed.
-    let mut midi_receiver = None;
-    let _midi_connection = match midi_in {
-        Some(name) => {
-            let (tx, rx) = engine::midi_ring();
-            let c = crate::midi::connect(name, tx).context("cannot open the MIDI input")?;
-            eprintln!("MIDI input: {}", c.port());
-            midi_receiver = Some(Box::new(rx));
-            Some(c)
-        }
-        None => None,
-    };
     let mut handle = None;
     let make_engine = |rate: u32| {
         let (h, link) = engine::link();
         let mut engine = Engine::new(Box::new(EngineSong::from_model(&song, rate)));
         engine.connect(link);
-        engine.connect_midi(midi_receiver.take());
         engine.play(range);
         handle = Some(h);
         engine
@@ -453,6 +440,10 @@ fn cmd_play(
          silently without one)",
     )?;
     let mut handle = handle.context("the engine was not built")?;
+    let _midi_connection = match midi_in {
+        Some(name) => connect_midi_in(&out, &mut handle, name)?,
+        None => None,
+    };
     if let audio::Backend::Jack(j) = out.backend() {
         eprintln!(
             "JACK client {}: ports {}, {}, {}, {}, {}",
@@ -522,6 +513,28 @@ fn cmd_play(
     );
     println!("time       {took:.3} s");
     ended.context("playback stopped early")
+}
+
+/// Connects the MIDI input named like `name`: under JACK a MIDI port of another client (to
+/// `ttrack:midi_in`), else an ALSA sequencer port through midir, whose ring goes to the engine.
+fn connect_midi_in(
+    out: &audio::AudioOutput,
+    handle: &mut engine::EngineHandle,
+    name: &str,
+) -> Result<Option<crate::midi::MidiConnection>> {
+    if let audio::Backend::Jack(j) = out.backend()
+        && let Some(port) = j
+            .connect_midi_source(name)
+            .context("cannot open the MIDI input")?
+    {
+        eprintln!("MIDI input: {port} (JACK)");
+        return Ok(None);
+    }
+    let (tx, rx) = engine::midi_ring();
+    let c = crate::midi::connect(name, tx).context("cannot open the MIDI input")?;
+    eprintln!("MIDI input: {}", c.port());
+    handle.send(engine::Command::SetMidiInput(Some(Box::new(rx))));
+    Ok(Some(c))
 }
 
 /// Prints each MIDI event the engine played, with the song position heard when it was played:

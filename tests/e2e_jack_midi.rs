@@ -579,31 +579,16 @@ fn measure_once(song: &Song) -> Result<(), u64> {
     Ok(())
 }
 
-/// `ttrack play SONG --audio-host jack`: the same client from the command line; two notes sent
-/// into `ttrack:midi_in` a known number of frames apart come out as `midi note-on` lines whose
-/// song positions lie that far apart (the song started before the notes could be connected, so
-/// the distance is what can be checked here; the test above checks the absolute positions).
+/// `ttrack play SONG --audio-host jack --midi-in cli-sender`: the same client from the command
+/// line, connecting the test's MIDI port by a part of its name; two notes sent into it a known
+/// number of frames apart come out as `midi note-on` lines whose song positions lie that far
+/// apart (the song starts before the notes can be sent, so the distance is what is checked here;
+/// the test above checks the absolute positions).
 fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) -> Result<(), u64> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("midi.ttrk");
     ttrack::format::save_song(song, &path).unwrap();
-    // TTRACK_BIN overrides the binary, for work trees that share one target directory (where the
-    // last build of any tree owns target/debug/ttrack).
-    let bin = std::env::var("TTRACK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ttrack").into());
-    let mut child = Command::new(bin)
-        .args([
-            "play",
-            path.to_str().unwrap(),
-            "--audio-host",
-            "jack",
-            "--seconds",
-            "3",
-        ])
-        .env("JACK_DEFAULT_SERVER", SERVER)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // The sender first: `--midi-in cli-sender` connects its port when ttrack starts.
     let (client, _) = Client::new("cli-sender", ClientOptions::NO_START_SERVER).unwrap();
     let (mut tx, rx) = HeapRb::<Scheduled>::new(16).split();
     let late = Arc::new(AtomicU64::new(0));
@@ -617,21 +602,42 @@ fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) -> 
     };
     let sender = client.activate_async((), sender).unwrap();
     let c = sender.as_client();
+    // TTRACK_BIN overrides the binary, for work trees that share one target directory (where the
+    // last build of any tree owns target/debug/ttrack).
+    let bin = std::env::var("TTRACK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ttrack").into());
+    let mut child = Command::new(bin)
+        .args([
+            "play",
+            path.to_str().unwrap(),
+            "--audio-host",
+            "jack",
+            "--midi-in",
+            "CLI-SENDER",
+            "--seconds",
+            "3",
+        ])
+        .env("JACK_DEFAULT_SERVER", SERVER)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while c.port_by_name("ttrack:midi_in").is_none() {
+    let connected = || {
+        c.port_by_name("cli-sender:midi_out")
+            .is_some_and(|p| p.is_connected_to("ttrack:midi_in").unwrap_or(false))
+    };
+    while !connected() {
         if Instant::now() > deadline || child.try_wait().is_ok_and(|s| s.is_some()) {
             let _ = child.kill();
             let o = child.wait_with_output().unwrap();
             panic!(
-                "ttrack:midi_in never appeared; ttrack said:\n{}{}",
+                "--midi-in did not connect cli-sender:midi_out to ttrack:midi_in; ttrack said:\n{}{}",
                 String::from_utf8_lossy(&o.stdout),
                 String::from_utf8_lossy(&o.stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    c.connect_ports_by_name("cli-sender:midi_out", "ttrack:midi_in")
-        .unwrap();
     let gap = 30_011u32;
     let t = c.frame_time() + RATE / 4;
     for (at, bytes) in [
@@ -655,6 +661,10 @@ fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) -> 
     if xruns > 0 {
         return Err(xruns);
     }
+    assert!(
+        stderr.contains("MIDI input: cli-sender:midi_out (JACK)"),
+        "{stderr}"
+    );
     assert!(
         stderr
             .contains("ports ttrack:out_1, ttrack:out_2, ttrack:in_1, ttrack:in_2, ttrack:midi_in"),

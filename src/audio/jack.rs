@@ -54,6 +54,32 @@ impl JackStream {
     pub fn client(&self) -> &Client {
         self.client.as_client()
     }
+
+    /// Connects the first MIDI output port of another client whose name contains `wanted`
+    /// (ignoring case) to `midi_in`; returns its name. `Ok(None)` when no port matches.
+    pub fn connect_midi_source(&self, wanted: &str) -> Result<Option<String>, AudioError> {
+        let c = self.client();
+        let needle = wanted.to_lowercase();
+        let own = format!("{}:", self.name);
+        let found = c
+            .ports(
+                None,
+                Some(jack::jack_sys::RAW_MIDI_TYPE),
+                jack::PortFlags::IS_OUTPUT,
+            )
+            .into_iter()
+            .find(|p| !p.starts_with(&own) && p.to_lowercase().contains(&needle));
+        let Some(port) = found else {
+            return Ok(None);
+        };
+        match c.connect_ports_by_name(&port, &self.port_name("midi_in")) {
+            Ok(()) | Err(jack::Error::PortAlreadyConnected(..)) => Ok(Some(port)),
+            Err(e) => Err(AudioError::Jack(format!(
+                "cannot connect {port} to {}: {e}",
+                self.port_name("midi_in")
+            ))),
+        }
+    }
 }
 
 /// The recorder's end of the input ring: interleaved stereo `f32` frames of `in_1`, `in_2`.

@@ -85,7 +85,7 @@ pub fn run(path: PathBuf, opts: OpenOptions, midi_in: Option<String>) -> Result<
     terminal::install_panic_hook();
     let log_path = log.as_ref().map(|l| l.path.clone());
     let output = start_audio(&mut app, &opts, log_path.as_deref())?;
-    let midi = start_midi(&mut app, midi_in.as_deref());
+    let midi = start_midi(&mut app, &output, midi_in.as_deref());
     let result = event_loop(&mut app, output, midi, &opts, log_path.as_deref());
     let log_note = log
         .as_ref()
@@ -148,9 +148,10 @@ struct MidiLive {
     thru: Option<(u8, u8)>,
 }
 
-/// Connects the MIDI input named `wanted` to the app's engine. A missing MIDI system or port is
-/// said in the message line; the UI runs on without it.
-fn start_midi(app: &mut App, wanted: Option<&str>) -> MidiLive {
+/// Connects the MIDI input named `wanted` to the app's engine: under JACK a MIDI port of another
+/// client, else an ALSA sequencer port. A missing MIDI system or port is said in the message line;
+/// the UI runs on without it.
+fn start_midi(app: &mut App, output: &audio::AudioOutput, wanted: Option<&str>) -> MidiLive {
     let mut live = MidiLive {
         wanted: wanted.map(str::to_string),
         connection: None,
@@ -159,6 +160,19 @@ fn start_midi(app: &mut App, wanted: Option<&str>) -> MidiLive {
     let Some(name) = wanted else {
         return live;
     };
+    if let audio::Backend::Jack(j) = output.backend() {
+        match j.connect_midi_source(name) {
+            Ok(Some(port)) => {
+                app.message = format!("MIDI input: {port} (JACK)");
+                return live;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                app.message = format!("MIDI input unavailable: {e}");
+                return live;
+            }
+        }
+    }
     let (tx, rx) = engine::midi_ring();
     match crate::midi::connect(name, tx) {
         Ok(c) => {
@@ -267,7 +281,7 @@ fn event_loop(
             drop(midi.connection.take());
             output = start_audio(app, opts, log)?;
             let wanted = midi.wanted.take();
-            midi = start_midi(app, wanted.as_deref());
+            midi = start_midi(app, &output, wanted.as_deref());
             if was_playing && let Some(pos) = position {
                 app.resume(pos.order, pos.row);
             }
