@@ -194,6 +194,7 @@ impl<S: AudioSource> AudioCallback<S> {
             self.begin_period(&period);
             self.fill_inner(out, channels)
         });
+        self.stats.publish_alloc_violations();
         let took = started.elapsed().as_secs_f64();
         let period = frames_in_buffer as f64 / self.rate.max(1) as f64;
         let load = if period > 0.0 {

@@ -374,6 +374,7 @@ impl ProcessHandler for JackProcess {
     fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
         // The whole period under the allocation checker, not only the engine call.
         assert_no_alloc::assert_no_alloc(|| self.period(ps));
+        self.stats.publish_alloc_violations();
         Control::Continue
     }
 

@@ -61,6 +61,8 @@ pub struct AudioStats {
     input_peak_bits: AtomicU32,
     /// Input periods lost because the capture ring was full.
     input_overruns: AtomicU64,
+    /// Allocations the checker saw inside the callback (debug builds with its allocator).
+    alloc_violations: AtomicU64,
     panicked: AtomicBool,
     playing: AtomicBool,
     finished: AtomicBool,
@@ -93,6 +95,9 @@ pub struct StatsSnapshot {
     pub input_peak: f32,
     /// Input periods lost because the capture ring was full (nobody read it in time).
     pub input_overruns: u64,
+    /// Allocations or frees inside the callback, as `assert_no_alloc` counted them on the audio
+    /// thread (debug builds whose global allocator is its `AllocDisabler`; else 0).
+    pub alloc_violations: u64,
 }
 
 impl AudioStats {
@@ -116,6 +121,7 @@ impl AudioStats {
             output_latency: self.output_latency(),
             input_peak: self.input_peak(),
             input_overruns: self.input_overruns.load(Relaxed),
+            alloc_violations: self.alloc_violations.load(Relaxed),
         }
     }
 
@@ -163,6 +169,13 @@ impl AudioStats {
     pub(crate) fn set_input_peak(&self, peak: f32) {
         let peak = if peak.is_finite() { peak.abs() } else { 0.0 };
         self.input_peak_bits.store(peak.to_bits(), Relaxed);
+    }
+
+    /// Publishes the allocation checker's count of the audio thread (it is thread-local there).
+    pub(crate) fn publish_alloc_violations(&self) {
+        #[cfg(debug_assertions)]
+        self.alloc_violations
+            .store(u64::from(assert_no_alloc::violation_count()), Relaxed);
     }
 
     /// Counts one input period lost to a full capture ring.
