@@ -48,8 +48,17 @@ pub enum Command {
         /// Song file (.ttrk or .ttrk.toml).
         song: PathBuf,
         /// Output WAV file.
-        #[arg(short, long)]
-        output: PathBuf,
+        #[arg(
+            short,
+            long,
+            required_unless_present = "stems",
+            conflicts_with = "stems"
+        )]
+        output: Option<PathBuf>,
+        /// Write stems into this folder instead: one WAV per track (NN-Name.wav), one per send
+        /// return, mix.wav (before the master chain) and master.wav, all the same length.
+        #[arg(long, value_name = "DIR")]
+        stems: Option<PathBuf>,
         /// Sample rate in Hz: 44100, 48000 or 96000.
         #[arg(long, default_value_t = 48_000, value_parser = parse_rate)]
         rate: u32,
@@ -246,20 +255,21 @@ pub fn run(cli: Cli) -> Result<()> {
             true_peak,
             master,
             report,
+            stems,
         } => {
             let base = master.unwrap_or_default();
             let mastering = Mastering {
                 loudness: loudness.or(base.loudness),
                 true_peak: true_peak.or(base.true_peak),
             };
-            cmd_render(
-                &song,
-                &output,
-                RenderOptions { rate, from, to },
-                format,
-                mastering,
-                report == "json",
-            )
+            let opts = RenderOptions { rate, from, to };
+            match (output, stems) {
+                (_, Some(dir)) => cmd_stems(&song, &dir, opts, format, mastering, report == "json"),
+                (Some(out), None) => {
+                    cmd_render(&song, &out, opts, format, mastering, report == "json")
+                }
+                (None, None) => bail!("give -o FILE or --stems DIR"),
+            }
         }
         Command::Play {
             song,
@@ -398,6 +408,71 @@ fn cmd_render(
     if report.peak > 1.0 {
         println!("warning    the mix clips (peak above 0 dBFS); lower instrument or track volumes");
     }
+    Ok(())
+}
+
+fn cmd_stems(
+    song_path: &std::path::Path,
+    dir: &std::path::Path,
+    opts: RenderOptions,
+    fmt: SampleFormat,
+    mastering: Mastering,
+    json: bool,
+) -> Result<()> {
+    let song = load(song_path)?;
+    let started = Instant::now();
+    if !json {
+        eprintln!(
+            "rendering the stems of {} into {}",
+            song_path.display(),
+            dir.display()
+        );
+    }
+    let report = render::stems::render_stems(&song, dir, opts, fmt, mastering, &mut |_, _| {})
+        .with_context(|| format!("cannot render stems into {}", dir.display()))?;
+    let took = started.elapsed().as_secs_f64();
+    let secs = report.frames as f64 / report.rate as f64;
+    let l = &report.loudness;
+    if json {
+        let files: Vec<String> = report
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let v = serde_json::json!({
+            "files": files,
+            "frames": report.frames,
+            "rate": report.rate,
+            "duration_s": secs,
+            "integrated_lufs": l.integrated_lufs,
+            "loudness_range_lu": l.range_lu,
+            "sample_peak_dbfs": l.sample_peak_dbfs,
+            "true_peak_dbtp": l.true_peak_dbtp,
+            "gain_db": l.gain_db,
+            "time_s": took,
+            "speed": secs / took.max(1e-9),
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    for f in &report.files {
+        println!("wrote {}", f.display());
+    }
+    let db =
+        |x: Option<f64>, unit: &str| x.map_or("-inf".to_string(), |v| format!("{v:.2} {unit}"));
+    println!(
+        "duration   {} ({} frames at {} Hz, every file)",
+        clock(secs),
+        report.frames,
+        report.rate
+    );
+    println!(
+        "master     {} , true peak {}",
+        db(l.integrated_lufs, "LUFS"),
+        db(l.true_peak_dbtp, "dBTP")
+    );
+    println!("time       {:.3} s", took);
+    println!("speed      {:.0}x real time", secs / took.max(1e-9));
     Ok(())
 }
 

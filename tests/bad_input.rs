@@ -101,6 +101,7 @@ fn small_song() -> Song {
         ],
         seed: 1,
         mixer: Default::default(),
+        groups: Vec::new(),
     }
 }
 
@@ -791,4 +792,27 @@ fn mixer_errors_are_placed() {
     assert!(e.message.contains("at most 4"), "{e}");
     let (e, l) = tail_error("\n[master]\nvolume_db = -200\n");
     assert_at(&e, l + 2, 13, "`volume_db` is -200");
+}
+
+#[test]
+fn group_errors_are_placed() {
+    let e = text_error("name = \"A\"", "name = \"A\"\ngroup = 1");
+    assert_at(&e, 7, 9, "the song has no [[group]] tables");
+    let t = FIXTURE.replacen(
+        "[[track]]\nname = \"A\"",
+        "[[group]]\nname = \"Drums\"\n\n[[track]]\nname = \"A\"\ngroup = 2",
+        1,
+    );
+    let e = text::parse(&t, Path::new(".")).unwrap_err();
+    assert!(
+        e.message.contains("`group` is 2; it must be within 1..=1"),
+        "{e}"
+    );
+    let t = FIXTURE.replacen(
+        "[[track]]\nname = \"A\"",
+        "[[group]]\nname = \"Drums\"\nvolume_db = 99\n\n[[track]]\nname = \"A\"",
+        1,
+    );
+    let e = text::parse(&t, Path::new(".")).unwrap_err();
+    assert!(e.message.contains("`volume_db` is 99"), "{e}");
 }

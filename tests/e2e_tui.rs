@@ -251,3 +251,105 @@ fn a_panic_restores_the_terminal_and_prints_the_message() {
         "raw mode left on:\n{s}"
     );
 }
+
+/// The level readouts of the strip named `name` on a mixer screen: (peak, RMS) in dBFS, None
+/// while the strip is not visible (−inf reads as −200).
+fn mixer_readouts(screen: &str, name: &str) -> Option<(f32, f32)> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let (header, col) = lines.iter().enumerate().find_map(|(i, l)| {
+        l.split('│')
+            .position(|cell| cell.trim_start_matches('‹').starts_with(name))
+            .map(|col| (i, col))
+    })?;
+    let value = |prefix: &str| -> Option<f32> {
+        let line = lines[header..].iter().find(|l| l.starts_with(prefix))?;
+        let cell = line.split('│').nth(col)?.trim();
+        let v = cell.split_whitespace().nth(1)?;
+        Some(if v == "-inf" { -200.0 } else { v.parse().ok()? })
+    };
+    Some((value("pk")?, value("rms")?))
+}
+
+/// The mixer's meters move while the demo song plays on the clock, and fall back to silence
+/// after it stops; a volume change shows in the strip and the message line.
+#[test]
+fn mixer_meters_move_while_playing() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let song = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-synth.ttrk");
+    let copy = dir.path().join("demo.ttrk");
+    std::fs::copy(&song, &copy).unwrap();
+    let bin = env!("CARGO_BIN_EXE_ttrack");
+    let t = Tmux::start(
+        "mixer",
+        80,
+        24,
+        &format!("{bin} {} --device clock", copy.display()),
+        &[("XDG_STATE_HOME", dir.path().to_str().unwrap())],
+    );
+    t.wait_for("demo.ttrk", 10.0);
+    t.keys(&["F5"]);
+    t.wait_for("01 Kick", 5.0);
+    // Silent before playing.
+    let s = t.screen();
+    assert_eq!(mixer_readouts(&s, "01 Kick"), Some((-200.0, -200.0)), "{s}");
+    // The master strip is the last one: End scrolls to it.
+    t.keys(&["End"]);
+    t.wait_for("Master", 5.0);
+    t.keys(&["Space"]);
+    t.wait_for("▶", 5.0);
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = Vec::new();
+    loop {
+        let s = t.screen();
+        if let Some((pk, rms)) = mixer_readouts(&s, "Master") {
+            seen.push(pk);
+            if pk > -20.0 && rms > -40.0 && rms < pk {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the master meter never rose above -20 dBFS (readouts {seen:?}):\n{s}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The meters keep moving: two screens a moment apart differ in the meter area (from the
+    // strip names down to the readouts; the clock in the status line does not count).
+    let meters = |s: &str| -> String {
+        s.lines()
+            .skip_while(|l| !l.contains("Master"))
+            .take_while(|l| !l.starts_with("vol"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let a = meters(&t.screen());
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let b = meters(&t.screen());
+    assert!(a.contains("rms"), "{a}");
+    assert_ne!(a, b, "the meters stood still while playing");
+    // A volume change on the master shows at once.
+    t.keys(&["-", "-"]);
+    t.wait_for("Master: volume -1.0 dB", 5.0);
+    t.keys(&["Space"]);
+    t.wait_for("■", 5.0);
+    // Stopped: the meters fall back to silence.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = t.screen();
+        if mixer_readouts(&s, "Master").is_some_and(|(pk, _)| pk < -90.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the master meter did not fall after stopping:\n{s}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    t.keys(&["C-q"]);
+    t.wait_for("Save changes?", 5.0);
+    t.keys(&["n"]);
+    t.wait_for("[exit 0]", 5.0);
+}

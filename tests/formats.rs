@@ -335,6 +335,34 @@ fn track() -> impl Strategy<Value = Track> {
                 solo,
                 sends,
                 inserts,
+                group: None,
+            },
+        )
+}
+
+fn group() -> impl Strategy<Value = mix::Group> {
+    (
+        name(),
+        (
+            r(ranges::VOLUME_DB),
+            -1.0f32..=1.0,
+            any::<bool>(),
+            any::<bool>(),
+        ),
+        [send(), send()],
+        vec(insert(), 0..=mix::MAX_INSERTS),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(name, (volume_db, pan, mute, solo), sends, inserts, folded)| mix::Group {
+                name,
+                volume_db,
+                pan,
+                mute,
+                solo,
+                sends,
+                inserts,
+                folded,
             },
         )
 }
@@ -389,7 +417,7 @@ fn song() -> impl Strategy<Value = Song> {
             let order = vec(0..n_patterns as u16, 1..=20);
             let instruments = vec(option::of(instrument()), 0..=4);
             let header = (
-                mixer(),
+                (mixer(), vec(group(), 0..=3), vec(any::<u8>(), 4)),
                 name(),
                 name(),
                 20u16..=999,
@@ -408,21 +436,35 @@ fn song() -> impl Strategy<Value = Song> {
         })
         .prop_map(
             |(
-                (tracks, patterns, order, instruments, (mixer, title, author, bpm, lpb, tpl, seed)),
+                (
+                    mut tracks,
+                    patterns,
+                    order,
+                    instruments,
+                    ((mixer, groups, picks), title, author, bpm, lpb, tpl, seed),
+                ),
                 restart,
-            )| Song {
-                title,
-                author,
-                bpm,
-                lpb,
-                tpl,
-                tracks,
-                patterns,
-                order,
-                restart,
-                instruments,
-                seed,
-                mixer,
+            )| {
+                // Some tracks join a group.
+                for (t, p) in tracks.iter_mut().zip(picks) {
+                    t.group =
+                        (!groups.is_empty() && p % 2 == 0).then(|| p / 2 % groups.len() as u8);
+                }
+                Song {
+                    title,
+                    author,
+                    bpm,
+                    lpb,
+                    tpl,
+                    tracks,
+                    patterns,
+                    order,
+                    restart,
+                    instruments,
+                    seed,
+                    mixer,
+                    groups,
+                }
             },
         )
 }

@@ -279,3 +279,47 @@ fn meters_measure_peak_and_rms_of_strips() {
     );
     assert_eq!(m.strips[1].peak, [0.0, 0.0], "track 2 is empty");
 }
+
+#[test]
+fn groups_scale_mute_and_solo_their_members() {
+    let pitches = ["A-3", "A-4", "A-5"];
+    let base = {
+        let mut s = tones(&pitches);
+        s.groups = vec![mix::Group::new("G")];
+        s.tracks[0].group = Some(0);
+        s.tracks[1].group = Some(0);
+        s
+    };
+    let line = |s: &Song, hz: f64| {
+        let (l, _) = render(s);
+        line_db(&l[frames(0.2)..frames(0.2) + 16384], hz)
+    };
+    let ref220 = line(&base, 220.0);
+    let mut quieter = base.clone();
+    quieter.groups[0].volume_db = -6.0;
+    let d = ref220 - line(&quieter, 220.0);
+    assert!(
+        (d - 6.0).abs() < 0.1,
+        "group at −6 dB lowered a member by {d:.2} dB"
+    );
+    assert!(
+        (line(&base, 880.0) - line(&quieter, 880.0)).abs() < 0.05,
+        "the ungrouped track must not change"
+    );
+    let mut muted = base.clone();
+    muted.groups[0].mute = true;
+    assert!(line(&muted, 220.0) < -90.0 && line(&muted, 440.0) < -90.0);
+    assert!(line(&muted, 880.0) > -20.0);
+    let mut solo = base.clone();
+    solo.groups[0].solo = true;
+    assert!(line(&solo, 220.0) > -20.0 && line(&solo, 440.0) > -20.0);
+    assert!(
+        line(&solo, 880.0) < -90.0,
+        "a soloed group silences the rest"
+    );
+    // Soloing one member keeps its group audible and silences the other member.
+    let mut member = base.clone();
+    member.tracks[1].solo = true;
+    assert!(line(&member, 440.0) > -20.0);
+    assert!(line(&member, 220.0) < -90.0 && line(&member, 880.0) < -90.0);
+}

@@ -402,3 +402,351 @@ fn save_as_open_and_render_from_the_ui() {
     assert_eq!(a.song.title, "Late Bus Home", "{}", a.message);
     assert!(!a.dirty);
 }
+
+// ---- The mixer view (F5) ----
+
+use ttrack::model::mix::{DelayUnit, Insert, OFF_DB, ranges};
+use ttrack::ui::mixer::{Detail, FxTarget, MixSnapshot, Row, Strip};
+
+fn mixer_app() -> App {
+    let mut a = app();
+    keys(&mut a, "F5");
+    assert_eq!(a.view, View::Mixer);
+    a
+}
+
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() < 1e-4
+}
+
+/// Undoes every step, then checks the mix is exactly `want`.
+fn undo_all(a: &mut App, want: &MixSnapshot) {
+    while a.history.undo_len() > 0 {
+        keys(a, "C-z");
+    }
+    assert_eq!(
+        &MixSnapshot::of(&a.song),
+        want,
+        "undo did not restore the mix"
+    );
+}
+
+#[test]
+fn mixer_cursor_moves_between_strips_and_rows() {
+    let mut a = mixer_app();
+    // New song: 8 tracks, then reverb, delay, master.
+    assert_eq!(Strip::count(&a.song), 11);
+    keys(&mut a, "Right Right Down");
+    assert_eq!((a.mix.strip, a.mix_row()), (2, Row::Pan));
+    keys(&mut a, "Left Left Left Left Up Up");
+    assert_eq!((a.mix.strip, a.mix_row()), (0, Row::Volume));
+    for _ in 0..12 {
+        keys(&mut a, "Down");
+    }
+    assert_eq!(
+        a.mix_row(),
+        Row::Insert(3),
+        "rows stop at the last insert slot"
+    );
+    // The reverb bus has three rows: the cursor row is kept inside them.
+    keys(&mut a, "End Left Left");
+    assert_eq!(a.mix_strip(), Strip::Reverb);
+    assert_eq!(a.mix_row(), Row::BusEffect);
+    keys(&mut a, "End");
+    assert_eq!(a.mix_strip(), Strip::Master);
+    keys(&mut a, "Home");
+    assert_eq!(a.mix_strip(), Strip::Track(0));
+    assert!(!a.dirty, "moving changed the song");
+}
+
+#[test]
+fn mixer_volume_pan_and_sends_change_undo_and_redo() {
+    let mut a = mixer_app();
+    let original = MixSnapshot::of(&a.song);
+    keys(&mut a, "+ + + S-Up");
+    assert!(
+        close(a.song.tracks[0].volume_db, 1.6),
+        "{}",
+        a.song.tracks[0].volume_db
+    );
+    assert_eq!(a.message, "Track 1: volume 1.6 dB");
+    assert!(a.dirty);
+    // Nudges of one parameter in quick succession are one undo step.
+    assert_eq!(a.history.undo_len(), 1);
+    keys(&mut a, "Down - - PageDown");
+    assert!(close(a.song.tracks[0].pan, -0.15));
+    assert_eq!(a.message, "Track 1: pan L15");
+    keys(&mut a, "Down +");
+    assert_eq!(a.song.tracks[0].sends[0], -20.0, "a send starts at -20 dB");
+    keys(&mut a, "- S-Down");
+    assert!(close(a.song.tracks[0].sends[0], -20.6));
+    keys(&mut a, "Down = -");
+    assert!(close(a.song.tracks[0].sends[1], -20.5));
+    assert_eq!(a.message, "Track 1: delay send -20.5 dB");
+    assert_eq!(a.history.undo_len(), 4);
+    // 0 resets: the delay send goes off, the pan back to centre (each one undo step).
+    keys(&mut a, "0 Up Up 0");
+    assert_eq!(a.song.tracks[0].sends[1], OFF_DB);
+    assert_eq!(a.song.tracks[0].pan, 0.0);
+    assert_eq!(a.message, "Track 1: pan C");
+    keys(&mut a, "C-z C-z Down Down");
+    assert_eq!(a.history.undo_len(), 4);
+    let edited = MixSnapshot::of(&a.song);
+    // Undo restores the exact values, redo brings the exact edits back.
+    keys(&mut a, "C-z");
+    assert_eq!(a.song.tracks[0].sends[1], OFF_DB);
+    undo_all(&mut a, &original);
+    for _ in 0..4 {
+        keys(&mut a, "C-y");
+    }
+    assert_eq!(MixSnapshot::of(&a.song), edited);
+    // Other tracks were not touched.
+    assert_eq!(MixSnapshot::of(&a.song).tracks[1], original.tracks[1]);
+}
+
+#[test]
+fn mixer_values_clamp_at_their_ranges() {
+    let mut a = mixer_app();
+    for _ in 0..300 {
+        keys(&mut a, "+");
+    }
+    assert_eq!(a.song.tracks[0].volume_db, ranges::VOLUME_DB.1);
+    assert!(a.message.ends_with("(limit)"), "{}", a.message);
+    for _ in 0..600 {
+        keys(&mut a, "-");
+    }
+    assert_eq!(a.song.tracks[0].volume_db, ranges::VOLUME_DB.0);
+    keys(&mut a, "Down");
+    for _ in 0..100 {
+        keys(&mut a, "-");
+    }
+    assert_eq!(a.song.tracks[0].pan, -1.0);
+    keys(&mut a, "Down");
+    for _ in 0..200 {
+        keys(&mut a, "+");
+    }
+    assert_eq!(a.song.tracks[0].sends[0], ranges::SEND_DB.1);
+    for _ in 0..300 {
+        keys(&mut a, "-");
+    }
+    assert_eq!(
+        a.song.tracks[0].sends[0], OFF_DB,
+        "a send lowered far enough is off"
+    );
+    // Detail parameters clamp too: the EQ's top band frequency and the compressor's ratio.
+    keys(&mut a, "i Enter Right Right Right Right Right Right Down");
+    for _ in 0..40 {
+        keys(&mut a, "+");
+    }
+    let Insert::Eq(eq) = a.song.tracks[0].inserts[0] else {
+        panic!()
+    };
+    assert_eq!(
+        eq.bands[5].freq_hz,
+        ranges::EQ_FREQ.1,
+        "{} {:?}",
+        a.message,
+        a.mix.detail
+    );
+    keys(&mut a, "Enter c Enter Down Down");
+    for _ in 0..60 {
+        keys(&mut a, "+");
+    }
+    let Insert::Compressor(c) = a.song.tracks[0].inserts[1] else {
+        panic!()
+    };
+    assert_eq!(c.ratio, ranges::RATIO.1);
+    ttrack::model::validate(&a.song).unwrap();
+}
+
+#[test]
+fn mixer_mute_solo_and_inserts() {
+    let mut a = mixer_app();
+    let original = MixSnapshot::of(&a.song);
+    keys(&mut a, "Right m s");
+    assert!(a.song.tracks[1].mute && a.song.tracks[1].solo);
+    assert_eq!(a.message, "Track 2: solo");
+    keys(&mut a, "m");
+    assert!(!a.song.tracks[1].mute);
+    // i adds an EQ, c a compressor; the cursor goes to the new insert.
+    keys(&mut a, "i c");
+    let names: Vec<&str> = a.song.tracks[1].inserts.iter().map(|i| i.name()).collect();
+    assert_eq!(names, ["EQ", "Comp"]);
+    assert_eq!(a.mix_row(), Row::Insert(1));
+    // o switches the compressor off; Delete removes the EQ.
+    keys(&mut a, "o");
+    assert!(!a.song.tracks[1].inserts[1].is_on());
+    keys(&mut a, "Up Delete");
+    let names: Vec<&str> = a.song.tracks[1].inserts.iter().map(|i| i.name()).collect();
+    assert_eq!(names, ["Comp"]);
+    keys(&mut a, "C-z");
+    assert_eq!(a.song.tracks[1].inserts.len(), 2);
+    // Four slots at most.
+    keys(&mut a, "i i i");
+    assert_eq!(a.song.tracks[1].inserts.len(), 4);
+    assert!(a.message.contains("full"), "{}", a.message);
+    // Buses mute their return; the master has no mute; buses take no inserts.
+    keys(&mut a, "End Left Left m");
+    assert!(a.song.mixer.reverb.mute);
+    keys(&mut a, "i");
+    assert!(a.message.contains("inserts go on tracks"), "{}", a.message);
+    keys(&mut a, "End m");
+    assert!(a.message.contains("no mute"), "{}", a.message);
+    ttrack::model::validate(&a.song).unwrap();
+    undo_all(&mut a, &original);
+}
+
+#[test]
+fn mixer_detail_panel_edits_every_effect() {
+    let mut a = mixer_app();
+    let original = MixSnapshot::of(&a.song);
+    // Undoing the insert whose panel is open closes the panel.
+    keys(&mut a, "i Enter C-z");
+    assert_eq!(a.mix.detail, None);
+    assert!(a.song.tracks[0].inserts.is_empty());
+    // EQ insert: peak 1 (band 2) frequency up a third of an octave, gain up 0.5 + 0.1 dB, Q down.
+    keys(&mut a, "i Enter");
+    assert_eq!(
+        a.mix.detail,
+        Some(Detail {
+            target: FxTarget::Insert { track: 0, slot: 0 },
+            param: 0
+        })
+    );
+    keys(&mut a, "Right Right + Down + Down + S-Up Down -");
+    let Insert::Eq(eq) = a.song.tracks[0].inserts[0] else {
+        panic!()
+    };
+    let b = eq.bands[2];
+    assert!(b.on);
+    assert!(
+        close(b.freq_hz, 500.0 * 2f32.powf(1.0 / 3.0)),
+        "{}",
+        b.freq_hz
+    );
+    assert!(close(b.gain_db, 0.6), "{}", b.gain_db);
+    assert!(close(b.q, 0.8), "{}", b.q);
+    assert_eq!(a.message, "Track 1: EQ peak 1 Q 0.80");
+    // The high-pass band has no gain.
+    keys(&mut a, "Left Left Up +");
+    assert!(a.message.contains("no gain"), "{}", a.message);
+    keys(&mut a, "Enter");
+    assert_eq!(a.mix.detail, None);
+    // Compressor insert: threshold down 0.5 dB, ratio up, attack x1.25, make-up up.
+    keys(&mut a, "c Enter Down - Down + Down Down + Down Down +");
+    let Insert::Compressor(c) = a.song.tracks[0].inserts[1] else {
+        panic!()
+    };
+    assert_eq!((c.threshold_db, c.ratio, c.makeup_db), (-18.5, 3.5, 0.5));
+    assert!(close(c.attack_ms, 12.5));
+    // Reverb bus: size, decay, damping, pre-delay, width.
+    keys(
+        &mut a,
+        "Enter End Left Left Down Down Enter + Down + Down - Down - Down -",
+    );
+    let r = a.song.mixer.reverb.reverb;
+    assert!(close(r.size, 0.65) && close(r.decay_s, 2.25) && close(r.damping, 0.35));
+    assert!(close(r.predelay_ms, 12.0) && close(r.width, 0.95));
+    // Delay bus: time, unit, feedback, high cut, ping-pong.
+    keys(&mut a, "Enter Right Enter + Down + Down + Down - Down +");
+    let d = a.song.mixer.delay.delay;
+    assert_eq!(
+        (d.time, d.unit, d.ping_pong),
+        (4.0, DelayUnit::Beats, false)
+    );
+    assert!(close(d.feedback, 0.4), "{d:?}");
+    assert!(
+        close(d.high_cut_hz / (6000.0 / 2f32.powf(1.0 / 3.0)), 1.0),
+        "{d:?}"
+    );
+    // Master limiter: on/off, ceiling, release.
+    keys(&mut a, "Enter End Down Down Down Enter Down S-Down Down +");
+    let l = a.song.mixer.master.limiter;
+    assert!(close(l.ceiling_db, -0.4) && close(l.release_ms, 100.0));
+    // 0 puts a parameter back to its default.
+    keys(&mut a, "0");
+    assert_eq!(a.song.mixer.master.limiter.release_ms, 80.0);
+    assert_eq!(a.message, "Master: limiter release 80 ms");
+    keys(&mut a, "o");
+    assert!(
+        a.song.mixer.master.limiter.on,
+        "o switches the master limiter on"
+    );
+    ttrack::model::validate(&a.song).unwrap();
+    undo_all(&mut a, &original);
+}
+
+#[test]
+fn mixer_edits_reach_the_engine_as_set_mix() {
+    use ttrack::engine::{self, Command, Engine, EngineSong, rt};
+    use ttrack::ui::edit::Edit;
+    let mut a = mixer_app();
+    let (handle, link) = engine::link();
+    let mut e = Engine::new(Box::new(EngineSong::from_model(&a.song, 48_000)));
+    e.connect(link);
+    a.engine = Some(handle);
+    keys(&mut a, "Space");
+    keys(&mut a, "- - i Down Down + Right m");
+    let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+    for _ in 0..4 {
+        rt::process_block(&mut e, &mut l, &mut r);
+        a.pump();
+    }
+    let h = a.engine.as_ref().unwrap();
+    assert_eq!(h.status().commands_refused, 0);
+    assert_eq!(h.boxes_in_flight(), 0, "every SetMix came back as garbage");
+    assert!(h.status().playing, "the mix edits stopped playback");
+    // The engine's mix equals the app's.
+    let want = EngineSong::from_model(&a.song, 48_000);
+    for (got, want) in e.song().tracks.iter().zip(&want.tracks) {
+        assert_eq!(got.gain, want.gain);
+        assert_eq!(got.balance, want.balance);
+        assert_eq!(got.send_gain, want.send_gain);
+        assert_eq!(got.inserts, want.inserts);
+    }
+    assert_eq!(e.song().tracks[1].gain, 0.0, "track 2 is muted");
+    assert!(e.song().tracks[0].inserts[0].is_some());
+    // A mix edit is mirrored as SetMix, never as a whole-song replace.
+    let before = MixSnapshot::of(&a.song);
+    let mut after = before.clone();
+    after.tracks[0].volume_db = -6.0;
+    let edit = Edit::Mix {
+        before: Box::new(before),
+        after: Box::new(after),
+    };
+    let mut out = Vec::new();
+    edit.mirror(&a.song, 48_000, &mut out);
+    assert!(matches!(out.as_slice(), [Command::SetMix(_)]), "{out:?}");
+}
+
+#[test]
+fn mixer_meters_follow_the_engine() {
+    use ttrack::engine::mixer::STRIP_MASTER;
+    use ttrack::engine::{self, Engine, EngineSong, rt};
+    use ttrack::ui::mixer::METER_FLOOR_DB;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-synth.ttrk");
+    let mut a = App::new(ttrack::format::load_song(&path).unwrap(), None);
+    let (handle, link) = engine::link();
+    let mut e = Engine::new(Box::new(EngineSong::from_model(&a.song, 48_000)));
+    e.connect(link);
+    a.engine = Some(handle);
+    keys(&mut a, "F5 Space");
+    let (mut l, mut r) = (vec![0.0; 480], vec![0.0; 480]);
+    let mut redraws = 0;
+    for _ in 0..100 {
+        rt::process_block(&mut e, &mut l, &mut r);
+        redraws += a.pump() as usize;
+    }
+    let master = a.mix.meters.strips[STRIP_MASTER];
+    assert!(
+        master.peak_db[0] > -30.0,
+        "master peak {:?}",
+        master.peak_db
+    );
+    assert!(master.rms_db[0] > METER_FLOOR_DB && master.rms_db[0] < master.peak_db[0]);
+    assert!(master.hold_db[0] >= master.peak_db[0]);
+    assert!(
+        redraws > 10,
+        "the mixer asked for {redraws} redraws in one second"
+    );
+}

@@ -86,3 +86,154 @@ fn other_views() {
         "{s}"
     );
 }
+
+/// The demo song with a mix: inserts, sends, a muted and a soloed track, the master chain on.
+fn mixed_demo() -> App {
+    use ttrack::model::mix::{Compressor, Eq, Insert};
+    let mut a = demo();
+    let s = &mut a.song;
+    let mut eq = Eq::default();
+    eq.bands[0].on = true;
+    eq.bands[0].freq_hz = 40.0;
+    eq.bands[2].on = true;
+    eq.bands[2].gain_db = 3.5;
+    s.tracks[0].inserts = vec![Insert::Eq(eq), Insert::Compressor(Compressor::default())];
+    s.tracks[0].sends = [-12.0, -96.0];
+    s.tracks[1].mute = true;
+    s.tracks[3].solo = true;
+    s.tracks[3].volume_db = -3.5;
+    s.tracks[4].sends = [-6.0, -18.5];
+    s.tracks[5].pan = -0.35;
+    s.mixer.master.compressor.on = true;
+    s.mixer.master.limiter.on = true;
+    s.mixer.master.limiter.ceiling_db = -1.0;
+    s.mixer.delay.mute = true;
+    a
+}
+
+/// Known meter values: strip i peaks at -3·(i+1) dB left, 1 dB lower right, RMS 9 dB below.
+fn known_meters() -> ttrack::engine::mixer::Meters {
+    use ttrack::engine::mixer::{Meters, STRIP_DELAY, STRIP_MASTER, STRIP_REVERB};
+    let amp = |db: f32| 10f32.powf(db / 20.0);
+    let mut m = Meters::default();
+    for (k, i) in [0, 1, 2, 3, 4, 5, 6, STRIP_REVERB, STRIP_DELAY, STRIP_MASTER]
+        .into_iter()
+        .enumerate()
+    {
+        let pk = -3.0 * (k as f32 + 1.0);
+        m.strips[i].peak = [amp(pk), amp(pk - 1.0)];
+        m.strips[i].rms = [amp(pk - 9.0), amp(pk - 10.0)];
+    }
+    // Silence on the muted snare.
+    m.strips[1] = Default::default();
+    m.strips[0].reduction_db = 4.5;
+    m.strips[STRIP_MASTER].reduction_db = 2.0;
+    m.limiter_db = 0.7;
+    m
+}
+
+#[test]
+fn mixer_view_strips_meters_and_scrolling() {
+    let mut a = mixed_demo();
+    a.feed_meters(&known_meters());
+    keys(&mut a, "F5");
+    let (s, buf) = screen(&a, 80, 24);
+    for want in [
+        "01 Kick",
+        "MUTE",
+        "SOLO",
+        "pk    -3.0",
+        "rms  -12.0",
+        "1 EQ    on",
+        "2 Comp  on",
+        "GR    -4.5",
+        "rev  -12.0",
+    ] {
+        assert!(s.contains(want), "{want:?} missing:\n{s}");
+    }
+    // The cursor strip's name is drawn reversed.
+    assert!(buf[(0, 3)].modifier.contains(Modifier::REVERSED), "{s}");
+    insta::assert_snapshot!("mixer_80x24", s);
+    // Every strip fits at 160 columns, master included.
+    let (l, _) = screen(&a, 160, 50);
+    for want in ["Reverb", "Delay", "Master", "C GR  -2.0", "L GR  -0.7"] {
+        assert!(l.contains(want), "{want:?} missing:\n{l}");
+    }
+    insta::assert_snapshot!("mixer_160x50", l);
+    // At 80 columns the master is off screen until the cursor gets there.
+    assert!(!s.contains("Master"), "{s}");
+    keys(&mut a, "End Down Down");
+    let (s, _) = screen(&a, 80, 24);
+    assert!(s.contains("Master") && s.contains("L GR  -0.7"), "{s}");
+    insta::assert_snapshot!("mixer_master_80x24", s);
+}
+
+#[test]
+fn mixer_detail_panels() {
+    let mut a = mixed_demo();
+    a.feed_meters(&known_meters());
+    // Kick, insert 1 (EQ): Down × 4 reaches the first insert row.
+    keys(&mut a, "F5 Down Down Down Down Enter Right Right Down Down");
+    let (s, _) = screen(&a, 80, 24);
+    assert!(s.contains("Kick insert 1: EQ (on)"), "{s}");
+    assert!(s.contains("+3.5 dB") && s.contains("40 Hz"), "{s}");
+    insta::assert_snapshot!("mixer_detail_eq_80x24", s);
+    insta::assert_snapshot!("mixer_detail_eq_160x50", screen(&a, 160, 50).0);
+    // Master limiter.
+    keys(&mut a, "Enter End Down Down Down Enter Down");
+    let (s, _) = screen(&a, 80, 24);
+    assert!(s.contains("Master: limiter (on)"), "{s}");
+    assert!(
+        s.contains("-1.0 dBTP") && s.contains("gain reduction 0.7 dB"),
+        "{s}"
+    );
+    insta::assert_snapshot!("mixer_detail_limiter_80x24", s);
+}
+
+#[test]
+fn help_lists_the_mixer_keys_from_the_command_table() {
+    let mut a = App::new(Song::new_default(), None);
+    keys(&mut a, "F5 F1");
+    let (s, _) = screen(&a, 120, 250);
+    let mixer = s.find("[mixer]").expect("no [mixer] section in the help");
+    let section = &s[mixer..];
+    for want in [
+        "F5             mixer",
+        "+ = PageUp     raise the value",
+        "S-PageUp S-Up  raise the value a little",
+        "m              mute / unmute the track or bus return",
+        "i              add an EQ insert to the track",
+        "Enter          open / close the detail panel of the effect under the cursor",
+    ] {
+        assert!(
+            s.contains(want) && (want.starts_with("F5") || section.contains(want)),
+            "{want:?} missing from the help:\n{s}"
+        );
+    }
+}
+
+#[test]
+fn mixer_draws_at_any_size_without_panicking() {
+    let mut a = mixed_demo();
+    a.feed_meters(&known_meters());
+    keys(&mut a, "F5");
+    for detail in [false, true] {
+        if detail {
+            keys(&mut a, "Down Down Down Down Enter");
+            assert!(a.mix.detail.is_some());
+        }
+        for (w, h) in [
+            (1, 1),
+            (5, 3),
+            (11, 5),
+            (20, 8),
+            (40, 12),
+            (79, 23),
+            (81, 25),
+            (250, 80),
+        ] {
+            let (s, _) = screen(&a, w, h);
+            assert_eq!(s.lines().count(), h as usize);
+        }
+    }
+}

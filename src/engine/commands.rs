@@ -166,7 +166,9 @@ impl Engine {
                 return Some(old.map_or(Garbage::Nothing, Garbage::Instrument));
             }
             Command::SetMix(mut state) => {
-                if state.tracks.len() != self.song.tracks.len() {
+                if state.tracks.len() != self.song.tracks.len()
+                    || state.groups.len() != self.song.groups.len()
+                {
                     self.refuse();
                 } else {
                     // Swap, so the engine keeps its vector and the old values travel back.
@@ -177,6 +179,7 @@ impl Engine {
                         new.effect_columns = old.effect_columns;
                     }
                     std::mem::swap(&mut self.song.mixer, &mut state.mixer);
+                    std::mem::swap(&mut self.song.groups, &mut state.groups);
                     self.mix.configure(&self.song, self.transport.bpm, false);
                 }
                 return Some(Garbage::Mix(state));

@@ -18,16 +18,18 @@ use crate::dsp::fx::limiter::LimiterProcessor;
 use crate::dsp::fx::reverb::ReverbProcessor;
 use crate::dsp::smooth::Smoothed;
 use crate::model::limits::MAX_TRACKS;
-use crate::model::mix::{self, Insert, MAX_INSERTS, SEND_BUSES, level_gain};
+use crate::model::mix::{self, Insert, MAX_GROUPS, MAX_INSERTS, SEND_BUSES, level_gain};
 
-/// Meter strips: every track, then the reverb return, the delay return and the master.
-pub const METER_STRIPS: usize = MAX_TRACKS + 3;
+/// Meter strips: every track, every group, then the reverb return, the delay return and the master.
+pub const METER_STRIPS: usize = MAX_TRACKS + MAX_GROUPS + 3;
+/// Meter index of group 0 (group g is `STRIP_GROUP + g`).
+pub const STRIP_GROUP: usize = MAX_TRACKS;
 /// Meter index of the reverb return.
-pub const STRIP_REVERB: usize = MAX_TRACKS;
+pub const STRIP_REVERB: usize = MAX_TRACKS + MAX_GROUPS;
 /// Meter index of the delay return.
-pub const STRIP_DELAY: usize = MAX_TRACKS + 1;
+pub const STRIP_DELAY: usize = STRIP_REVERB + 1;
 /// Meter index of the master bus (after the limiter).
-pub const STRIP_MASTER: usize = MAX_TRACKS + 2;
+pub const STRIP_MASTER: usize = STRIP_REVERB + 2;
 /// Meter reports per second.
 pub const METER_RATE_HZ: u32 = 30;
 
@@ -124,6 +126,8 @@ const SILENT: f32 = 1e-6;
 pub struct MixStage {
     rate: f32,
     strips: Box<[Strip]>,
+    groups: Box<[Strip]>,
+    group_buf: Box<[[f32; 2 * MAX_CHUNK]; MAX_GROUPS]>,
     reverb: Box<ReverbProcessor>,
     delay: Box<DelayProcessor>,
     master_eq: EqProcessor,
@@ -141,10 +145,30 @@ pub struct MixStage {
     meter_frames: u64,
     /// Largest master compressor and limiter reduction seen in the meter period.
     master_reduction: (f32, f32),
-    track_reduction: [f32; MAX_TRACKS],
+    track_reduction: [f32; MAX_TRACKS + MAX_GROUPS],
     /// Whether meters are gathered (only when a UI listens: renders skip the work).
     metering: bool,
+    /// Per-chunk copies of every strip's output for stem renders ([`StemTap`]), when enabled.
+    stems: Option<Box<StemChunk>>,
 }
+
+/// Stems: the signals of one chunk that sum to the mix before the master chain. Index = track,
+/// then [`STEM_REVERB`], [`STEM_DELAY`], [`STEM_MIX`] (the sum of all the others, pre-master).
+pub struct StemChunk {
+    /// Planar stereo chunks (left in the first half).
+    pub bufs: Box<[[f32; 2 * MAX_CHUNK]]>,
+}
+
+/// Stem index of group 0's bus (group g is `STEM_GROUP + g`).
+pub const STEM_GROUP: usize = MAX_TRACKS;
+/// Stem index of the reverb return.
+pub const STEM_REVERB: usize = MAX_TRACKS + MAX_GROUPS;
+/// Stem index of the delay return.
+pub const STEM_DELAY: usize = STEM_REVERB + 1;
+/// Stem index of the pre-master mix.
+pub const STEM_MIX: usize = STEM_REVERB + 2;
+/// Stems in a [`StemChunk`].
+pub const STEMS: usize = STEM_REVERB + 3;
 
 fn ramp(rate: f32) -> u32 {
     (rate * 0.01) as u32
@@ -155,20 +179,21 @@ impl MixStage {
     pub fn new(song: &EngineSong) -> MixStage {
         let rate = song.rate as f32;
         let r = ramp(rate);
+        let strip = |_| Strip {
+            inserts: std::array::from_fn(|_| InsertSlot {
+                eq: EqProcessor::new(rate),
+                comp: CompressorProcessor::new(rate),
+                applied: None,
+            }),
+            gain: (Smoothed::new(1.0, r), Smoothed::new(1.0, r)),
+            send: [Smoothed::new(0.0, r), Smoothed::new(0.0, r)],
+            meter: MeterAcc::default(),
+        };
         let mut m = MixStage {
             rate,
-            strips: (0..MAX_TRACKS)
-                .map(|_| Strip {
-                    inserts: std::array::from_fn(|_| InsertSlot {
-                        eq: EqProcessor::new(rate),
-                        comp: CompressorProcessor::new(rate),
-                        applied: None,
-                    }),
-                    gain: (Smoothed::new(1.0, r), Smoothed::new(1.0, r)),
-                    send: [Smoothed::new(0.0, r), Smoothed::new(0.0, r)],
-                    meter: MeterAcc::default(),
-                })
-                .collect(),
+            strips: (0..MAX_TRACKS).map(strip).collect(),
+            groups: (0..MAX_GROUPS).map(strip).collect(),
+            group_buf: Box::new([[0.0; 2 * MAX_CHUNK]; MAX_GROUPS]),
             reverb: Box::new(ReverbProcessor::new(rate)),
             delay: Box::new(DelayProcessor::new(rate)),
             master_eq: EqProcessor::new(rate),
@@ -188,8 +213,9 @@ impl MixStage {
             master_meter: MeterAcc::default(),
             meter_frames: 0,
             master_reduction: (0.0, 0.0),
-            track_reduction: [0.0; MAX_TRACKS],
+            track_reduction: [0.0; MAX_TRACKS + MAX_GROUPS],
             metering: false,
+            stems: None,
         };
         m.configure(song, song.bpm, true);
         m
@@ -202,7 +228,7 @@ impl MixStage {
 
     /// Clears every processor's state and snaps every ramp to its target (play from a stop).
     pub fn reset(&mut self, song: &EngineSong) {
-        for s in self.strips.iter_mut() {
+        for s in self.strips.iter_mut().chain(self.groups.iter_mut()) {
             for slot in s.inserts.iter_mut() {
                 slot.eq.reset();
                 slot.comp.reset();
@@ -224,49 +250,34 @@ impl MixStage {
     /// Brings every processor and ramp target in line with `song`'s settings; only what changed is
     /// recomputed. `snap` jumps the ramps instead of gliding (at play start).
     pub fn configure(&mut self, song: &EngineSong, bpm: u16, snap: bool) {
-        let any_solo = song.tracks.iter().any(|t| t.solo);
+        let group_of = |t: &EngineTrack| t.group.and_then(|g| song.groups.get(g as usize));
+        let any_solo = song.tracks.iter().any(|t| t.solo) || song.groups.iter().any(|g| g.solo);
         for (t, s) in self.strips.iter_mut().enumerate() {
             let tr = song.tracks.get(t);
-            let (l, r) = tr.map_or((0.0, 0.0), |tr| fader_gains(tr, any_solo));
-            let sends = tr.map_or([0.0; SEND_BUSES], |tr| {
-                let on = if l > 0.0 || r > 0.0 { 1.0 } else { 0.0 };
-                [tr.send_gain[0] * on, tr.send_gain[1] * on]
+            let gains = tr.map_or((0.0, 0.0), |tr| {
+                let group = group_of(tr);
+                // A muted group silences its members (sends included); under solo, a track
+                // sounds when it or its group is soloed.
+                let group_muted = group.is_some_and(|g| g.gain == 0.0);
+                let solo_out = any_solo && !tr.solo && !group.is_some_and(|g| g.solo);
+                if group_muted || solo_out {
+                    (0.0, 0.0)
+                } else {
+                    tr.gains()
+                }
             });
-            set(&mut s.gain.0, l, snap);
-            set(&mut s.gain.1, r, snap);
-            for (sm, g) in s.send.iter_mut().zip(sends) {
-                set(sm, g, snap);
-            }
-            let none = [None; MAX_INSERTS];
-            let wanted = tr.map_or(&none, |tr| &tr.inserts);
-            for (slot, want) in s.inserts.iter_mut().zip(wanted) {
-                if slot.applied == *want {
-                    continue;
-                }
-                let kind_changed = std::mem::discriminant(&slot.applied)
-                    != std::mem::discriminant(want)
-                    || !matches!(
-                        (&slot.applied, want),
-                        (Some(Insert::Eq(_)), Some(Insert::Eq(_)))
-                            | (Some(Insert::Compressor(_)), Some(Insert::Compressor(_)))
-                    );
-                match want {
-                    Some(Insert::Eq(e)) => {
-                        if kind_changed {
-                            slot.eq.reset();
-                        }
-                        slot.eq.set(e);
-                    }
-                    Some(Insert::Compressor(c)) => {
-                        if kind_changed {
-                            slot.comp.reset();
-                        }
-                        slot.comp.set(c);
-                    }
-                    None => {}
-                }
-                slot.applied = *want;
-            }
+            configure_strip(s, tr, gains, snap);
+        }
+        for (g, s) in self.groups.iter_mut().enumerate() {
+            let gr = song.groups.get(g);
+            let gains = gr.map_or((0.0, 0.0), |gr| {
+                let member_solo = song
+                    .tracks
+                    .iter()
+                    .any(|t| t.solo && t.group == Some(g as u8));
+                fader_gains(gr, any_solo && !member_solo)
+            });
+            configure_strip(s, gr, gains, snap);
         }
         let m = &song.mixer;
         let old = self.applied;
@@ -336,75 +347,72 @@ impl MixStage {
             l[..len].fill(0.0);
             r[..len].fill(0.0);
         }
+        let metering = self.metering;
+        let keep_all = metering || self.stems.is_some();
+        let mut group_used = [false; MAX_GROUPS];
+        let groups = song.groups.len().min(MAX_GROUPS);
         for t in 0..tracks {
             let s = &mut self.strips[t];
+            let stem = self.stems.as_deref_mut().map(|st| &mut st.bufs[t]);
             if !used[t] {
-                // Keep the ramps moving with time even while the track is silent.
-                for _ in 0..len {
-                    s.gain.0.next_value();
-                    s.gain.1.next_value();
-                    s.send[0].next_value();
-                    s.send[1].next_value();
-                }
+                idle_strip(s, len, stem);
                 continue;
             }
             let (bl, br) = bufs[t].split_at_mut(MAX_CHUNK);
             let (bl, br) = (&mut bl[..len], &mut br[..len]);
-            let mut reduction = 0.0f32;
-            for slot in s.inserts.iter_mut() {
-                match &slot.applied {
-                    Some(Insert::Eq(e)) if e.on => slot.eq.process(bl, br),
-                    Some(Insert::Compressor(c)) if c.on => {
-                        slot.comp.process(bl, br);
-                        reduction = reduction.max(slot.comp.gain_reduction_db());
+            // Members of a group feed its bus; the rest feed the master.
+            let (ol, or): (&mut [f32], &mut [f32]) = match song.tracks[t].group {
+                Some(g) if (g as usize) < groups => {
+                    let g = g as usize;
+                    let (gl, gr) = self.group_buf[g].split_at_mut(MAX_CHUNK);
+                    if !group_used[g] {
+                        group_used[g] = true;
+                        gl[..len].fill(0.0);
+                        gr[..len].fill(0.0);
                     }
-                    _ => {}
+                    (&mut gl[..len], &mut gr[..len])
                 }
-            }
+                _ => (&mut left[..len], &mut right[..len]),
+            };
+            let reduction = run_strip(
+                s,
+                bl,
+                br,
+                ol,
+                or,
+                &mut self.send_in,
+                &mut send_used,
+                keep_all,
+                metering,
+                stem,
+            );
             self.track_reduction[t] = self.track_reduction[t].max(reduction);
-            // Fader. The scaled signal is kept in the buffer only when a send or a meter reads it.
-            let keep =
-                self.metering || s.send.iter().any(|sm| sm.is_ramping() || sm.value() != 0.0);
-            let (gl, gr) = &mut s.gain;
-            if gl.is_ramping() || gr.is_ramping() {
-                for i in 0..len {
-                    bl[i] *= gl.next_value();
-                    br[i] *= gr.next_value();
-                    left[i] += bl[i];
-                    right[i] += br[i];
-                }
-            } else {
-                let (a, b) = (gl.value(), gr.value());
-                if keep {
-                    for i in 0..len {
-                        bl[i] *= a;
-                        br[i] *= b;
-                        left[i] += bl[i];
-                        right[i] += br[i];
-                    }
-                } else {
-                    for i in 0..len {
-                        left[i] += bl[i] * a;
-                        right[i] += br[i] * b;
-                    }
-                }
+        }
+        for (g, &in_use) in group_used.iter().enumerate() {
+            let s = &mut self.groups[g];
+            let stem = self
+                .stems
+                .as_deref_mut()
+                .map(|st| &mut st.bufs[STEM_GROUP + g]);
+            if g >= groups || !in_use {
+                idle_strip(s, len, stem);
+                continue;
             }
-            if self.metering {
-                s.meter.add(bl, br);
-            }
-            // Post-fader sends.
-            for (b, sm) in s.send.iter_mut().enumerate() {
-                if !sm.is_ramping() && sm.value() == 0.0 {
-                    continue;
-                }
-                send_used[b] = true;
-                let (sl, sr) = self.send_in[b].split_at_mut(MAX_CHUNK);
-                for i in 0..len {
-                    let g = sm.next_value();
-                    sl[i] += bl[i] * g;
-                    sr[i] += br[i] * g;
-                }
-            }
+            let (bl, br) = self.group_buf[g].split_at_mut(MAX_CHUNK);
+            let reduction = run_strip(
+                s,
+                &mut bl[..len],
+                &mut br[..len],
+                &mut left[..len],
+                &mut right[..len],
+                &mut self.send_in,
+                &mut send_used,
+                keep_all,
+                metering,
+                stem,
+            );
+            let k = MAX_TRACKS + g;
+            self.track_reduction[k] = self.track_reduction[k].max(reduction);
         }
         // Send buses: wet only, added to the master at their return level.
         #[expect(
@@ -420,6 +428,11 @@ impl MixStage {
             } else if st.idle {
                 for _ in 0..len {
                     self.returns[b].next_value();
+                }
+                if let Some(stems) = self.stems.as_deref_mut() {
+                    let (l, r) = stems.bufs[STEM_REVERB + b].split_at_mut(MAX_CHUNK);
+                    l[..len].fill(0.0);
+                    r[..len].fill(0.0);
                 }
                 continue;
             }
@@ -444,6 +457,11 @@ impl MixStage {
             if self.metering {
                 self.bus_meter[b].add(ol, or);
             }
+            if let Some(stems) = self.stems.as_deref_mut() {
+                let (l, r) = stems.bufs[STEM_REVERB + b].split_at_mut(MAX_CHUNK);
+                l[..len].copy_from_slice(ol);
+                r[..len].copy_from_slice(or);
+            }
             let input_silent =
                 !send_used[b] || il[..len].iter().chain(&ir[..len]).all(|&x| x == 0.0);
             let st = &mut self.idle[b];
@@ -463,6 +481,11 @@ impl MixStage {
         }
         // Master chain.
         let (l, r) = (&mut left[..len], &mut right[..len]);
+        if let Some(stems) = self.stems.as_deref_mut() {
+            let (ml, mr) = stems.bufs[STEM_MIX].split_at_mut(MAX_CHUNK);
+            ml[..len].copy_from_slice(l);
+            mr[..len].copy_from_slice(r);
+        }
         let m = &song.mixer.master;
         if m.eq.on {
             self.master_eq.process(l, r);
@@ -517,6 +540,19 @@ impl MixStage {
         (secs * self.rate as f64) as u64
     }
 
+    /// Starts keeping every strip's output per chunk (for stem renders; allocates, so call it
+    /// before playing).
+    pub fn enable_stems(&mut self) {
+        self.stems = Some(Box::new(StemChunk {
+            bufs: vec![[0.0; 2 * MAX_CHUNK]; STEMS].into_boxed_slice(),
+        }));
+    }
+
+    /// The stems of the last chunk, when enabled.
+    pub fn stem_chunk(&self) -> Option<&StemChunk> {
+        self.stems.as_deref()
+    }
+
     /// Turns metering on or off.
     pub fn set_metering(&mut self, on: bool) {
         self.metering = on;
@@ -534,12 +570,155 @@ impl MixStage {
             out.strips[t] = s.meter.take(n, self.track_reduction[t]);
             self.track_reduction[t] = 0.0;
         }
+        for (g, s) in self.groups.iter_mut().enumerate() {
+            let k = MAX_TRACKS + g;
+            out.strips[STRIP_GROUP + g] = s.meter.take(n, self.track_reduction[k]);
+            self.track_reduction[k] = 0.0;
+        }
         out.strips[STRIP_REVERB] = self.bus_meter[0].take(n, 0.0);
         out.strips[STRIP_DELAY] = self.bus_meter[1].take(n, 0.0);
         out.strips[STRIP_MASTER] = self.master_meter.take(n, self.master_reduction.0);
         out.limiter_db = self.master_reduction.1;
         self.master_reduction = (0.0, 0.0);
         self.meter_frames = 0;
+    }
+}
+
+/// A strip with no signal this chunk: its ramps move on with time, its stem is silent.
+fn idle_strip(s: &mut Strip, len: usize, stem: Option<&mut [f32; 2 * MAX_CHUNK]>) {
+    if let Some(st) = stem {
+        let (l, r) = st.split_at_mut(MAX_CHUNK);
+        l[..len].fill(0.0);
+        r[..len].fill(0.0);
+    }
+    if s.gain.0.is_ramping() || s.gain.1.is_ramping() || s.send.iter().any(|x| x.is_ramping()) {
+        for _ in 0..len {
+            s.gain.0.next_value();
+            s.gain.1.next_value();
+            s.send[0].next_value();
+            s.send[1].next_value();
+        }
+    }
+}
+
+/// Runs a strip over one chunk: inserts, fader (adding into `out`), meter, stem copy and
+/// post-fader sends. Returns the largest compressor gain reduction (dB).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the disjoint buffers of the mix stage, borrowed apart so tracks and groups share this"
+)]
+fn run_strip(
+    s: &mut Strip,
+    bl: &mut [f32],
+    br: &mut [f32],
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+    send_in: &mut [[f32; 2 * MAX_CHUNK]; SEND_BUSES],
+    send_used: &mut [bool; SEND_BUSES],
+    keep_all: bool,
+    metering: bool,
+    stem: Option<&mut [f32; 2 * MAX_CHUNK]>,
+) -> f32 {
+    let len = bl.len();
+    let mut reduction = 0.0f32;
+    for slot in s.inserts.iter_mut() {
+        match &slot.applied {
+            Some(Insert::Eq(e)) if e.on => slot.eq.process(bl, br),
+            Some(Insert::Compressor(c)) if c.on => {
+                slot.comp.process(bl, br);
+                reduction = reduction.max(slot.comp.gain_reduction_db());
+            }
+            _ => {}
+        }
+    }
+    // Fader. The scaled signal is kept in the buffer only when a send, meter or stem reads it.
+    let keep = keep_all || s.send.iter().any(|sm| sm.is_ramping() || sm.value() != 0.0);
+    let (gl, gr) = &mut s.gain;
+    if gl.is_ramping() || gr.is_ramping() {
+        for i in 0..len {
+            bl[i] *= gl.next_value();
+            br[i] *= gr.next_value();
+            out_l[i] += bl[i];
+            out_r[i] += br[i];
+        }
+    } else {
+        let (a, b) = (gl.value(), gr.value());
+        if keep {
+            for i in 0..len {
+                bl[i] *= a;
+                br[i] *= b;
+                out_l[i] += bl[i];
+                out_r[i] += br[i];
+            }
+        } else {
+            for i in 0..len {
+                out_l[i] += bl[i] * a;
+                out_r[i] += br[i] * b;
+            }
+        }
+    }
+    if metering {
+        s.meter.add(bl, br);
+    }
+    if let Some(st) = stem {
+        let (l, r) = st.split_at_mut(MAX_CHUNK);
+        l[..len].copy_from_slice(bl);
+        r[..len].copy_from_slice(br);
+    }
+    // Post-fader sends.
+    for (b, sm) in s.send.iter_mut().enumerate() {
+        if !sm.is_ramping() && sm.value() == 0.0 {
+            continue;
+        }
+        send_used[b] = true;
+        let (sl, sr) = send_in[b].split_at_mut(MAX_CHUNK);
+        for i in 0..len {
+            let g = sm.next_value();
+            sl[i] += bl[i] * g;
+            sr[i] += br[i] * g;
+        }
+    }
+    reduction
+}
+
+/// Sets a strip's fader and send targets and brings its insert processors in line with `tr`.
+fn configure_strip(s: &mut Strip, tr: Option<&EngineTrack>, (l, r): (f32, f32), snap: bool) {
+    let sends = tr.map_or([0.0; SEND_BUSES], |tr| {
+        let on = if l > 0.0 || r > 0.0 { 1.0 } else { 0.0 };
+        [tr.send_gain[0] * on, tr.send_gain[1] * on]
+    });
+    set(&mut s.gain.0, l, snap);
+    set(&mut s.gain.1, r, snap);
+    for (sm, g) in s.send.iter_mut().zip(sends) {
+        set(sm, g, snap);
+    }
+    let none = [None; MAX_INSERTS];
+    let wanted = tr.map_or(&none, |tr| &tr.inserts);
+    for (slot, want) in s.inserts.iter_mut().zip(wanted) {
+        if slot.applied == *want {
+            continue;
+        }
+        let same_kind = matches!(
+            (&slot.applied, want),
+            (Some(Insert::Eq(_)), Some(Insert::Eq(_)))
+                | (Some(Insert::Compressor(_)), Some(Insert::Compressor(_)))
+        );
+        match want {
+            Some(Insert::Eq(e)) => {
+                if !same_kind {
+                    slot.eq.reset();
+                }
+                slot.eq.set(e);
+            }
+            Some(Insert::Compressor(c)) => {
+                if !same_kind {
+                    slot.comp.reset();
+                }
+                slot.comp.set(c);
+            }
+            None => {}
+        }
+        slot.applied = *want;
     }
 }
 

@@ -69,6 +69,7 @@ pub struct Engine {
     track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
     mix: MixStage,
     meters: Meters,
+    stem_out: Option<Box<StemBlock>>,
     transport: Transport,
     /// True while the sequencer runs (voices may ring on after it stops).
     sequencing: bool,
@@ -113,6 +114,7 @@ impl Engine {
             track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
             mix,
             meters: Meters::default(),
+            stem_out: None,
             transport: Transport::new(),
             sequencing: false,
             frame: 0,
@@ -274,6 +276,21 @@ impl Engine {
             let (cl, cr) = self.chunk.split_at(MAX_CHUNK);
             left[done..done + k].copy_from_slice(&cl[self.chunk_pos..self.chunk_pos + k]);
             right[done..done + k].copy_from_slice(&cr[self.chunk_pos..self.chunk_pos + k]);
+            if let (Some(out), Some(chunk)) = (self.stem_out.as_deref_mut(), self.mix.stem_chunk())
+            {
+                let cap = out.capacity;
+                for (s, buf) in chunk.bufs.iter().enumerate() {
+                    let (sl, sr) = buf.split_at(MAX_CHUNK);
+                    let o = &mut out.data[2 * s * cap..2 * (s + 1) * cap];
+                    let (ol, or) = o.split_at_mut(cap);
+                    let end = (done + k).min(cap);
+                    let from = done.min(end);
+                    ol[from..end]
+                        .copy_from_slice(&sl[self.chunk_pos..self.chunk_pos + (end - from)]);
+                    or[from..end]
+                        .copy_from_slice(&sr[self.chunk_pos..self.chunk_pos + (end - from)]);
+                }
+            }
             self.chunk_pos += k;
             done += k;
         }
@@ -292,6 +309,28 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Starts keeping the stems of every block (see [`mixer::StemChunk`]) for host blocks of up to
+    /// `max_block` frames; read them with [`Engine::stem`] after each `process`. Allocates: call it
+    /// before playing (renders only).
+    pub fn enable_stems(&mut self, max_block: usize) {
+        self.mix.enable_stems();
+        self.stem_out = Some(Box::new(StemBlock {
+            capacity: max_block,
+            data: vec![0.0; 2 * mixer::STEMS * max_block].into_boxed_slice(),
+        }));
+    }
+
+    /// Stem `index` (track, or [`mixer::STEM_REVERB`], [`mixer::STEM_DELAY`], [`mixer::STEM_MIX`])
+    /// of the last processed block, `frames` long: (left, right).
+    pub fn stem(&self, index: usize, frames: usize) -> Option<(&[f32], &[f32])> {
+        let out = self.stem_out.as_deref()?;
+        let cap = out.capacity;
+        let o = out.data.get(2 * index * cap..2 * (index + 1) * cap)?;
+        let (l, r) = o.split_at(cap);
+        let n = frames.min(cap);
+        Some((&l[..n], &r[..n]))
     }
 
     /// Connects the engine to the UI's rings (see [`link`]); from then on every `process` call
@@ -447,6 +486,12 @@ impl Engine {
         self.mix
             .mix(&self.song, &mut self.track_buf, &used, left, right);
     }
+}
+
+/// Host-block copies of the stems (planar stereo per stem, `capacity` frames each).
+struct StemBlock {
+    capacity: usize,
+    data: Box<[f32]>,
 }
 
 /// Filters the prepared signals of up to four voices in one interleaved pass.

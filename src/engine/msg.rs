@@ -130,6 +130,8 @@ pub struct MixState {
     pub tracks: Vec<EngineTrack>,
     /// Buses and master.
     pub mixer: Mixer,
+    /// Group bus strips.
+    pub groups: Vec<EngineTrack>,
 }
 
 impl MixState {
@@ -138,6 +140,12 @@ impl MixState {
         MixState {
             tracks: song.tracks.iter().map(EngineTrack::from_model).collect(),
             mixer: song.mixer,
+            groups: song
+                .groups
+                .iter()
+                .take(crate::model::mix::MAX_GROUPS)
+                .map(EngineTrack::from_group)
+                .collect(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::dsp::envelope::AdsrCoefs;
 use crate::dsp::{db_to_gain, pan};
-use crate::model::mix::{Insert, MAX_INSERTS, Mixer, SEND_BUSES, level_gain};
+use crate::model::mix::{Group, Insert, MAX_GROUPS, MAX_INSERTS, Mixer, SEND_BUSES, level_gain};
 use crate::model::{self, InstrumentKind, LoopMode, Pattern, SampleData, Song, Synth, Waveform};
 use std::sync::Arc;
 
@@ -32,6 +32,8 @@ pub struct EngineSong {
     pub seed: u64,
     /// Send buses and master chain.
     pub mixer: Mixer,
+    /// Group bus strips, index = group.
+    pub groups: Vec<EngineTrack>,
 }
 
 /// A track's column layout and mix settings.
@@ -51,6 +53,8 @@ pub struct EngineTrack {
     pub send_gain: [f32; SEND_BUSES],
     /// Insert effects in signal order.
     pub inserts: [Option<Insert>; MAX_INSERTS],
+    /// The group whose bus the track feeds (for a group's own strip: `None`).
+    pub group: Option<u8>,
 }
 
 /// An instrument ready to play.
@@ -140,6 +144,12 @@ impl EngineSong {
                 .collect(),
             seed: song.seed,
             mixer: song.mixer,
+            groups: song
+                .groups
+                .iter()
+                .take(MAX_GROUPS)
+                .map(EngineTrack::from_group)
+                .collect(),
         }
     }
 
@@ -163,8 +173,25 @@ impl EngineTrack {
             solo: t.solo,
             send_gain: t.sends.map(level_gain),
             inserts: std::array::from_fn(|i| t.inserts.get(i).copied()),
+            group: t.group.filter(|&g| (g as usize) < MAX_GROUPS),
         };
         e.set_mix(t.volume_db, t.pan, t.mute);
+        e
+    }
+
+    /// The bus strip of a group (columns unused).
+    pub fn from_group(g: &Group) -> EngineTrack {
+        let mut e = EngineTrack {
+            note_columns: 1,
+            effect_columns: 1,
+            gain: 1.0,
+            balance: (1.0, 1.0),
+            solo: g.solo,
+            send_gain: g.sends.map(level_gain),
+            inserts: std::array::from_fn(|i| g.inserts.get(i).copied()),
+            group: None,
+        };
+        e.set_mix(g.volume_db, g.pan, g.mute);
         e
     }
 

@@ -315,10 +315,10 @@ mod tests {
         ));
         assert!(matches!(decode(b"RIFF...."), Err(LoadError::NotTtrack)));
         let mut newer = good.clone();
-        newer[4] = 3;
+        newer[4] = 9;
         let e = decode(&newer).unwrap_err().to_string();
         assert!(
-            e.contains("written by a newer ttrack, format 3; this one reads up to 1"),
+            e.contains("written by a newer ttrack, format 9; this one reads up to 2"),
             "{e}"
         );
         let short = &good[..good.len() - 5];

@@ -58,6 +58,7 @@ impl From<SongV1> for Song {
                     solo: false,
                     sends: [OFF_DB; SEND_BUSES],
                     inserts: Vec::new(),
+                    group: None,
                 })
                 .collect(),
             patterns: v.patterns,
@@ -67,6 +68,7 @@ impl From<SongV1> for Song {
             seed: v.seed,
             // Version 1 had no mixer: the default one (master chain off) sounds the same.
             mixer: Mixer::default(),
+            groups: Vec::new(),
         }
     }
 }

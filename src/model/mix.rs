@@ -17,6 +17,48 @@ pub const MAX_INSERTS: usize = 4;
 /// Number of send buses (0 = reverb, 1 = delay).
 pub const SEND_BUSES: usize = 2;
 
+/// Most track groups in a song.
+pub const MAX_GROUPS: usize = 16;
+
+/// A group of tracks (layering): the members' faders feed the group's bus, which has its own
+/// insert chain, fader, mute/solo and sends, and feeds the master. Members' own sends still go
+/// straight to the send buses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// Name shown in the mixer and the pattern view; names the stem subfolder.
+    pub name: String,
+    /// Bus gain in dB.
+    pub volume_db: f32,
+    /// Pan, -1..=1 (constant power, unity at centre).
+    pub pan: f32,
+    /// A muted group silences its members.
+    pub mute: bool,
+    /// A soloed group sounds with all its members.
+    pub solo: bool,
+    /// Post-fader send levels of the bus (dB; [`OFF_DB`] = off).
+    pub sends: [f32; SEND_BUSES],
+    /// Insert effects of the bus.
+    pub inserts: Vec<Insert>,
+    /// Whether the pattern view shows the members folded into one column.
+    pub folded: bool,
+}
+
+impl Group {
+    /// A group at unity with no effects.
+    pub fn new(name: impl Into<String>) -> Group {
+        Group {
+            name: name.into(),
+            volume_db: 0.0,
+            pan: 0.0,
+            mute: false,
+            solo: false,
+            sends: [OFF_DB; SEND_BUSES],
+            inserts: Vec::new(),
+            folded: false,
+        }
+    }
+}
+
 /// Linear gain of a level in dB where [`OFF_DB`] and below is silence.
 #[inline]
 pub fn level_gain(db: f32) -> f32 {

@@ -39,6 +39,8 @@ pub struct Song {
     pub seed: u64,
     /// Send buses and master chain.
     pub mixer: mix::Mixer,
+    /// Track groups (at most [`mix::MAX_GROUPS`]); tracks name them by index.
+    pub groups: Vec<mix::Group>,
 }
 
 /// One track: its column layout and its channel settings.
@@ -64,6 +66,8 @@ pub struct Track {
     pub sends: [f32; mix::SEND_BUSES],
     /// Insert effects in signal order (at most [`mix::MAX_INSERTS`]), before the fader.
     pub inserts: Vec<mix::Insert>,
+    /// The group (index into [`Song::groups`]) whose bus this track feeds, if any.
+    pub group: Option<u8>,
 }
 
 impl Track {
@@ -80,6 +84,7 @@ impl Track {
             solo: false,
             sends: [mix::OFF_DB; mix::SEND_BUSES],
             inserts: Vec::new(),
+            group: None,
         }
     }
 }
@@ -513,6 +518,7 @@ impl Song {
             })],
             seed: 0x7474_7261_636b,
             mixer: mix::Mixer::default(),
+            groups: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! index without fear.
 
 use super::limits::*;
-use super::mix::{Compressor, Eq, Insert, MAX_INSERTS, Mixer, ranges};
+use super::mix::{Compressor, Eq, Insert, MAX_GROUPS, MAX_INSERTS, Mixer, ranges};
 use super::{InstrumentKind, MAX_PITCH, Note, Song};
 use thiserror::Error;
 
@@ -335,6 +335,38 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
         });
     }
     validate_mixer(&song.mixer)?;
+    if song.groups.len() > MAX_GROUPS {
+        return Err(too_large("the group count", song.groups.len(), MAX_GROUPS));
+    }
+    for (i, g) in song.groups.iter().enumerate() {
+        let who = format!("group {}", i + 1);
+        if g.name.len() > MAX_NAME_BYTES {
+            return Err(too_large(
+                format!("{who}'s name length"),
+                g.name.len(),
+                MAX_NAME_BYTES,
+            ));
+        }
+        r32(
+            format!("{who}'s volume (dB)"),
+            g.volume_db,
+            ranges::VOLUME_DB,
+        )?;
+        r32(format!("{who}'s pan"), g.pan, (-1.0, 1.0))?;
+        validate_strip(&who, &g.sends, &g.inserts)?;
+    }
+    for (i, t) in song.tracks.iter().enumerate() {
+        if let Some(g) = t.group
+            && g as usize >= song.groups.len()
+        {
+            return Err(ModelError::Inconsistent(format!(
+                "track {} is in group {}, but the song has {} groups",
+                i + 1,
+                g as usize + 1,
+                song.groups.len()
+            )));
+        }
+    }
     Ok(())
 }
 

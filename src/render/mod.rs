@@ -10,6 +10,7 @@ use std::path::Path;
 use thiserror::Error;
 
 pub mod master;
+pub mod stems;
 pub use master::{LoudnessReport, Mastering, Measure};
 
 /// Frames per block handed to the engine by the renderer.
@@ -61,6 +62,14 @@ pub enum RenderError {
     /// Writing the WAV failed.
     #[error(transparent)]
     Write(#[from] format::WavError),
+    /// The stem folder could not be created.
+    #[error("cannot create the folder {}: {error}", path.display())]
+    Folder {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The loudness meter failed.
     #[error("loudness measurement failed: {0}")]
     Loudness(String),
@@ -255,31 +264,8 @@ pub fn render_mastered(
 ) -> Result<RenderReport, RenderError> {
     let ceiling = mastering.ceiling();
     let passes = if mastering.normalises() { 3 } else { 1 };
-    let mut gain_db = 0.0f64;
-    let mut pass_no = 0u64;
-    if let Some(target) = mastering.loudness {
-        let target = target as f64;
-        // Pass 1: the loudness as it is. Pass 2: with the gain and the limiter, to correct for
-        // what limiting takes away.
-        for _ in 0..2 {
-            let r = run_pass(
-                song,
-                opts,
-                gain_db as f32,
-                ceiling,
-                Measure::Integrated,
-                None,
-                &mut |d, t| progress(pass_no * t + d, passes * t),
-            )?;
-            pass_no += 1;
-            match r.loudness.integrated_lufs {
-                Some(l) => gain_db += target - l,
-                // Silence (below the gate): nothing to normalise.
-                None => break,
-            }
-            gain_db = gain_db.clamp(-60.0, 60.0);
-        }
-    }
+    let gain_db = find_gain(song, opts, mastering, progress)?;
+    let pass_no = passes - 1;
     let mut sink = format::WavSink::create(path, opts.rate, fmt)?;
     let mut dither = Dither::new(song.seed);
     let r = run_pass(
@@ -301,6 +287,40 @@ pub fn render_mastered(
         song_length: r.length,
         loudness,
     })
+}
+
+/// The mastering gain (dB) that brings the song to `mastering.loudness` through the limiter at the
+/// ceiling: two measuring renders (as it is, then with the gain and limiter, to correct for what
+/// limiting takes away). 0 without a loudness target or for silence. Progress counts these as
+/// the first two of three passes.
+pub fn find_gain(
+    song: &Song,
+    opts: RenderOptions,
+    mastering: Mastering,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<f64, RenderError> {
+    let Some(target) = mastering.loudness else {
+        return Ok(0.0);
+    };
+    let (target, ceiling) = (target as f64, mastering.ceiling());
+    let mut gain_db = 0.0f64;
+    for pass in 0..2u64 {
+        let r = run_pass(
+            song,
+            opts,
+            gain_db as f32,
+            ceiling,
+            Measure::Integrated,
+            None,
+            &mut |d, t| progress(pass * t + d, 3 * t),
+        )?;
+        match r.loudness.integrated_lufs {
+            Some(l) => gain_db = (gain_db + target - l).clamp(-60.0, 60.0),
+            // Silence (below the gate): nothing to normalise.
+            None => break,
+        }
+    }
+    Ok(gain_db)
 }
 
 struct Pass {

@@ -53,7 +53,7 @@ fn relative_path(path: &Path, base: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// The views, switched with F1–F4.
+/// The views, switched with F1–F5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     /// The pattern editor.
@@ -62,6 +62,8 @@ pub enum View {
     Arrangement,
     /// The instrument list.
     Instruments,
+    /// Channel strips, send buses and the master.
+    Mixer,
     /// Keys and commands.
     Help,
 }
@@ -240,6 +242,8 @@ pub struct App {
     pub reopen_audio: bool,
     /// Counts changes to the song, so an autosave is written only when something changed.
     pub revision: u64,
+    /// The mixer view: cursor, detail panel and the meters as shown.
+    pub mix: super::mixer::MixerUi,
     autosaved_revision: u64,
     last_autosave: Option<std::time::Instant>,
     autosave_job: Option<std::thread::JoinHandle<Result<(), String>>>,
@@ -298,6 +302,7 @@ impl App {
             render_job: None,
             reopen_audio: false,
             revision: 0,
+            mix: super::mixer::MixerUi::default(),
             autosaved_revision: 0,
             last_autosave: None,
             autosave_job: None,
@@ -310,6 +315,7 @@ impl App {
             View::Pattern => Scope::Pattern,
             View::Arrangement => Scope::Arrangement,
             View::Instruments => Scope::Instruments,
+            View::Mixer => Scope::Mixer,
             View::Help => Scope::Global,
         }
     }
@@ -614,6 +620,17 @@ impl App {
         self.revision += 1;
     }
 
+    /// Applies an edit that nudged one parameter: like [`App::apply`], but repeated nudges of
+    /// the same parameter within half a second are one undo step.
+    pub fn apply_nudge(&mut self, edit: Edit, key: super::edit::MergeKey) {
+        edit.apply(&mut self.song);
+        self.mirror(&edit);
+        self.history
+            .push_nudge(edit, key, std::time::Instant::now());
+        self.dirty = true;
+        self.revision += 1;
+    }
+
     /// Writes the recovery file on a worker thread when there are unsaved changes that are not in
     /// it yet and the last autosave is at least [`AUTOSAVE_SECONDS`] old. Returns true when one
     /// was started.
@@ -732,6 +749,25 @@ impl App {
             Action::ViewPattern => self.view = View::Pattern,
             Action::ViewArrangement => self.view = View::Arrangement,
             Action::ViewInstruments => self.view = View::Instruments,
+            Action::ViewMixer => {
+                self.view = View::Mixer;
+                self.message = "mixer: ←→ strip  ↑↓ row  +/- value  m mute  s solo  i EQ  c comp  Enter detail".into();
+            }
+            Action::MixLeft
+            | Action::MixRight
+            | Action::MixUp
+            | Action::MixDown
+            | Action::MixFirst
+            | Action::MixLast
+            | Action::MixChange { .. }
+            | Action::MixReset
+            | Action::MixMute
+            | Action::MixSolo
+            | Action::MixAddEq
+            | Action::MixAddCompressor
+            | Action::MixRemoveInsert
+            | Action::MixToggleOn
+            | Action::MixDetail => self.mixer_action(action),
             Action::ToggleEdit => {
                 self.edit_mode = !self.edit_mode;
                 self.message = if self.edit_mode {
@@ -1580,8 +1616,10 @@ impl App {
         self.playing = false;
     }
 
-    /// Keeps the cursor inside the current pattern and track layout.
+    /// Keeps the cursor inside the current pattern and track layout (and the mixer's cursor on
+    /// an existing strip).
     pub fn clamp_cursor(&mut self) {
+        self.mix_clamp();
         self.pattern = self.pattern.min(self.song.patterns.len() - 1);
         self.cursor.row = self.cursor.row.min(self.rows() - 1);
         self.cursor.track = self.cursor.track.min(self.song.tracks.len() - 1);
@@ -1798,7 +1836,16 @@ impl App {
         let Some(h) = self.engine.as_mut() else {
             return false;
         };
-        let fresh = h.pump();
+        let mut fresh = h.pump();
+        if h.meter_reports() != self.mix.meters_seen {
+            self.mix.meters_seen = h.meter_reports();
+            let m = *h.meters();
+            // Redraw only when the shown levels moved (silence at rest costs nothing).
+            fresh |= self.feed_meters(&m) && self.view == View::Mixer;
+        }
+        let Some(h) = self.engine.as_ref() else {
+            return fresh;
+        };
         if fresh {
             let s = *h.status();
             if self.follow && s.playing && self.view == View::Pattern {

@@ -12,6 +12,8 @@ pub enum Scope {
     Arrangement,
     /// The instruments view.
     Instruments,
+    /// The mixer view.
+    Mixer,
 }
 
 impl Scope {
@@ -22,15 +24,17 @@ impl Scope {
             Scope::Pattern => "pattern",
             Scope::Arrangement => "arrangement",
             Scope::Instruments => "instruments",
+            Scope::Mixer => "mixer",
         }
     }
 
     /// Every scope, in help order.
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::Global,
         Scope::Pattern,
         Scope::Arrangement,
         Scope::Instruments,
+        Scope::Mixer,
     ];
 }
 
@@ -53,6 +57,8 @@ pub enum Action {
     ViewArrangement,
     /// Show the instruments.
     ViewInstruments,
+    /// Show the mixer.
+    ViewMixer,
     /// Toggle edit mode.
     ToggleEdit,
     /// Play the song from the start of the current order position, or stop.
@@ -203,6 +209,41 @@ pub enum Action {
     Render,
     /// Reopen the audio device (after it was lost).
     ReopenAudio,
+    /// Mixer: previous strip (in an EQ's detail panel: previous band).
+    MixLeft,
+    /// Mixer: next strip (in an EQ's detail panel: next band).
+    MixRight,
+    /// Mixer: previous row of the strip (in the detail panel: previous parameter).
+    MixUp,
+    /// Mixer: next row of the strip (in the detail panel: next parameter).
+    MixDown,
+    /// Mixer: first strip.
+    MixFirst,
+    /// Mixer: last strip (the master).
+    MixLast,
+    /// Mixer: raise (`up`) or lower the value under the cursor; `fine` takes small steps.
+    MixChange {
+        /// Raise rather than lower.
+        up: bool,
+        /// Small steps.
+        fine: bool,
+    },
+    /// Mixer: put the value under the cursor back to its default (0 dB, centre, off).
+    MixReset,
+    /// Mixer: mute or unmute the strip (tracks and bus returns).
+    MixMute,
+    /// Mixer: solo or unsolo the track.
+    MixSolo,
+    /// Mixer: add an EQ insert to the track.
+    MixAddEq,
+    /// Mixer: add a compressor insert to the track.
+    MixAddCompressor,
+    /// Mixer: remove the insert under the cursor.
+    MixRemoveInsert,
+    /// Mixer: switch the effect under the cursor on or off.
+    MixToggleOn,
+    /// Mixer: open or close the detail panel of the effect under the cursor.
+    MixDetail,
 }
 
 /// One row of the command table.
@@ -296,6 +337,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         A::ViewInstruments,
         "instruments",
     ),
+    cmd("view.mixer", S::Global, &["F5"], A::ViewMixer, "mixer"),
     cmd(
         "edit_mode",
         S::Global,
@@ -942,6 +984,144 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["l"],
         A::InstrumentLoad,
         "load a WAV file into this slot (file picker)",
+    ),
+    cmd(
+        "mixer.left",
+        S::Mixer,
+        &["Left"],
+        A::MixLeft,
+        "previous strip (detail panel: previous EQ band)",
+    ),
+    cmd(
+        "mixer.right",
+        S::Mixer,
+        &["Right"],
+        A::MixRight,
+        "next strip (detail panel: next EQ band)",
+    ),
+    cmd(
+        "mixer.up",
+        S::Mixer,
+        &["Up"],
+        A::MixUp,
+        "previous row of the strip (detail panel: previous parameter)",
+    ),
+    cmd(
+        "mixer.down",
+        S::Mixer,
+        &["Down"],
+        A::MixDown,
+        "next row of the strip (detail panel: next parameter)",
+    ),
+    cmd(
+        "mixer.first",
+        S::Mixer,
+        &["Home"],
+        A::MixFirst,
+        "first strip",
+    ),
+    cmd(
+        "mixer.last",
+        S::Mixer,
+        &["End"],
+        A::MixLast,
+        "last strip (master)",
+    ),
+    cmd(
+        "mixer.raise",
+        S::Mixer,
+        &["+", "=", "PageUp"],
+        A::MixChange {
+            up: true,
+            fine: false,
+        },
+        "raise the value (0.5 dB, a third of an octave, x1.25 for times)",
+    ),
+    cmd(
+        "mixer.lower",
+        S::Mixer,
+        &["-", "PageDown"],
+        A::MixChange {
+            up: false,
+            fine: false,
+        },
+        "lower the value",
+    ),
+    cmd(
+        "mixer.raise_fine",
+        S::Mixer,
+        &["S-Up", "S-PageUp"],
+        A::MixChange {
+            up: true,
+            fine: true,
+        },
+        "raise the value a little (0.1 dB, a semitone, x1.05 for times)",
+    ),
+    cmd(
+        "mixer.lower_fine",
+        S::Mixer,
+        &["S-Down", "S-PageDown"],
+        A::MixChange {
+            up: false,
+            fine: true,
+        },
+        "lower the value a little",
+    ),
+    cmd(
+        "mixer.reset",
+        S::Mixer,
+        &["0"],
+        A::MixReset,
+        "reset the value to its default (0 dB, pan centre, send off)",
+    ),
+    cmd(
+        "mixer.mute",
+        S::Mixer,
+        &["m"],
+        A::MixMute,
+        "mute / unmute the track or bus return",
+    ),
+    cmd(
+        "mixer.solo",
+        S::Mixer,
+        &["s"],
+        A::MixSolo,
+        "solo / unsolo the track",
+    ),
+    cmd(
+        "mixer.add_eq",
+        S::Mixer,
+        &["i"],
+        A::MixAddEq,
+        "add an EQ insert to the track",
+    ),
+    cmd(
+        "mixer.add_compressor",
+        S::Mixer,
+        &["c"],
+        A::MixAddCompressor,
+        "add a compressor insert to the track",
+    ),
+    cmd(
+        "mixer.remove_insert",
+        S::Mixer,
+        &["Delete"],
+        A::MixRemoveInsert,
+        "remove the insert under the cursor",
+    ),
+    cmd(
+        "mixer.toggle",
+        S::Mixer,
+        &["o"],
+        A::MixToggleOn,
+        "switch the insert or master effect on / off",
+    ),
+    cmd(
+        "mixer.detail",
+        S::Mixer,
+        &["Enter"],
+        A::MixDetail,
+        "open / close the detail panel of the effect under the cursor",
     ),
 ];
 

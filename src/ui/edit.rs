@@ -1,6 +1,8 @@
 //! Every change to the song is an [`Edit`], applied at one choke point so that undo, redo, the dirty
 //! mark and the engine mirror can never be forgotten.
 
+use super::mixer::MixSnapshot;
+use crate::engine::msg::MixState;
 use crate::engine::{Command, EngineSong, PlayableInstrument};
 use crate::model::{EffectCell, Instrument, NoteCell, Pattern, Song};
 
@@ -64,6 +66,14 @@ pub enum Edit {
         before: Option<Box<Instrument>>,
         /// The instrument after.
         after: Option<Box<Instrument>>,
+    },
+    /// Mix settings (the mixer view): every track's strip and the buses. Mirrored with
+    /// [`Command::SetMix`], which ramps, so playback never hiccups.
+    Mix {
+        /// The settings before.
+        before: Box<MixSnapshot>,
+        /// The settings after.
+        after: Box<MixSnapshot>,
     },
     /// Several edits as one undo step (paste, transpose, interpolate).
     Group(Vec<Edit>),
@@ -130,6 +140,10 @@ impl Edit {
                 before: after,
                 after: before,
             },
+            Edit::Mix { before, after } => Edit::Mix {
+                before: after,
+                after: before,
+            },
             Edit::Group(v) => Edit::Group(v.iter().rev().map(Edit::inverse).collect()),
         }
     }
@@ -186,6 +200,7 @@ impl Edit {
                     song.instruments.pop();
                 }
             }
+            Edit::Mix { after, .. } => after.apply_to(song),
             Edit::Group(v) => v.iter().for_each(|e| e.apply(song)),
         }
     }
@@ -235,6 +250,7 @@ impl Edit {
                     .as_ref()
                     .map(|i| Box::new(PlayableInstrument::from_model(i, rate as f32))),
             }),
+            Edit::Mix { .. } => out.push(Command::SetMix(Box::new(MixState::from_model(song)))),
             Edit::Group(v) => {
                 if v.iter().any(|e| matches!(e, Edit::Song { .. })) {
                     out.push(Command::ReplaceSong(Box::new(EngineSong::from_model(
@@ -248,19 +264,29 @@ impl Edit {
     }
 }
 
+/// Identifies one adjustable parameter (e.g. strip 3, row 0), so that repeated nudges of it can
+/// merge into one undo step.
+pub type MergeKey = (usize, usize, usize);
+
 /// Undo and redo stacks.
 #[derive(Debug, Default)]
 pub struct History {
     undo: Vec<Edit>,
     redo: Vec<Edit>,
+    /// The parameter the last step nudged, and when.
+    last_nudge: Option<(MergeKey, std::time::Instant)>,
 }
 
 /// Undo steps kept.
 pub const HISTORY_STEPS: usize = 1000;
 
+/// Nudges of one parameter closer together than this merge into one undo step.
+pub const MERGE_MS: u128 = 500;
+
 impl History {
     /// Records an edit that was just applied; clears the redo stack.
     pub fn push(&mut self, edit: Edit) {
+        self.last_nudge = None;
         self.redo.clear();
         self.undo.push(edit);
         if self.undo.len() > HISTORY_STEPS {
@@ -268,8 +294,28 @@ impl History {
         }
     }
 
+    /// Records a mix edit that nudged parameter `key` at `now`. When the previous step nudged
+    /// the same parameter less than [`MERGE_MS`] before, the two become one step (holding a key
+    /// is one undo step), as in the design notes (§6).
+    pub fn push_nudge(&mut self, edit: Edit, key: MergeKey, now: std::time::Instant) {
+        let recent = self
+            .last_nudge
+            .is_some_and(|(k, t)| k == key && now.duration_since(t).as_millis() < MERGE_MS);
+        if recent
+            && self.redo.is_empty()
+            && let (Some(Edit::Mix { after: top, .. }), Edit::Mix { after, .. }) =
+                (self.undo.last_mut(), &edit)
+        {
+            *top = after.clone();
+        } else {
+            self.push(edit);
+        }
+        self.last_nudge = Some((key, now));
+    }
+
     /// The edit to apply to undo the last step (its inverse is moved to the redo stack).
     pub fn undo(&mut self) -> Option<Edit> {
+        self.last_nudge = None;
         let e = self.undo.pop()?;
         let inv = e.inverse();
         self.redo.push(e);
@@ -278,6 +324,7 @@ impl History {
 
     /// The edit to apply to redo the last undone step.
     pub fn redo(&mut self) -> Option<Edit> {
+        self.last_nudge = None;
         let e = self.redo.pop()?;
         self.undo.push(e.clone());
         Some(e)
@@ -291,5 +338,55 @@ impl History {
     /// Steps that can be redone.
     pub fn redo_len(&self) -> usize {
         self.redo.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn mix_edit(song: &Song, volume_db: f32) -> Edit {
+        let before = MixSnapshot::of(song);
+        let mut after = before.clone();
+        after.tracks[0].volume_db = volume_db;
+        Edit::Mix {
+            before: Box::new(before),
+            after: Box::new(after),
+        }
+    }
+
+    #[test]
+    fn nudges_of_one_parameter_merge_within_half_a_second() {
+        let mut song = Song::new_default();
+        let mut h = History::default();
+        let t0 = Instant::now();
+        for (i, ms) in [0u64, 200, 400, 600].into_iter().enumerate() {
+            let e = mix_edit(&song, -(i as f32 + 1.0));
+            e.apply(&mut song);
+            h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(ms));
+        }
+        assert_eq!(h.undo_len(), 1, "nudges 200 ms apart are one step");
+        // Half a second later, or another parameter, starts a new step.
+        let e = mix_edit(&song, -10.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(1200));
+        let e = mix_edit(&song, -11.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 1, 0), t0 + Duration::from_millis(1300));
+        assert_eq!(h.undo_len(), 3);
+        // The merged step undoes all its nudges at once.
+        for _ in 0..3 {
+            h.undo().unwrap().apply(&mut song);
+        }
+        assert_eq!(song.tracks[0].volume_db, 0.0);
+        // After an undo the next nudge is a step of its own.
+        let e = mix_edit(&song, -1.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(1400));
+        let e = mix_edit(&song, -2.0);
+        e.apply(&mut song);
+        h.push_nudge(e, (0, 0, 0), t0 + Duration::from_millis(1450));
+        assert_eq!((h.undo_len(), h.redo_len()), (1, 0));
     }
 }

@@ -234,7 +234,7 @@ impl Keymap {
             let Some(scope) = Scope::ALL.into_iter().find(|s| s.name() == scope_name) else {
                 errors.push(err(
                     line_of(&format!("[{scope_name}")),
-                    format!("unknown section [{scope_name}]; use global, pattern, arrangement or instruments"),
+                    format!("unknown section [{scope_name}]; use global, pattern, arrangement, instruments or mixer"),
                 ));
                 continue;
             };

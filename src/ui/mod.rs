@@ -7,6 +7,10 @@ pub mod commands;
 pub mod edit;
 pub mod instruments;
 pub mod keymap;
+pub mod meters;
+pub mod mix_fx;
+pub mod mixer;
+pub mod mixer_view;
 pub mod terminal;
 pub mod view;
 
@@ -221,7 +225,8 @@ fn event_loop(
             term.draw(|f| view::draw(f, app, &theme))?;
             dirty_screen = false;
         }
-        let timeout = if app.playing {
+        // The mixer's meters move (and fall back) while the engine runs, playing or not.
+        let timeout = if app.playing || app.view == app::View::Mixer {
             Duration::from_millis(33)
         } else {
             Duration::from_millis(250)

@@ -37,6 +37,8 @@ pub struct Theme {
     pub edit: Style,
     /// The block selection.
     pub selection: Style,
+    /// Meter cells near full scale (the top 6 dB).
+    pub meter_hot: Style,
 }
 
 impl Theme {
@@ -68,6 +70,7 @@ impl Theme {
                 .bg(Color::Red)
                 .add_modifier(Modifier::BOLD),
             selection: s.bg(Color::DarkGray).fg(Color::White),
+            meter_hot: s.fg(Color::Red),
         }
     }
 
@@ -87,6 +90,7 @@ impl Theme {
             title: s.add_modifier(Modifier::REVERSED),
             edit: s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
             selection: s.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
+            meter_hot: s.add_modifier(Modifier::BOLD),
         }
     }
 }
@@ -104,6 +108,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         View::Pattern => draw_pattern(f, view, app, theme),
         View::Arrangement => draw_arrangement(f, view, app, theme),
         View::Instruments => draw_instruments(f, view, app, theme),
+        View::Mixer => super::mixer_view::draw_mixer(f, view, app, theme),
         View::Help => draw_help(f, view, app, theme),
     }
     f.render_widget(
@@ -192,7 +197,8 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         tab("F2", "pattern", app.view == View::Pattern),
         tab("F3", "arrangement", app.view == View::Arrangement),
         tab("F4", "instruments", app.view == View::Instruments),
-        Span::styled("  Esc edit  Space play  C-s save  C-q quit", theme.dim),
+        tab("F5", "mixer", app.view == View::Mixer),
+        Span::styled(" Esc edit  Space play  C-s save  C-q quit", theme.dim),
     ]);
     f.render_widget(
         Paragraph::new(vec![Line::styled(line1, theme.title), line2, line3]),

@@ -5,12 +5,24 @@
 use super::read::{Res, Tbl};
 use super::write::fmt_f32;
 use crate::model::mix::{
-    Compressor, Delay, DelayBus, DelayUnit, Eq, EqBand, Insert, Limiter, MAX_INSERTS, Master,
-    Mixer, OFF_DB, Reverb, ReverbBus, ranges,
+    Compressor, Delay, DelayBus, DelayUnit, Eq, EqBand, Group, Insert, Limiter, MAX_GROUPS,
+    MAX_INSERTS, Master, Mixer, OFF_DB, Reverb, ReverbBus, ranges,
 };
 
 /// Keys a `[[track]]` table may hold for its mixer strip.
-pub(super) const TRACK_MIX_KEYS: &[&str] = &["solo", "send_reverb_db", "send_delay_db", "insert"];
+pub(super) const TRACK_MIX_KEYS: &[&str] =
+    &["solo", "send_reverb_db", "send_delay_db", "insert", "group"];
+const GROUP_KEYS: &[&str] = &[
+    "name",
+    "volume_db",
+    "pan",
+    "mute",
+    "solo",
+    "send_reverb_db",
+    "send_delay_db",
+    "insert",
+    "folded",
+];
 const EQ_KEYS: &[&str] = &[
     "type",
     "on",
@@ -109,6 +121,58 @@ pub(super) fn track_mix(t: &Tbl<'_>) -> Res<(bool, [f32; 2], Vec<Insert>)> {
         });
     }
     Ok((solo, sends, inserts))
+}
+
+/// Reads the `[[group]]` tables.
+pub(super) fn groups(root: &Tbl<'_>) -> Res<Vec<Group>> {
+    let tables = root.tables("group")?;
+    let mut out = Vec::with_capacity(tables.len().min(MAX_GROUPS));
+    for t in tables {
+        if out.len() == MAX_GROUPS {
+            return Err(t.err(
+                t.at,
+                format!("there are more than {MAX_GROUPS} [[group]] tables"),
+            ));
+        }
+        t.deny_unknown(GROUP_KEYS)?;
+        let (solo, sends, inserts) = track_mix(&t)?;
+        let name = t.str("name")?.map_or(String::new(), |(s, _)| s.to_string());
+        if name.len() > crate::model::limits::MAX_NAME_BYTES {
+            return Err(t.err(t.at, "the group name is too long"));
+        }
+        out.push(Group {
+            name,
+            volume_db: num(&t, "volume_db", ranges::VOLUME_DB, 0.0)?,
+            pan: num(&t, "pan", (-1.0, 1.0), 0.0)?,
+            mute: flag(&t, "mute", false)?,
+            solo,
+            sends,
+            inserts,
+            folded: flag(&t, "folded", false)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the `[[group]]` tables.
+pub(super) fn write_groups(out: &mut String, groups: &[Group]) {
+    for g in groups {
+        *out += "\n[[group]]\n";
+        *out += &format!("name = {}\n", super::write::toml_string(&g.name));
+        if g.volume_db != 0.0 {
+            *out += &format!("volume_db = {}\n", fmt_f32(g.volume_db));
+        }
+        if g.pan != 0.0 {
+            *out += &format!("pan = {}\n", fmt_f32(g.pan));
+        }
+        if g.mute {
+            *out += "mute = true\n";
+        }
+        if g.folded {
+            *out += "folded = true\n";
+        }
+        write_track_mix(out, g.solo, &g.sends, &g.inserts, "group");
+    }
 }
 
 fn eq(t: &Tbl<'_>) -> Res<Eq> {
@@ -226,8 +290,14 @@ pub(super) fn mixer(root: &Tbl<'_>) -> Res<Mixer> {
     Ok(m)
 }
 
-/// Writes a track's solo, sends and inserts (inside its `[[track]]` table).
-pub(super) fn write_track_mix(out: &mut String, solo: bool, sends: &[f32; 2], inserts: &[Insert]) {
+/// Writes the solo, sends and inserts of a `[[track]]` or `[[group]]` table (`table`).
+pub(super) fn write_track_mix(
+    out: &mut String,
+    solo: bool,
+    sends: &[f32; 2],
+    inserts: &[Insert],
+    table: &str,
+) {
     if solo {
         *out += "solo = true\n";
     }
@@ -237,7 +307,7 @@ pub(super) fn write_track_mix(out: &mut String, solo: bool, sends: &[f32; 2], in
         }
     }
     for ins in inserts {
-        *out += "\n[[track.insert]]\n";
+        *out += &format!("\n[[{table}.insert]]\n");
         match ins {
             Insert::Eq(e) => {
                 *out += "type = \"eq\"\n";

@@ -183,7 +183,7 @@ mod tests {
     fn writes_the_documented_layout() {
         let dir = tempfile::tempdir().unwrap();
         let text = to_text(&small_song(), &dir.path().join("s.ttrk.toml")).unwrap();
-        assert!(text.contains("ttrack = 1\n"), "{text}");
+        assert!(text.contains("ttrack = 2\n"), "{text}");
         assert!(
             text.contains("00 | C-4 01 40 A0F | ... .. .. .. ... .. .. .. ... ...\n"),
             "{text}"

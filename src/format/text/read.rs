@@ -34,6 +34,7 @@ const ROOT_KEYS: &[&str] = &[
     "reverb",
     "delay",
     "master",
+    "group",
 ];
 const TRACK_KEYS: &[&str] = &[
     "name",
@@ -355,7 +356,8 @@ impl Parser<'_> {
             .unwrap_or(6) as u8;
         let seed = self.seed(root)?;
 
-        let tracks = self.tracks(root)?;
+        let groups = super::mix::groups(root)?;
+        let tracks = self.tracks(root, groups.len())?;
         let instruments = self.instruments(root)?;
         let patterns = self.patterns(root, &tracks)?;
 
@@ -426,6 +428,7 @@ impl Parser<'_> {
             instruments,
             seed,
             mixer: super::mix::mixer(root)?,
+            groups,
         };
         validate(&song).map_err(|e| self.src.err(0, e.to_string()))?;
         Ok(song)
@@ -459,7 +462,7 @@ impl Parser<'_> {
         }
     }
 
-    fn tracks(&self, root: &Tbl<'_>) -> Res<Vec<Track>> {
+    fn tracks(&self, root: &Tbl<'_>, groups: usize) -> Res<Vec<Track>> {
         let tables = root.tables("track")?;
         if tables.is_empty() {
             return Err(self
@@ -481,6 +484,17 @@ impl Parser<'_> {
                 .collect();
             t.deny_unknown(&allowed)?;
             let (solo, sends, inserts) = super::mix::track_mix(t)?;
+            if groups == 0
+                && let Some(v) = t.get("group")
+            {
+                return Err(t.err(
+                    v.span().start,
+                    "`group` names a group, but the song has no [[group]] tables",
+                ));
+            }
+            let group = t
+                .int("group", 1, groups.max(1) as i128)?
+                .map(|g| (g - 1) as u8);
             let track = Track {
                 name: t.str("name")?.map_or(String::new(), |(s, _)| s.to_string()),
                 note_columns: t
@@ -496,11 +510,19 @@ impl Parser<'_> {
                 solo,
                 sends,
                 inserts,
+                group,
             };
             tracks.push(track);
             // Probe with the tracks so far: the model's message names this track by number.
-            validate(&skeleton(tracks.clone(), Vec::new()))
-                .map_err(|e| t.err(t.at, e.to_string()))?;
+            // (Group membership was checked above, against the [[group]] tables.)
+            let probe = tracks
+                .iter()
+                .map(|t| Track {
+                    group: None,
+                    ..t.clone()
+                })
+                .collect();
+            validate(&skeleton(probe, Vec::new())).map_err(|e| t.err(t.at, e.to_string()))?;
         }
         Ok(tracks)
     }
@@ -765,5 +787,6 @@ fn skeleton(tracks: Vec<Track>, instruments: Vec<Option<Instrument>>) -> Song {
         instruments,
         seed: 0,
         mixer: Default::default(),
+        groups: Vec::new(),
     }
 }

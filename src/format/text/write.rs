@@ -54,6 +54,7 @@ pub fn write_text(song: &Song, out_path: &Path) -> Result<TextOutput, TextSaveEr
     if song.instruments.len() != highest {
         out += &format!("instrument_slots = {}\n", song.instruments.len());
     }
+    super::mix::write_groups(&mut out, &song.groups);
     for track in &song.tracks {
         write_track(&mut out, track);
     }
@@ -99,7 +100,10 @@ fn write_track(out: &mut String, t: &Track) {
     if t.mute {
         *out += "mute = true\n";
     }
-    super::mix::write_track_mix(out, t.solo, &t.sends, &t.inserts);
+    if let Some(g) = t.group {
+        *out += &format!("group = {}\n", g as u16 + 1);
+    }
+    super::mix::write_track_mix(out, t.solo, &t.sends, &t.inserts, "track");
 }
 
 fn fmt_adsr(a: &Adsr) -> String {
