@@ -358,13 +358,16 @@ fn measure_once(song: &Song) -> Result<(), String> {
     }
     let first = onset.load(SeqCst) - 1;
     let offset = onset_offset.load(SeqCst);
+    // Everything the engine plays comes out after its look-ahead (the master limiter's).
+    let lookahead = Engine::new(Box::new(EngineSong::from_model(song, RATE))).latency_frames();
     assert!(
-        offset < 8,
-        "the song's first note starts {offset} frames into a period, not at its start"
+        (lookahead..lookahead + 8).contains(&offset),
+        "the song's first note starts {offset} frames into a period, not {lookahead} (the \
+         engine's look-ahead) after its start"
     );
-    // Song frame 0 was computed at the start of that period.
-    let song_start = first - offset;
-    // What ttrack computes at frame F is heard at F + latency (the playback ports' latency).
+    // Song frame 0 was computed at the start of that period, and came out `lookahead` later.
+    let song_start = first - offset + lookahead;
+    // What comes out of ttrack:out_1 at frame F is heard at F + latency (the playback latency).
     let latency = c
         .port_by_name(&format!("{ttrack}:out_1"))
         .unwrap()
@@ -465,7 +468,8 @@ fn measure_once(song: &Song) -> Result<(), String> {
     let keys: usize = played.iter().map(|p| p.keys.len()).sum();
     assert_eq!((ons.len(), offs), (keys, keys), "reports: {reports:#?}");
     assert_eq!(
-        reports[0].latency as u64, latency,
+        reports[0].latency as u64,
+        latency + lookahead,
         "the engine was told another output latency"
     );
     let mut k = 0;
@@ -519,19 +523,22 @@ fn measure_once(song: &Song) -> Result<(), String> {
             "not silent before the note at {sent}: {:.1} dB",
             common::measure::peak_db(before)
         );
-        let window = &x[sent as usize - PERIOD as usize..sent as usize + PERIOD as usize];
+        // The thru note starts at the event's frame and comes out after the look-ahead.
+        let due = (sent + lookahead) as usize;
+        let window = &x[due - PERIOD as usize..due + PERIOD as usize];
         let found = window
             .iter()
             .position(|v| v.abs() > 1e-3)
             .expect("no onset within a period of the note") as i64
             - PERIOD as i64;
         eprintln!(
-            "keys {:?}: onset {found:+} frames from the MIDI event",
+            "keys {:?}: onset {found:+} frames from the MIDI event + {lookahead} frames of \
+             look-ahead",
             p.keys
         );
         assert!(
             (0..=24).contains(&found),
-            "onset {found:+} frames from the event (want 0..=24: sample-accurate)"
+            "onset {found:+} frames from the event + look-ahead (want 0..=24: sample-accurate)"
         );
         let body = &x[sent as usize + 2400..sent as usize + 2400 + 4096];
         if p.keys.len() == 1 {

@@ -85,10 +85,12 @@ fn a_note_sounds_at_its_frame_offset_for_any_block_size() {
                 e.midi_in((5000 - start) as u32, on(69, 127));
             }
         });
-        let onset = first_sound(&x);
+        // Everything the engine plays comes out after its look-ahead (the master limiter's).
+        let d = e.latency_frames() as usize;
+        let onset = first_sound(&x) - d;
         assert!(
             (5000..=5002 + late).contains(&onset),
-            "{block}-frame blocks: onset at {onset}, want 5000 (+ up to {late})"
+            "{block}-frame blocks: onset at {onset} + {d}, want 5000 (+ up to {late})"
         );
         let hz = measure::pitch_zero_crossings(&x[6000..8000], RATE);
         assert!((hz - 440.0).abs() < 0.5, "A-4 measured {hz:.2} Hz");
@@ -120,7 +122,7 @@ fn ring_events_sound_one_period_after_their_arrival() {
         });
     });
     // It was drained at the start of the fourth period, 120 frames (2.5 ms) in.
-    let onset = first_sound(&x);
+    let onset = first_sound(&x) - e.latency_frames() as usize;
     assert!(
         (3 * period + 120..=3 * period + 122).contains(&onset),
         "onset at {onset}, want {}",
@@ -239,8 +241,12 @@ fn reported_positions_are_exact_across_tempo_and_speed_changes() {
     let (mut h, link) = engine::link();
     let mut e = Engine::new(Box::new(es.clone()));
     e.connect(link);
-    let latency = 300u32;
-    h.send(Command::SetOutputLatency { frames: latency });
+    let device_latency = 300u32;
+    h.send(Command::SetOutputLatency {
+        frames: device_latency,
+    });
+    // What is heard lags the sequencer by the device latency and the engine's look-ahead.
+    let latency = device_latency + e.latency_frames() as u32;
     h.send(Command::Play {
         range: PlayRange::song(&es),
         row: 0,
@@ -342,11 +348,8 @@ fn a_midi_command_from_the_ui_plays_and_is_reported_like_an_input() {
             h.send(Command::MidiIn(on(69, 127)));
         }
     });
-    assert!(
-        (1024..=1026).contains(&first_sound(&x)),
-        "onset at {}",
-        first_sound(&x)
-    );
+    let onset = first_sound(&x) - e.latency_frames() as usize;
+    assert!((1024..=1026).contains(&onset), "onset at {onset}");
     h.pump();
     let r: Vec<_> = h.take_midi().collect();
     assert_eq!(r.len(), 1);

@@ -12,8 +12,8 @@
 //!   latency of one period, without jitter.
 //!
 //! The song position of a frame comes from a short history of row starts (the sequencer records
-//! every row it starts), so a frame in the recent past, "now minus the output latency", can be
-//! placed exactly even across tempo changes.
+//! every row it starts), so a frame in the recent past, "now minus the output latency and the
+//! engine's look-ahead", can be placed exactly even across tempo changes.
 
 use super::Engine;
 use super::commands::AUDITION_LANE;
@@ -165,10 +165,12 @@ pub struct MidiReport {
     /// Engine frame (since play started) at which it was played (it sounds there, or at the next
     /// 32-frame chunk when the host's blocks are not multiples of 32 frames).
     pub frame: u64,
-    /// Output latency in frames taken off `frame` to find what was heard.
+    /// Frames taken off `frame` to find what was heard: the device's output latency plus the
+    /// engine's own look-ahead ([`Engine::latency_frames`]).
     pub latency: u32,
     /// The song position heard when it was played (`frame - latency`), or `None` when the song
-    /// was not playing then.
+    /// was not playing then. (The thru note itself sounds `Engine::latency_frames` after `frame`,
+    /// like everything the engine plays.)
     pub at: Option<SongPos>,
 }
 
@@ -469,10 +471,13 @@ impl Engine {
     /// fell inside a chunk rendered before it arrived (host blocks off the 32-frame control grid)
     /// sounds up to 31 frames late; its song position still comes from its own frame.
     pub(super) fn fire_midi(&mut self, now: u64) {
+        // What is heard lags the sequencer by the device's output latency and the engine's own
+        // look-ahead (the master limiter delays every output sample by it).
+        let lookahead = self.latency_frames().min(u32::MAX as u64) as u32;
         while let Some(Pending { frame, msg }) = self.midi.pop_due(now) {
             self.midi.events += 1;
             self.play_midi(msg);
-            let latency = self.midi.latency;
+            let latency = self.midi.latency.saturating_add(lookahead);
             let at = self.midi.position_of(frame as i64 - latency as i64);
             self.report_midi(MidiReport {
                 msg,
