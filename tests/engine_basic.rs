@@ -205,8 +205,8 @@ fn renders_are_deterministic_and_block_size_invariant() {
     for block in [1usize, 31, 64, 256, 1000, 4096] {
         let mut e = ttrack::engine::Engine::new(Box::new(es.clone()));
         e.play(ttrack::engine::PlayRange::song(&es));
-        // The engine's output is delayed by the master limiter's look-ahead; renders drop it.
-        let lat = e.latency_frames() as usize;
+        // The engine pre-rolls the master limiter's look-ahead: its output starts at time zero.
+        let lat = 0;
         let mut out = Vec::new();
         let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
         while out.len() < lat + a.len() {

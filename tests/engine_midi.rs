@@ -245,7 +245,9 @@ fn reported_positions_are_exact_across_tempo_and_speed_changes() {
     h.send(Command::SetOutputLatency {
         frames: device_latency,
     });
-    // What is heard lags the sequencer by the device latency and the engine's look-ahead.
+    // The output starts at song time zero (the engine pre-rolls its look-ahead at play), and what
+    // is heard lags the output by the device latency; the engine's frame counter runs its
+    // look-ahead ahead of the output, so it takes off both.
     let latency = device_latency + e.latency_frames() as u32;
     h.send(Command::Play {
         range: PlayRange::song(&es),
@@ -253,7 +255,7 @@ fn reported_positions_are_exact_across_tempo_and_speed_changes() {
         bpm: 125,
         tpl: 6,
     });
-    // Heard at these song frames; sounding `latency` frames later.
+    // Heard at these song frames: played `device_latency` frames of output later.
     let heard: Vec<u64> = vec![
         100,
         tempo_row_start(2) + 4321,
@@ -270,7 +272,7 @@ fn reported_positions_are_exact_across_tempo_and_speed_changes() {
         // As the UI does every frame (MIDI reports wait in the engine while the ring is full).
         h.pump();
         for &f in &heard {
-            let sound = (f + latency as u64) as usize;
+            let sound = (f + device_latency as u64) as usize;
             if (start..start + block).contains(&sound) {
                 e.midi_in((sound - start) as u32, on(60, 100));
             }

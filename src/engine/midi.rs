@@ -166,7 +166,8 @@ pub struct MidiReport {
     /// 32-frame chunk when the host's blocks are not multiples of 32 frames).
     pub frame: u64,
     /// Frames taken off `frame` to find what was heard: the device's output latency plus the
-    /// engine's own look-ahead ([`Engine::latency_frames`]).
+    /// engine's look-ahead ([`Engine::latency_frames`]: its frame counter runs that far ahead of
+    /// its output).
     pub latency: u32,
     /// The song position heard when it was played (`frame - latency`), or `None` when the song
     /// was not playing then. (The thru note itself sounds `Engine::latency_frames` after `frame`,
@@ -330,11 +331,12 @@ impl MidiState {
         self.rows_len = (self.rows_len + 1).min(self.rows.len());
     }
 
-    /// The engine's frame counter restarts at 0 (play): events still waiting keep their distance
-    /// from the output position `out_frame`, and the row history of the old run is forgotten.
-    pub(super) fn rebase(&mut self, out_frame: u64) {
+    /// The engine's frame counter restarts at 0 (play) and runs `preroll` frames ahead of the
+    /// output once play starts: events still waiting keep their distance from the output position
+    /// `out_frame`, and the row history of the old run is forgotten.
+    pub(super) fn rebase(&mut self, out_frame: u64, preroll: u64) {
         for p in self.pending[..self.pending_len].iter_mut() {
-            p.frame = p.frame.saturating_sub(out_frame);
+            p.frame = p.frame.saturating_sub(out_frame) + preroll;
         }
         self.rows_len = 0;
     }
@@ -471,8 +473,8 @@ impl Engine {
     /// fell inside a chunk rendered before it arrived (host blocks off the 32-frame control grid)
     /// sounds up to 31 frames late; its song position still comes from its own frame.
     pub(super) fn fire_midi(&mut self, now: u64) {
-        // What is heard lags the sequencer by the device's output latency and the engine's own
-        // look-ahead (the master limiter delays every output sample by it).
+        // What is heard lags the engine's frame counter by the device's output latency and the
+        // master limiter's look-ahead (the counter runs that far ahead of the output).
         let lookahead = self.latency_frames().min(u32::MAX as u64) as u32;
         while let Some(Pending { frame, msg }) = self.midi.pop_due(now) {
             self.midi.events += 1;

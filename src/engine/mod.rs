@@ -70,6 +70,8 @@ pub struct Engine {
     mix: MixStage,
     meters: Meters,
     stem_out: Option<Box<StemBlock>>,
+    /// Frames still to render and drop after a play start (see [`Engine::latency_frames`]).
+    preroll: u64,
     transport: Transport,
     /// True while the sequencer runs (voices may ring on after it stops).
     sequencing: bool,
@@ -115,6 +117,7 @@ impl Engine {
             mix,
             meters: Meters::default(),
             stem_out: None,
+            preroll: 0,
             transport: Transport::new(),
             sequencing: false,
             frame: 0,
@@ -149,8 +152,10 @@ impl Engine {
         &self.song
     }
 
-    /// Frames of delay the engine adds: the master limiter's look-ahead, constant for a rate.
-    /// Renders drop this many frames at the start so that time zero stays time zero.
+    /// Frames the master limiter looks ahead, constant for a rate. Playing starts with a
+    /// pre-roll of this many frames that is rendered and dropped at once, so the output of
+    /// [`Engine::process`] starts at song time zero, the same for live playback and renders; the
+    /// engine's own frame counter runs this far ahead of what is heard.
     pub fn latency_frames(&self) -> u64 {
         self.mix.latency_frames() as u64
     }
@@ -179,6 +184,7 @@ impl Engine {
         );
         self.reset_state();
         self.transport.start(&self.song, range, row, bpm, tpl);
+        self.preroll = self.mix.latency_frames() as u64;
         self.sequencing = !self.transport.finished;
         self.frames_per_tick = transport::frames_per_tick(self.song.rate, bpm, self.song.lpb, tpl);
         self.next_tick_frame = 0;
@@ -200,7 +206,7 @@ impl Engine {
     }
 
     fn reset_state(&mut self) {
-        self.midi.rebase(self.out_frame());
+        self.midi.rebase(self.out_frame(), self.latency_frames());
         for v in self.voices.iter_mut() {
             v.reset();
         }
@@ -265,6 +271,15 @@ impl Engine {
         let n = left.len().min(right.len());
         if self.link.is_some() {
             self.apply_commands();
+        }
+        // The limiter's look-ahead after a play start: render and drop it (bounded: < 200 frames).
+        while self.preroll > 0 {
+            if self.chunk_pos == self.chunk_len {
+                self.next_chunk();
+            }
+            let k = (self.preroll as usize).min(self.chunk_len - self.chunk_pos);
+            self.chunk_pos += k;
+            self.preroll -= k as u64;
         }
         self.midi_block_start();
         let mut done = 0usize;

@@ -107,7 +107,6 @@ pub struct Renderer {
     engine: Engine,
     left: Vec<f32>,
     right: Vec<f32>,
-    latency_left: u64,
     tail: engine::tail::TailDetector,
     done: bool,
     /// Length of the song part (dry run).
@@ -141,12 +140,10 @@ impl Renderer {
         let length = engine::song_length(&es, range, opts.rate);
         let mut engine = Engine::new(es);
         engine.play(range);
-        let latency = engine.latency_frames();
         Ok(Renderer {
             engine,
             left: vec![0.0; BLOCK_FRAMES],
             right: vec![0.0; BLOCK_FRAMES],
-            latency_left: latency,
             tail: engine::tail::TailDetector::new(opts.rate),
             done: false,
             length,
@@ -163,40 +160,29 @@ impl Renderer {
     /// Renders the next block; returns `None` once the song and its tail are over. The slices are
     /// valid until the next call.
     pub fn next_block(&mut self) -> Option<(&[f32], &[f32])> {
-        loop {
-            if self.done {
-                return None;
-            }
-            engine::rt::process_block(&mut self.engine, &mut self.left, &mut self.right);
-            let mut start = 0usize;
-            if self.latency_left > 0 {
-                let skip = (self.latency_left as usize).min(BLOCK_FRAMES);
-                self.latency_left -= skip as u64;
-                start = skip;
-            }
-            let mut end = BLOCK_FRAMES;
-            if !self.engine.is_playing() {
-                // Tail: stop once the output has stayed under −100 dBFS for 200 ms, or after 10 s.
-                let seq_end = self.length.frames;
-                for i in start..BLOCK_FRAMES {
-                    let pos = self.frames + (i - start) as u64;
-                    if pos >= seq_end && self.tail.frame(self.left[i], self.right[i]) {
-                        // Keep the song and its tail; cut the trailing silence back to 200 ms.
-                        end = i + 1;
-                        self.done = true;
-                        break;
-                    }
+        if self.done {
+            return None;
+        }
+        engine::rt::process_block(&mut self.engine, &mut self.left, &mut self.right);
+        let mut end = BLOCK_FRAMES;
+        if !self.engine.is_playing() {
+            // Tail: stop once the output has stayed under −100 dBFS for 200 ms, or after 10 s.
+            let seq_end = self.length.frames;
+            for i in 0..BLOCK_FRAMES {
+                let pos = self.frames + i as u64;
+                if pos >= seq_end && self.tail.frame(self.left[i], self.right[i]) {
+                    // Keep the song and its tail; cut the trailing silence back to 200 ms.
+                    end = i + 1;
+                    self.done = true;
+                    break;
                 }
             }
-            if end <= start {
-                continue;
-            }
-            for i in start..end {
-                self.peak = self.peak.max(self.left[i].abs()).max(self.right[i].abs());
-            }
-            self.frames += (end - start) as u64;
-            return Some((&self.left[start..end], &self.right[start..end]));
         }
+        for i in 0..end {
+            self.peak = self.peak.max(self.left[i].abs()).max(self.right[i].abs());
+        }
+        self.frames += end as u64;
+        Some((&self.left[..end], &self.right[..end]))
     }
 
     /// Rough total frames expected (song plus a short tail), for progress bars.

@@ -113,7 +113,6 @@ pub fn render_stems(
     let mut e = Engine::new(es);
     e.enable_stems(BLOCK_FRAMES);
     e.play(range);
-    let latency = e.latency_frames() as usize;
 
     let files = stem_files(song);
     let paths: Vec<PathBuf> = files.iter().map(|(n, _)| dir.join(n)).collect();
@@ -137,8 +136,8 @@ pub fn render_stems(
         .then(|| Finisher::new(opts.rate, gain_db as f32, ceiling));
     let fin_latency = fin.as_ref().map_or(0, |f| f.tail_frames());
     let mut analyzer = super::master::Analyzer::start(opts.rate, Measure::Full);
-    // The stems lead the master output by the latency of the master chain and of the mastering
-    // stage: they wait in `pending` and are written only as far as the master has come, so every
+    // The stems lead the master output by the latency of the mastering stage (the engine
+    // pre-rolls its own look-ahead at play start): they wait in `pending` and are written only as far as the master has come, so every
     // file starts at time zero.
     let mut pending: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); sources.len()];
     let mut tail = engine::tail::TailDetector::new(opts.rate);
@@ -146,7 +145,6 @@ pub fn render_stems(
     let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut processed = 0u64; // frames out of the engine
     let mut master_frames = 0u64; // frames written to master.wav
-    let mut skip = latency; // engine look-ahead frames at the start of the master
     let mut done = false;
     let mut flush = fin_latency;
     while !done || flush > 0 {
@@ -173,12 +171,11 @@ pub fn render_stems(
             }
         }
         // Master: drop the engine's look-ahead, find the end of the song and its tail.
-        let mut start = skip.min(n);
-        skip -= start;
+        let mut start = 0;
         let mut end = n;
         if !done && !e.is_playing() {
             for i in start..n {
-                let pos = processed - (n - i) as u64 - latency as u64;
+                let pos = processed - (n - i) as u64;
                 if pos >= length.frames && tail.frame(l[i], r[i]) {
                     end = i + 1;
                     done = true;
