@@ -784,3 +784,20 @@ fn format_1_files_still_load() {
     );
     assert_eq!(binary::decode(&again).unwrap(), song);
 }
+
+/// Every demo song's binary file holds exactly the song of its text file (the binary is made from
+/// the text with `ttrack convert`).
+#[test]
+fn demo_binaries_match_their_text_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("songs");
+    for name in ["demo-synth", "demo-kit", "demo-mix"] {
+        let b = format::load_song(&dir.join(format!("{name}.ttrk"))).unwrap();
+        let t = format::load_song(&dir.join(format!("{name}.ttrk.toml"))).unwrap();
+        assert_eq!(b, t, "{name}.ttrk and {name}.ttrk.toml differ");
+        assert_eq!(
+            std::fs::read(dir.join(format!("{name}.ttrk"))).unwrap()[4],
+            binary::FORMAT_VERSION as u8,
+            "{name}.ttrk is not saved in the current format"
+        );
+    }
+}

@@ -55,7 +55,7 @@ fn busy_song_renders_without_allocating() {
 
 #[test]
 fn demo_songs_render_without_allocating() {
-    for name in ["demo-synth.ttrk", "demo-kit.ttrk"] {
+    for name in ["demo-synth.ttrk", "demo-kit.ttrk", "demo-mix.ttrk"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("songs")
             .join(name);
