@@ -4,10 +4,12 @@
 #   scripts/deps.sh test    packages to build and run the whole test suite
 # Uses sudo when not run as root. Without apt-get it says what to install and stops.
 # The audio tests (tests/e2e_audio.rs) route ALSA's default device into a file with the null and
-# file PCMs, which are part of libasound2 itself: no libasound2-plugins needed.
+# file PCMs, which are part of libasound2 itself: no libasound2-plugins needed. libjack-jackd2-dev is
+# needed to build (the jack crate checks for it with pkg-config), though libjack itself is loaded at
+# run time: a machine without JACK runs ttrack with the ALSA host.
 set -euo pipefail
 kind="${1:-build}"
-build=(pkg-config libasound2-dev)
+build=(pkg-config libasound2-dev libjack-jackd2-dev)
 test=(tmux jackd2 libasound2-plugins ffmpeg)
 case "$kind" in
     build) want=("${build[@]}") ;;

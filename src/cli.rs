@@ -1,7 +1,7 @@
 //! The command line (layer 4): parses arguments with clap and dispatches to the library. Errors are
 //! printed as a chain of causes and give exit status 1; nothing here panics on bad input.
 
-use crate::audio::{self, OpenOptions, PlayLimit, StopRule};
+use crate::audio::{self, AudioHost, OpenOptions, PlayLimit, StopRule};
 use crate::engine::{self, Engine, EngineSong, PlayRange};
 use crate::format;
 use crate::model::{InstrumentKind, Song};
@@ -31,6 +31,13 @@ pub struct Cli {
     /// Frames per audio period, asked of the device as a fixed size.
     #[arg(long)]
     pub buffer: Option<u32>,
+    /// Audio system: alsa (through cpal; also reaches PulseAudio and PipeWire) or jack (one
+    /// client named ttrack with audio ports and the MIDI input ttrack:midi_in).
+    #[arg(long, value_name = "alsa|jack", default_value = "alsa", value_parser = parse_host)]
+    pub audio_host: AudioHost,
+    /// MIDI input to play and record from: a part of its name (see `ttrack devices`).
+    #[arg(long, value_name = "NAME")]
+    pub midi_in: Option<String>,
 }
 
 /// Subcommands.
@@ -105,8 +112,16 @@ pub enum Command {
         /// Last order position to play (inclusive).
         #[arg(long)]
         to: Option<usize>,
+        /// Audio system: alsa (through cpal) or jack (one client named ttrack with audio ports
+        /// and the MIDI input ttrack:midi_in).
+        #[arg(long, value_name = "alsa|jack", default_value = "alsa", value_parser = parse_host)]
+        audio_host: AudioHost,
+        /// MIDI input (a part of its name, see `ttrack devices`); its notes play instrument 01
+        /// on track 1 and are printed with their song position.
+        #[arg(long, value_name = "NAME")]
+        midi_in: Option<String>,
     },
-    /// List the audio output and input devices.
+    /// List the audio output and input devices, the MIDI inputs and whether JACK runs.
     Devices,
     /// Print the default key bindings as a keys.toml to copy and edit.
     Keys,
@@ -144,6 +159,10 @@ fn parse_play_rate(s: &str) -> std::result::Result<u32, String> {
         Ok(r) if (lo..=hi).contains(&r) => Ok(r),
         _ => Err(format!("'{s}' is not a sample rate in Hz ({lo}..={hi})")),
     }
+}
+
+fn parse_host(s: &str) -> std::result::Result<AudioHost, String> {
+    AudioHost::from_name(s).ok_or_else(|| format!("'{s}' is not an audio host; use alsa or jack"))
 }
 
 fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
@@ -212,12 +231,13 @@ pub fn run(cli: Cli) -> Result<()> {
     let Some(command) = cli.command else {
         let path = cli.song.unwrap_or_else(|| PathBuf::from("untitled.ttrk"));
         let opts = OpenOptions {
+            host: cli.audio_host,
             device: cli.device,
             rate: cli.rate,
             buffer_frames: cli.buffer,
             ..Default::default()
         };
-        return Ok(crate::ui::run(path, opts)?);
+        return Ok(crate::ui::run(path, opts, cli.midi_in)?);
     };
     match command {
         Command::Keys => {
@@ -260,6 +280,8 @@ pub fn run(cli: Cli) -> Result<()> {
             frames,
             from,
             to,
+            audio_host,
+            midi_in,
         } => {
             let limit = match (seconds, frames) {
                 (Some(s), _) => Some(PlayLimit::Seconds(s)),
@@ -267,6 +289,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 (None, None) => None,
             };
             let opts = OpenOptions {
+                host: audio_host,
                 device,
                 rate,
                 buffer_frames: buffer,
@@ -275,7 +298,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     at_song_end: true,
                 },
             };
-            cmd_play(&song, opts, from, to)
+            cmd_play(&song, opts, from, to, midi_in.as_deref())
         }
         Command::Devices => cmd_devices(),
         Command::Info { song } => cmd_info(&song),
@@ -463,6 +486,7 @@ fn cmd_play(
     opts: OpenOptions,
     from: Option<usize>,
     to: Option<usize>,
+    midi_in: Option<&str>,
 ) -> Result<()> {
     let song = load(song_path)?;
     crate::model::validate(&song)
@@ -477,15 +501,35 @@ fn cmd_play(
         to,
         looping: false,
     };
+    let mut handle = None;
     let make_engine = |rate: u32| {
+        let (h, link) = engine::link();
         let mut engine = Engine::new(Box::new(EngineSong::from_model(&song, rate)));
+        engine.connect(link);
         engine.play(range);
+        handle = Some(h);
         engine
     };
     let out = audio::open_output(&opts, make_engine).context(
         "cannot open the audio output (`ttrack devices` lists the devices; --device clock plays \
          silently without one)",
     )?;
+    let mut handle = handle.context("the engine was not built")?;
+    let _midi_connection = match midi_in {
+        Some(name) => connect_midi_in(&out, &mut handle, name)?,
+        None => None,
+    };
+    if let audio::Backend::Jack(j) = out.backend() {
+        eprintln!(
+            "JACK client {}: ports {}, {}, {}, {}, {}",
+            j.client_name(),
+            j.port_name("out_1"),
+            j.port_name("out_2"),
+            j.port_name("in_1"),
+            j.port_name("in_2"),
+            j.port_name("midi_in")
+        );
+    }
     let info = out.info().clone();
     let stats = out.stats().clone();
     let buffer = info
@@ -502,6 +546,8 @@ fn cmd_play(
     let started = Instant::now();
     let (mut last_callbacks, mut last_progress) = (0u64, Instant::now());
     let ended = loop {
+        handle.pump();
+        print_midi(&mut handle);
         let s = stats.snapshot();
         if s.finished {
             break Ok(());
@@ -525,6 +571,8 @@ fn cmd_play(
         std::thread::sleep(PLAY_POLL);
     };
     drop(out);
+    handle.pump();
+    print_midi(&mut handle);
     let took = started.elapsed().as_secs_f64();
     let s = stats.snapshot();
     println!(
@@ -542,8 +590,73 @@ fn cmd_play(
     ended.context("playback stopped early")
 }
 
+/// Connects the MIDI input named like `name`: under JACK a MIDI port of another client (to
+/// `ttrack:midi_in`), else an ALSA sequencer port through midir, whose ring goes to the engine.
+fn connect_midi_in(
+    out: &audio::AudioOutput,
+    handle: &mut engine::EngineHandle,
+    name: &str,
+) -> Result<Option<crate::midi::MidiConnection>> {
+    if let audio::Backend::Jack(j) = out.backend()
+        && let Some(port) = j
+            .connect_midi_source(name)
+            .context("cannot open the MIDI input")?
+    {
+        eprintln!("MIDI input: {port} (JACK)");
+        return Ok(None);
+    }
+    let (tx, rx) = engine::midi_ring();
+    let c = crate::midi::connect(name, tx).context("cannot open the MIDI input")?;
+    eprintln!("MIDI input: {}", c.port());
+    handle.send(engine::Command::SetMidiInput(Some(Box::new(rx))));
+    Ok(Some(c))
+}
+
+/// Prints each MIDI event the engine played, with the song position heard when it was played:
+/// `midi note-on C-4 ch 1 vel 100 at order 00 row 05 delay 80 (frame 12345)`.
+fn print_midi(handle: &mut engine::EngineHandle) {
+    for r in handle.take_midi() {
+        let what = match r.msg {
+            engine::MidiMessage::NoteOn { key, velocity, .. } => {
+                format!("note-on  {} vel {velocity:3}", key_name(key))
+            }
+            engine::MidiMessage::NoteOff { key, velocity, .. } => {
+                format!("note-off {} vel {velocity:3}", key_name(key))
+            }
+            engine::MidiMessage::Sustain { down, .. } => {
+                format!("sustain  {}", if down { "down" } else { "up" })
+            }
+        };
+        let at = match r.at {
+            Some(p) => format!(
+                "at order {:02} row {:02} delay {:02X} ({} of {:.1} frames into the row)",
+                p.order, p.row, p.delay, p.frames_into_row, p.row_frames
+            ),
+            None => String::from("while the song was not playing"),
+        };
+        println!(
+            "midi {what} ch {:2} {at} (frame {}, latency {})",
+            r.msg.channel() + 1,
+            r.frame,
+            r.latency
+        );
+    }
+}
+
+/// A MIDI key in tracker notation (C-4 is 60), or its number outside C-0..B-9.
+fn key_name(key: u8) -> String {
+    crate::model::Note::from_midi(key).map_or_else(|| format!("#{key:<2}"), |n| n.to_string())
+}
+
 fn cmd_devices() -> Result<()> {
-    let list = audio::list_devices().context("cannot list the audio devices")?;
+    let list = match audio::list_devices() {
+        Ok(l) => l,
+        Err(e) => {
+            // MIDI and JACK may still work without the ALSA host: say so before failing.
+            print_midi_and_jack();
+            return Err(e).context("cannot list the audio devices");
+        }
+    };
     println!("audio host: {}", list.host);
     for (title, devices) in [("outputs", &list.outputs), ("inputs", &list.inputs)] {
         println!("{title}:");
@@ -574,7 +687,44 @@ fn cmd_devices() -> Result<()> {
              the list above), or --device clock to play silently"
         );
     }
+    print_midi_and_jack();
     Ok(())
+}
+
+/// The MIDI inputs (or why there are none) and whether a JACK server can be used.
+fn print_midi_and_jack() {
+    match crate::midi::list_inputs() {
+        Ok(ports) if ports.is_empty() => println!("MIDI inputs: (none)"),
+        Ok(ports) => {
+            println!("MIDI inputs (--midi-in takes a part of a name):");
+            for p in ports {
+                println!("  {p}");
+            }
+        }
+        Err(e) => println!("MIDI: {e}"),
+    }
+    match audio::jack::probe() {
+        Ok(p) => {
+            println!(
+                "JACK: a server runs at {} Hz with {}-frame periods; --audio-host jack uses it",
+                p.rate, p.buffer_frames
+            );
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    String::from("none")
+                } else {
+                    v.join(", ")
+                }
+            };
+            println!("  playback ports: {}", list(&p.playback));
+            println!("  capture ports: {}", list(&p.capture));
+            println!(
+                "  MIDI sources (connect one to ttrack:midi_in): {}",
+                list(&p.midi_sources)
+            );
+        }
+        Err(e) => println!("JACK: {e}"),
+    }
 }
 
 fn clock(secs: f64) -> String {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! layer 4   cli
-//! layer 3   render  audio
+//! layer 3   render  audio  midi
 //! layer 2   engine  format
 //! layer 1   model   dsp
 //! ```
@@ -15,6 +15,7 @@ pub mod cli;
 pub mod dsp;
 pub mod engine;
 pub mod format;
+pub mod midi;
 pub mod model;
 pub mod render;
 pub mod ui;

@@ -278,3 +278,64 @@ fn keys_prints_the_default_keymap() {
         "{s}"
     );
 }
+
+#[test]
+fn jack_and_midi_problems_are_clear_errors() {
+    // A server name nobody uses: JACK is either not installed or has no such server running.
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ttrack"))
+            .args(args)
+            .env("JACK_DEFAULT_SERVER", "ttrack-no-such-server")
+            .output()
+            .expect("run ttrack")
+    };
+    let demo = song("demo-synth.ttrk");
+    let o = run(&[
+        "play",
+        demo.to_str().unwrap(),
+        "--audio-host",
+        "jack",
+        "--seconds",
+        "1",
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no JACK server is running") || err.contains("JACK is not installed"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let o = run(&["play", demo.to_str().unwrap(), "--audio-host", "pulse"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("use alsa or jack"));
+    // A MIDI input that cannot be found (or no MIDI system at all) stops `play` with the reason.
+    let o = run(&[
+        "play",
+        demo.to_str().unwrap(),
+        "--device",
+        "clock",
+        "--midi-in",
+        "no such keyboard",
+        "--seconds",
+        "1",
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the ALSA sequencer is not available")
+            || err.contains("no MIDI input is named like \"no such keyboard\""),
+        "{err}"
+    );
+    // `devices` says what it found for MIDI and JACK, whatever the machine has.
+    let o = run(&["devices"]);
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("MIDI inputs") || out.contains("MIDI: the ALSA sequencer is not available"),
+        "{out}"
+    );
+    assert!(
+        out.contains("JACK: no JACK server is running")
+            || out.contains("JACK: JACK is not installed"),
+        "{out}"
+    );
+}

@@ -5,7 +5,7 @@
 
 use super::convert;
 use super::stats::AudioStats;
-use crate::engine::{Engine, rt};
+use crate::engine::{Engine, MidiMessage, PeriodClock, rt};
 use cpal::{FromSample, SizedSample};
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -70,6 +70,11 @@ pub trait AudioSource: Send + 'static {
     fn is_playing(&self) -> bool;
     /// Output rate in Hz.
     fn rate(&self) -> u32;
+    /// A device period starts (once per callback, before any `render`): when, how long, and
+    /// the output latency, for placing MIDI input in time.
+    fn begin_period(&mut self, _clock: &PeriodClock) {}
+    /// A MIDI message to sound `offset` frames after the start of the next `render`.
+    fn midi_in(&mut self, _offset: u32, _msg: MidiMessage) {}
 }
 
 impl AudioSource for Engine {
@@ -83,6 +88,14 @@ impl AudioSource for Engine {
 
     fn rate(&self) -> u32 {
         Engine::rate(self)
+    }
+
+    fn begin_period(&mut self, clock: &PeriodClock) {
+        Engine::begin_period(self, clock);
+    }
+
+    fn midi_in(&mut self, offset: u32, msg: MidiMessage) {
+        Engine::midi_in(self, offset, msg);
     }
 }
 
@@ -112,6 +125,8 @@ impl<S: AudioSource> AudioCallback<S> {
     ) -> AudioCallback<S> {
         let rate = engine.rate();
         let max_frames = max_frames.max(1);
+        // Fix the MIDI clock's epoch here, off the audio thread.
+        crate::midi::clock::epoch();
         let limit_frames = stop.limit.map(|l| l.frames(rate));
         let state = if limit_frames == Some(0) {
             stats.set_finished();
@@ -138,6 +153,14 @@ impl<S: AudioSource> AudioCallback<S> {
         &self.source
     }
 
+    /// Passes a MIDI message to the source, to sound `offset` frames after the start of the next
+    /// [`fill`](Self::fill) (the JACK host's events, with their frame in the period).
+    pub fn midi_in(&mut self, offset: u32, msg: MidiMessage) {
+        if self.state == State::Running {
+            self.source.midi_in(offset, msg);
+        }
+    }
+
     /// The shared counters this callback writes.
     pub fn stats(&self) -> &Arc<AudioStats> {
         &self.stats
@@ -162,7 +185,16 @@ impl<S: AudioSource> AudioCallback<S> {
         )]
         let started = Instant::now();
         let frames_in_buffer = out.len().checked_div(channels).unwrap_or(0);
-        let rendered = assert_no_alloc::assert_no_alloc(|| self.fill_inner(out, channels));
+        let period = PeriodClock {
+            now_nanos: crate::midi::clock::nanos_at(started),
+            frames: u32::try_from(frames_in_buffer).unwrap_or(u32::MAX),
+            output_latency: self.stats.output_latency(),
+        };
+        let rendered = assert_no_alloc::assert_no_alloc(|| {
+            self.begin_period(&period);
+            self.fill_inner(out, channels)
+        });
+        self.stats.publish_alloc_violations();
         let took = started.elapsed().as_secs_f64();
         let period = frames_in_buffer as f64 / self.rate.max(1) as f64;
         let load = if period > 0.0 {
@@ -221,6 +253,23 @@ impl<S: AudioSource> AudioCallback<S> {
             self.stats.set_playing(self.source.is_playing());
         }
         rendered
+    }
+
+    /// Tells the source a period starts; a panic there silences the stream like one in `render`.
+    fn begin_period(&mut self, period: &PeriodClock) {
+        if self.state != State::Running {
+            return;
+        }
+        let source = &mut self.source;
+        IN_AUDIO_CALLBACK.with(|f| f.set(true));
+        let result = catch_unwind(AssertUnwindSafe(|| source.begin_period(period)));
+        IN_AUDIO_CALLBACK.with(|f| f.set(false));
+        if let Err(payload) = result {
+            std::mem::forget(payload);
+            self.state = State::Panicked;
+            self.stats.set_panicked();
+            self.stats.set_playing(false);
+        }
     }
 
     /// Runs the engine for `frames` frames into the scratch buffers; returns how many of them to

@@ -1,10 +1,11 @@
-//! Live audio output (layer 3, DESIGN.md §1): runs the engine in a device callback. Two backends
+//! Live audio output (layer 3, DESIGN.md §1): runs the engine in a device callback. Three backends
 //! drive the same [`AudioCallback`], which owns the [`Engine`] and calls
 //! [`rt::process_block`](crate::engine::rt::process_block), the one function that makes audio:
-//! a cpal output stream, and a device-less clock thread paced at the real rate. Device facts
-//! (callbacks, frames, xruns, load, errors) are atomics in an `Arc<AudioStats>`; the device name
-//! and format are plain data in [`OutputInfo`]. This module uses `engine` (the engine and `rt`)
-//! and cpal only; it never sees `ui` or `format`. Like `engine`, it holds the real-time rules
+//! a cpal output stream, a JACK client with audio and MIDI ports ([`jack`]), and a device-less
+//! clock thread paced at the real rate. Device facts (callbacks, frames, xruns, load, latency,
+//! input level, errors) are atomics in an `Arc<AudioStats>`; the device name and format are plain
+//! data in [`OutputInfo`]. This module uses `engine` (the engine and `rt`), `midi` (the parser and
+//! clock), cpal and jack; it never sees `ui` or `format`. Like `engine`, it holds the real-time rules
 //! (no allocation, lock, wait or I/O in a callback) and says where it needs a clock.
 #![deny(
     clippy::disallowed_types,
@@ -19,12 +20,14 @@ mod callback;
 mod clock;
 pub mod convert;
 pub mod devices;
+pub mod jack;
 mod stats;
 mod stream;
 
 pub use callback::{AudioCallback, AudioSource, PlayLimit, StopRule, in_audio_callback};
 pub use clock::{ClockThread, PaceStep, Pacer};
 pub use devices::{DeviceCaps, DeviceInfo, DeviceList, list_devices};
+pub use jack::{InputCapture, JackStream};
 pub use stats::{AudioStats, StatsSnapshot, StreamFault};
 pub use stream::CpalStream;
 
@@ -39,9 +42,33 @@ pub const CLOCK_DEFAULT_RATE: u32 = 48_000;
 /// Period of the clock backend when no buffer size is asked for (10.7 ms at 48 kHz).
 pub const CLOCK_DEFAULT_PERIOD: u32 = 512;
 
+/// Which audio system plays: ALSA through cpal (which also reaches PulseAudio and PipeWire), or
+/// JACK, as one client with audio and MIDI ports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AudioHost {
+    /// cpal's default host (ALSA on Linux).
+    #[default]
+    Alsa,
+    /// The `jack` backend: one client named `ttrack`.
+    Jack,
+}
+
+impl AudioHost {
+    /// Parses `alsa` or `jack` (any case).
+    pub fn from_name(name: &str) -> Option<AudioHost> {
+        match name.to_ascii_lowercase().as_str() {
+            "alsa" => Some(AudioHost::Alsa),
+            "jack" => Some(AudioHost::Jack),
+            _ => None,
+        }
+    }
+}
+
 /// What to open.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpenOptions {
+    /// Audio system: ALSA (cpal) or JACK.
+    pub host: AudioHost,
     /// Output device: `None` for the host's default, else a case-insensitive substring of the
     /// device's name or id (see `ttrack devices`); [`CLOCK_DEVICE`] asks for the clock backend.
     pub device: Option<String>,
@@ -60,6 +87,8 @@ pub enum BackendKind {
     Cpal,
     /// No device: a thread paced by the clock; the audio goes nowhere.
     Clock,
+    /// A JACK client with audio and MIDI ports.
+    Jack,
 }
 
 /// The running backend of an [`AudioOutput`]: both implementations drive an [`AudioCallback`].
@@ -68,6 +97,8 @@ pub enum Backend {
     Cpal(CpalStream),
     /// The device-less clock thread.
     Clock(ClockThread),
+    /// The JACK client.
+    Jack(JackStream),
 }
 
 /// Plain facts about an open output, for display.
@@ -183,6 +214,18 @@ pub enum AudioError {
     /// The clock backend's thread could not be started.
     #[error("cannot start the audio clock thread")]
     ClockThread(#[source] std::io::Error),
+    /// libjack could not be loaded.
+    #[error(
+        "JACK is not installed (libjack could not be loaded: {0}); install JACK (Debian: jackd2) \
+         or use --audio-host alsa"
+    )]
+    JackMissing(String),
+    /// libjack is there but no server runs.
+    #[error("no JACK server is running; start one (jackd, qjackctl) or use --audio-host alsa")]
+    JackNoServer,
+    /// Any other JACK failure.
+    #[error("JACK: {0}")]
+    Jack(String),
 }
 
 fn list_or_none(names: &[String]) -> String {
@@ -216,6 +259,11 @@ impl AudioOutput {
         &self.backend
     }
 
+    /// The running backend, to take its input capture or make connections.
+    pub fn backend_mut(&mut self) -> &mut Backend {
+        &mut self.backend
+    }
+
     /// Sample rate in Hz.
     pub fn rate(&self) -> u32 {
         self.info.rate
@@ -235,6 +283,14 @@ pub fn open_output(
         .is_some_and(|d| d.eq_ignore_ascii_case(CLOCK_DEVICE))
     {
         return open_clock(opts, &mut make_engine);
+    }
+    if opts.host == AudioHost::Jack {
+        let (stream, info, stats) = jack::open(opts, &mut make_engine)?;
+        return Ok(AudioOutput {
+            backend: Backend::Jack(stream),
+            info,
+            stats,
+        });
     }
     let (stream, info, stats) = stream::open(opts, &mut make_engine)?;
     Ok(AudioOutput {

@@ -55,6 +55,14 @@ pub struct AudioStats {
     /// Highest load so far in percent, as `f32` bits (non-negative floats order like their bits).
     max_load_bits: AtomicU32,
     fault: AtomicU8,
+    /// Output latency in frames as the backend reports it, plus one; 0 while unknown.
+    output_latency: AtomicU32,
+    /// Peak of the last period of audio input (absolute value), as `f32` bits.
+    input_peak_bits: AtomicU32,
+    /// Input periods lost because the capture ring was full.
+    input_overruns: AtomicU64,
+    /// Allocations the checker saw inside the callback (debug builds with its allocator).
+    alloc_violations: AtomicU64,
     panicked: AtomicBool,
     playing: AtomicBool,
     finished: AtomicBool,
@@ -81,6 +89,15 @@ pub struct StatsSnapshot {
     pub playing: bool,
     /// The stop rule was met; the stream plays silence from then on.
     pub finished: bool,
+    /// Output latency in frames (computing a frame to hearing it), when the backend says.
+    pub output_latency: Option<u32>,
+    /// Peak level of the last period of audio input, 0..=1 (0 without input).
+    pub input_peak: f32,
+    /// Input periods lost because the capture ring was full (nobody read it in time).
+    pub input_overruns: u64,
+    /// Allocations or frees inside the callback, as `assert_no_alloc` counted them on the audio
+    /// thread (debug builds whose global allocator is its `AllocDisabler`; else 0).
+    pub alloc_violations: u64,
 }
 
 impl AudioStats {
@@ -101,6 +118,10 @@ impl AudioStats {
             panicked: self.panicked.load(Relaxed),
             playing: self.playing.load(Relaxed),
             finished: self.finished.load(Relaxed),
+            output_latency: self.output_latency(),
+            input_peak: self.input_peak(),
+            input_overruns: self.input_overruns.load(Relaxed),
+            alloc_violations: self.alloc_violations.load(Relaxed),
         }
     }
 
@@ -127,6 +148,39 @@ impl AudioStats {
     /// True once the engine has panicked inside the callback.
     pub fn panicked(&self) -> bool {
         self.panicked.load(Relaxed)
+    }
+
+    /// Output latency in frames, when the backend has said.
+    pub fn output_latency(&self) -> Option<u32> {
+        self.output_latency.load(Relaxed).checked_sub(1)
+    }
+
+    /// Peak level (absolute sample value) of the last period of audio input.
+    pub fn input_peak(&self) -> f32 {
+        f32::from_bits(self.input_peak_bits.load(Relaxed))
+    }
+
+    /// Sets the output latency the backend reports.
+    pub(crate) fn set_output_latency(&self, frames: u32) {
+        self.output_latency.store(frames.saturating_add(1), Relaxed);
+    }
+
+    /// Records the peak of one period of input.
+    pub(crate) fn set_input_peak(&self, peak: f32) {
+        let peak = if peak.is_finite() { peak.abs() } else { 0.0 };
+        self.input_peak_bits.store(peak.to_bits(), Relaxed);
+    }
+
+    /// Publishes the allocation checker's count of the audio thread (it is thread-local there).
+    pub(crate) fn publish_alloc_violations(&self) {
+        #[cfg(debug_assertions)]
+        self.alloc_violations
+            .store(u64::from(assert_no_alloc::violation_count()), Relaxed);
+    }
+
+    /// Counts one input period lost to a full capture ring.
+    pub(crate) fn add_input_overrun(&self) {
+        self.input_overruns.fetch_add(1, Relaxed);
     }
 
     /// True once the stop rule was met.

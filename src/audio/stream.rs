@@ -254,10 +254,21 @@ fn build<T: SizedSample + FromSample<f32>>(
     mut callback: AudioCallback,
 ) -> Result<cpal::Stream, cpal::Error> {
     let channels = usize::from(config.channels);
+    let rate = u64::from(config.sample_rate);
     let stats = callback.stats().clone();
     device.build_output_stream::<T, _, _>(
         config,
-        move |data: &mut [T], _: &cpal::OutputCallbackInfo| callback.fill(data, channels),
+        move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
+            // The device's own estimate of when this buffer is heard: the output latency that
+            // places MIDI input in the song.
+            let t = info.timestamp();
+            let latency = t.playback.duration_since(t.callback);
+            let frames = latency.as_nanos() as u64 * rate / 1_000_000_000;
+            callback
+                .stats()
+                .set_output_latency(u32::try_from(frames).unwrap_or(u32::MAX));
+            callback.fill(data, channels)
+        },
         move |e: cpal::Error| stats.report_backend_error(e.kind()),
         None,
     )

@@ -189,6 +189,15 @@ impl Engine {
                 self.adopt_song();
                 return Some(Garbage::Song(song));
             }
+            Command::SetMidiInput(receiver) => {
+                return Some(
+                    self.connect_midi(receiver)
+                        .map_or(Garbage::Nothing, Garbage::MidiInput),
+                );
+            }
+            Command::MidiThru { track, slot } => self.set_midi_thru(track, slot),
+            Command::MidiIn(msg) => self.midi_in(0, msg),
+            Command::SetOutputLatency { frames } => self.set_output_latency(frames),
         }
         None
     }
@@ -220,12 +229,26 @@ impl Engine {
     }
 
     fn audition(&mut self, tag: u32, track: u8, slot: u8, pitch: u8, volume: u8) {
+        if !self.start_audition(tag, track, slot, pitch, volume) {
+            self.refuse();
+        }
+    }
+
+    /// Starts a note outside the pattern (audition, MIDI thru) on `track` with instrument `slot`;
+    /// false when the track or instrument does not exist (or is silent).
+    pub(super) fn start_audition(
+        &mut self,
+        tag: u32,
+        track: u8,
+        slot: u8,
+        pitch: u8,
+        volume: u8,
+    ) -> bool {
         let t = track as usize;
         let ok = t < self.song.tracks.len()
             && self.song.instrument(slot).is_some_and(|i| !i.is_silent());
         if !ok {
-            self.refuse();
-            return;
+            return false;
         }
         // A new audition with the same tag replaces the old one (one-shot keys).
         for &vi in &self.active_list[..self.active_len] {
@@ -236,7 +259,7 @@ impl Engine {
         }
         let vi = self.alloc_voice();
         let Some(inst) = self.song.instrument(slot) else {
-            return;
+            return false;
         };
         let start = Start {
             slot,
@@ -252,5 +275,6 @@ impl Engine {
         v.tag = tag;
         v.start(inst, &start, self.rate);
         self.list_voice(vi);
+        true
     }
 }

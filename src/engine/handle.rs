@@ -2,6 +2,7 @@
 //! UI keeps the [`EngineHandle`], the engine gets the [`EngineLink`]. No lock is shared; a full ring
 //! never blocks either side.
 
+use super::midi::MidiReport;
 use super::mixer::Meters;
 use super::msg::{Command, Garbage, Report, Status};
 use ringbuf::HeapRb;
@@ -14,6 +15,9 @@ pub const COMMAND_CAPACITY: usize = 4096;
 pub const REPORT_CAPACITY: usize = 256;
 /// Capacity of the engine → UI garbage ring; also the most boxed commands in flight.
 pub const GARBAGE_CAPACITY: usize = 64;
+
+/// MIDI reports kept in the handle until [`EngineHandle::take_midi`] takes them.
+pub const MIDI_KEEP: usize = 4096;
 
 /// The engine's ends of the rings.
 pub struct EngineLink {
@@ -28,6 +32,7 @@ pub struct EngineHandle {
     reports: ringbuf::HeapCons<Report>,
     garbage: ringbuf::HeapCons<Garbage>,
     backlog: VecDeque<Command>,
+    midi: VecDeque<MidiReport>,
     boxes_in_flight: usize,
     next_mark: u32,
     status: Status,
@@ -48,6 +53,7 @@ pub fn link() -> (EngineHandle, EngineLink) {
             reports: rc,
             garbage: gc,
             backlog: VecDeque::new(),
+            midi: VecDeque::new(),
             boxes_in_flight: 0,
             next_mark: 0,
             status: Status::default(),
@@ -69,6 +75,7 @@ fn is_boxed(c: &Command) -> bool {
         Command::ReplacePattern { .. }
             | Command::ReplaceInstrument { .. }
             | Command::ReplaceSong(_)
+            | Command::SetMidiInput(_)
             | Command::SetMix(_)
     )
 }
@@ -115,7 +122,8 @@ impl EngineHandle {
     }
 
     /// Call once per UI frame: drops returned garbage (here, on the UI thread), keeps the newest
-    /// status and retries the backlog. Returns true when a new status arrived.
+    /// status, collects MIDI reports (see [`EngineHandle::take_midi`]) and retries the backlog.
+    /// Returns true when a new status or MIDI report arrived.
     pub fn pump(&mut self) -> bool {
         while let Some(g) = self.garbage.try_pop() {
             self.boxes_in_flight = self.boxes_in_flight.saturating_sub(1);
@@ -132,6 +140,14 @@ impl EngineHandle {
                     self.meters = m;
                     self.meter_reports += 1;
                 }
+                Report::Midi(m) => {
+                    // Nobody reading them (no recorder yet): keep the newest few thousand.
+                    if self.midi.len() >= MIDI_KEEP {
+                        self.midi.pop_front();
+                    }
+                    self.midi.push_back(m);
+                    fresh = true;
+                }
             }
         }
         self.flush();
@@ -141,6 +157,12 @@ impl EngineHandle {
     /// The newest status received.
     pub fn status(&self) -> &Status {
         &self.status
+    }
+
+    /// The MIDI events the engine played since the last call, oldest first, each with the song
+    /// position heard when it was played (what a recorder writes into the pattern).
+    pub fn take_midi(&mut self) -> impl Iterator<Item = MidiReport> + '_ {
+        self.midi.drain(..)
     }
 
     /// The newest meters received.
@@ -176,7 +198,12 @@ impl EngineLink {
 
     /// Sends a status report; a full ring drops it (the next one supersedes it).
     pub(super) fn report(&mut self, s: Status) -> bool {
-        self.reports.try_push(Report::Status(s)).is_ok()
+        self.send_report(Report::Status(s))
+    }
+
+    /// Sends any report; false when the ring is full.
+    pub(super) fn send_report(&mut self, r: Report) -> bool {
+        self.reports.try_push(r).is_ok()
     }
 
     /// Sends the meters; a full ring drops them (the next ones supersede them).

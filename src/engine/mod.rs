@@ -13,6 +13,7 @@
 
 mod commands;
 pub mod handle;
+pub mod midi;
 pub mod mixer;
 pub mod msg;
 pub mod rt;
@@ -23,6 +24,7 @@ pub mod transport;
 pub mod voice;
 
 pub use handle::{EngineHandle, EngineLink, link};
+pub use midi::{MidiMessage, MidiReport, PeriodClock, SongPos, TimedMidi, midi_ring};
 pub use msg::{Command, Garbage, MixState, Report, Status};
 pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
 pub use transport::{PlayRange, SongLength, Transport, chase_tempo, song_length};
@@ -86,6 +88,7 @@ pub struct Engine {
     last_control: u64,
     next_voice: usize,
     link: Option<EngineLink>,
+    midi: midi::MidiState,
     status: Status,
     frames_since_report: u64,
     /// The chunk being handed out to the host: left in the first half, right in the second.
@@ -133,6 +136,7 @@ impl Engine {
             chunk_len: 0,
             chunk_pos: 0,
             link: None,
+            midi: midi::MidiState::new(),
             status: Status::default(),
             frames_since_report: 0,
         }
@@ -190,6 +194,7 @@ impl Engine {
     /// Stops the sequencer and fades every voice out.
     pub fn stop(&mut self) {
         self.sequencing = false;
+        self.midi.stopped_at(self.out_frame());
         for l in self.lanes.iter_mut() {
             l.clear_pending();
         }
@@ -201,6 +206,7 @@ impl Engine {
     }
 
     fn reset_state(&mut self) {
+        self.midi.rebase(self.out_frame(), self.latency_frames());
         for v in self.voices.iter_mut() {
             v.reset();
         }
@@ -254,7 +260,8 @@ impl Engine {
             self.next_tick_frame.min(self.next_pending)
         } else {
             self.next_pending
-        };
+        }
+        .min(self.midi.next_frame());
     }
 
     /// Renders `left.len()` frames (the shorter slice counts) into `left` and `right`, replacing
@@ -274,6 +281,7 @@ impl Engine {
             self.chunk_pos += k;
             self.preroll -= k as u64;
         }
+        self.midi_block_start();
         let mut done = 0usize;
         while done < n {
             if self.chunk_pos == self.chunk_len {
@@ -353,6 +361,7 @@ impl Engine {
         s.playing = self.sequencing;
         s.position = self.position();
         s.active_voices = self.active_voices() as u16;
+        (s.midi_events, s.midi_dropped) = (self.midi.events, self.midi.dropped);
         s
     }
 

@@ -1,6 +1,7 @@
 //! Messages between the UI thread and the engine. Every message is small; large objects travel
 //! boxed and come back through [`Garbage`] so they are freed off the audio thread.
 
+use super::midi::{MidiMessage, MidiReceiver, MidiReport};
 use super::mixer::Meters;
 use super::song::{EngineSong, EngineTrack, PlayableInstrument};
 use super::{PlayRange, Position};
@@ -98,6 +99,25 @@ pub enum Command {
     },
     /// Replace the whole song (new patterns, tracks or instruments; tempo changes).
     ReplaceSong(Box<EngineSong>),
+    /// Take MIDI input from this ring (see [`super::midi::midi_ring`]), or from none; the ring
+    /// it replaces comes back as [`Garbage::MidiInput`].
+    SetMidiInput(Option<Box<MidiReceiver>>),
+    /// Incoming MIDI notes play at once on `track` with instrument `slot` (1-based; 0 = silent).
+    MidiThru {
+        /// Track whose mix they go through.
+        track: u8,
+        /// Instrument slot, 0 for none.
+        slot: u8,
+    },
+    /// A MIDI message from the UI (the computer keyboard played as a MIDI keyboard): it sounds
+    /// at the start of the next block and is reported like one from a MIDI input.
+    MidiIn(MidiMessage),
+    /// Frames between computing a frame and hearing it, for placing MIDI events in the song
+    /// (the audio backends set it themselves when the device says).
+    SetOutputLatency {
+        /// Latency in frames.
+        frames: u32,
+    },
     /// New mixer settings: every track's strip and the buses (the track count must match; column
     /// layouts in it are ignored). Changes ramp; only changed effects are recomputed.
     SetMix(Box<MixState>),
@@ -140,13 +160,16 @@ pub enum Garbage {
     Instrument(Box<PlayableInstrument>),
     /// A replaced song.
     Song(Box<EngineSong>),
+    /// A replaced MIDI input ring.
+    MidiInput(Box<MidiReceiver>),
     /// Replaced mix settings.
     Mix(Box<MixState>),
     /// The command displaced nothing (or was refused), but its credit comes back.
     Nothing,
 }
 
-/// Engine → UI snapshots; losing one loses nothing, the next supersedes it.
+/// Engine → UI messages. A status is a snapshot (losing one loses nothing, the next supersedes it);
+/// a MIDI report is an event, which the engine keeps and resends while the ring is full.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[expect(
     clippy::large_enum_variant,
@@ -155,6 +178,8 @@ pub enum Garbage {
 pub enum Report {
     /// Transport and counters.
     Status(Status),
+    /// A MIDI event was played, with the song position heard when it was played.
+    Midi(MidiReport),
     /// Level meters of every strip (about 30 per second while the engine runs).
     Meters(Meters),
 }
@@ -178,6 +203,10 @@ pub struct Status {
     pub reports_dropped: u64,
     /// Garbage waiting in the engine because the garbage ring was full.
     pub garbage_parked: u32,
+    /// MIDI events played since the engine was created.
+    pub midi_events: u64,
+    /// MIDI events or reports lost because a preallocated list was full.
+    pub midi_dropped: u64,
 }
 
 const _: () = assert!(

@@ -95,6 +95,9 @@ impl Engine {
         if self.sequencing && self.next_tick_frame <= now {
             self.do_tick();
         }
+        if self.midi.next_frame() <= now {
+            self.fire_midi(now);
+        }
         self.recompute_next_event();
     }
 
@@ -137,6 +140,10 @@ impl Engine {
             }
             self.row_start = self.next_tick_frame;
             self.row_frames = self.frames_per_tick * self.transport.tpl as f64;
+            let pattern = self.transport.pattern(&self.song).unwrap_or(0);
+            let (order, row) = (self.transport.order_pos, self.transport.row);
+            self.midi
+                .row_started(self.row_start, self.row_frames, order, pattern, row);
             self.start_row();
         } else {
             self.tick_effects();
@@ -153,6 +160,7 @@ impl Engine {
 
     fn end_of_song(&mut self) {
         self.sequencing = false;
+        self.midi.stopped_at(self.frame);
         self.next_tick_frame = u64::MAX;
         for l in self.lanes.iter_mut() {
             l.pending = None;

@@ -59,8 +59,9 @@ pub fn keys_path() -> Option<PathBuf> {
         .map(|d| d.join("ttrack").join("keys.toml"))
 }
 
-/// Runs the UI on `path` until the user quits.
-pub fn run(path: PathBuf, opts: OpenOptions) -> Result<(), UiError> {
+/// Runs the UI on `path` until the user quits; `midi_in` names a MIDI input to play from (a part
+/// of its name; under JACK any client can also connect to `ttrack:midi_in`).
+pub fn run(path: PathBuf, opts: OpenOptions, midi_in: Option<String>) -> Result<(), UiError> {
     if !terminal::is_terminal() {
         return Err(UiError::NotATerminal);
     }
@@ -88,7 +89,8 @@ pub fn run(path: PathBuf, opts: OpenOptions) -> Result<(), UiError> {
     terminal::install_panic_hook();
     let log_path = log.as_ref().map(|l| l.path.clone());
     let output = start_audio(&mut app, &opts, log_path.as_deref())?;
-    let result = event_loop(&mut app, output, &opts, log_path.as_deref());
+    let midi = start_midi(&mut app, &output, midi_in.as_deref());
+    let result = event_loop(&mut app, output, midi, &opts, log_path.as_deref());
     let log_note = log
         .as_ref()
         .filter(|l| l.wrote_anything())
@@ -140,9 +142,76 @@ fn start_audio(
     Ok(output)
 }
 
+/// Live MIDI input of the UI: the midir connection (if any) and what MIDI thru plays.
+struct MidiLive {
+    /// The port name asked for with `--midi-in`.
+    wanted: Option<String>,
+    /// The open connection; dropping it closes the port.
+    connection: Option<crate::midi::MidiConnection>,
+    /// (track, instrument slot) last sent as [`engine::Command::MidiThru`].
+    thru: Option<(u8, u8)>,
+}
+
+/// Connects the MIDI input named `wanted` to the app's engine: under JACK a MIDI port of another
+/// client, else an ALSA sequencer port. A missing MIDI system or port is said in the message line;
+/// the UI runs on without it.
+fn start_midi(app: &mut App, output: &audio::AudioOutput, wanted: Option<&str>) -> MidiLive {
+    let mut live = MidiLive {
+        wanted: wanted.map(str::to_string),
+        connection: None,
+        thru: None,
+    };
+    let Some(name) = wanted else {
+        return live;
+    };
+    if let audio::Backend::Jack(j) = output.backend() {
+        match j.connect_midi_source(name) {
+            Ok(Some(port)) => {
+                app.message = format!("MIDI input: {port} (JACK)");
+                return live;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                app.message = format!("MIDI input unavailable: {e}");
+                return live;
+            }
+        }
+    }
+    let (tx, rx) = engine::midi_ring();
+    match crate::midi::connect(name, tx) {
+        Ok(c) => {
+            if let Some(h) = app.engine.as_mut() {
+                h.send(engine::Command::SetMidiInput(Some(Box::new(rx))));
+            }
+            app.message = format!("MIDI input: {}", c.port());
+            live.connection = Some(c);
+        }
+        Err(e) => app.message = format!("MIDI input unavailable: {e}"),
+    }
+    live
+}
+
+/// Keeps MIDI thru on the track under the cursor and the current instrument.
+fn sync_midi_thru(app: &mut App, live: &mut MidiLive) {
+    let want = (
+        u8::try_from(app.cursor.track).unwrap_or(u8::MAX),
+        app.instrument,
+    );
+    if live.thru != Some(want)
+        && let Some(h) = app.engine.as_mut()
+    {
+        h.send(engine::Command::MidiThru {
+            track: want.0,
+            slot: want.1,
+        });
+        live.thru = Some(want);
+    }
+}
+
 fn event_loop(
     app: &mut App,
     mut output: audio::AudioOutput,
+    mut midi: MidiLive,
     opts: &OpenOptions,
     log: Option<&Path>,
 ) -> Result<(), UiError> {
@@ -185,8 +254,13 @@ fn event_loop(
                 }
             }
         }
+        sync_midi_thru(app, &mut midi);
         if app.pump() {
             dirty_screen = true;
+        }
+        if let Some(h) = app.engine.as_mut() {
+            // No recorder yet (issue 6): played notes are only heard; drop their reports.
+            h.take_midi().for_each(drop);
         }
         let s = output.stats().snapshot();
         if !app.audio.silent {
@@ -209,7 +283,10 @@ fn event_loop(
             let position = app.engine.as_ref().map(|h| h.status().position);
             let was_playing = app.playing;
             drop(output);
+            drop(midi.connection.take());
             output = start_audio(app, opts, log)?;
+            let wanted = midi.wanted.take();
+            midi = start_midi(app, &output, wanted.as_deref());
             if was_playing && let Some(pos) = position {
                 app.resume(pos.order, pos.row);
             }
