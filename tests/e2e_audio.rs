@@ -152,12 +152,9 @@ fn live_playback_through_alsa_equals_the_render() {
         .map(|s| s.expect("sample"))
         .collect();
 
-    // Render drops the engine's latency (look-ahead) from the start; live output contains it.
-    let song = ttrack::format::load_song(Path::new(demo)).expect("load song");
-    let engine = ttrack::engine::Engine::new(Box::new(ttrack::engine::EngineSong::from_model(
-        &song, 48_000,
-    )));
-    let latency = engine.latency_frames() as usize;
+    // The engine pre-rolls its look-ahead at play start: live output starts at time zero, like
+    // the render.
+    let latency = 0usize;
     assert!(
         live.len() >= 2 * (latency + FRAMES),
         "the capture holds {} frames, want at least {}",
