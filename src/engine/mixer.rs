@@ -388,7 +388,7 @@ impl MixStage {
             );
             self.track_reduction[t] = self.track_reduction[t].max(reduction);
         }
-        for (g, &in_use) in group_used.iter().enumerate() {
+        for (g, &in_use) in group_used.iter().enumerate().take(groups) {
             let s = &mut self.groups[g];
             let stem = self
                 .stems

@@ -294,7 +294,13 @@ impl Engine {
             if let (Some(out), Some(chunk)) = (self.stem_out.as_deref_mut(), self.mix.stem_chunk())
             {
                 let cap = out.capacity;
-                for (s, buf) in chunk.bufs.iter().enumerate() {
+                // Only the stems this song has: its tracks, its groups, the buses and the mix.
+                let (tracks, groups) = (self.song.tracks.len(), self.song.groups.len());
+                let wanted = (0..tracks)
+                    .chain(mixer::STEM_GROUP..mixer::STEM_GROUP + groups)
+                    .chain(mixer::STEM_REVERB..mixer::STEMS);
+                for s in wanted {
+                    let buf = &chunk.bufs[s];
                     let (sl, sr) = buf.split_at(MAX_CHUNK);
                     let o = &mut out.data[2 * s * cap..2 * (s + 1) * cap];
                     let (ol, or) = o.split_at_mut(cap);

@@ -459,20 +459,31 @@ impl WavSink {
                 error: hound::Error::TooWide,
             });
         }
+        // One pass per format over a buffer of the final size (no per-sample branching or
+        // growth), so a render with many stems spends little time here.
+        let width = self.format.bits() as usize / 8;
         self.bytes.clear();
-        for (&l, &r) in left[..n].iter().zip(&right[..n]) {
-            for x in [l, r] {
-                match self.format {
-                    WavFormat::S16 => self
-                        .bytes
-                        .extend_from_slice(&(quantise(x, 32767.0) as i16).to_le_bytes()),
-                    WavFormat::S24 => self
-                        .bytes
-                        .extend_from_slice(&quantise(x, 8_388_607.0).to_le_bytes()[..3]),
-                    WavFormat::F32 => {
-                        let clean = if x.is_nan() { 0.0 } else { x };
-                        self.bytes.extend_from_slice(&clean.to_le_bytes())
-                    }
+        self.bytes.resize(n * 2 * width, 0);
+        let frames = self.bytes.chunks_exact_mut(2 * width);
+        let input = left[..n].iter().zip(&right[..n]);
+        match self.format {
+            WavFormat::S16 => {
+                for (out, (&l, &r)) in frames.zip(input) {
+                    out[..2].copy_from_slice(&(quantise(l, 32767.0) as i16).to_le_bytes());
+                    out[2..].copy_from_slice(&(quantise(r, 32767.0) as i16).to_le_bytes());
+                }
+            }
+            WavFormat::S24 => {
+                for (out, (&l, &r)) in frames.zip(input) {
+                    out[..3].copy_from_slice(&quantise(l, 8_388_607.0).to_le_bytes()[..3]);
+                    out[3..].copy_from_slice(&quantise(r, 8_388_607.0).to_le_bytes()[..3]);
+                }
+            }
+            WavFormat::F32 => {
+                let clean = |x: f32| if x.is_nan() { 0.0 } else { x };
+                for (out, (&l, &r)) in frames.zip(input) {
+                    out[..4].copy_from_slice(&clean(l).to_le_bytes());
+                    out[4..].copy_from_slice(&clean(r).to_le_bytes());
                 }
             }
         }

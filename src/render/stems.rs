@@ -14,7 +14,7 @@ use super::master::{Finisher, Measure};
 use super::{BLOCK_FRAMES, Dither, RenderError, RenderOptions, SampleFormat};
 use crate::engine::mixer::{STEM_DELAY, STEM_GROUP, STEM_MIX, STEM_REVERB};
 use crate::engine::{self, Engine, EngineSong, PlayRange};
-use crate::format::WavSink;
+use crate::format::{self, WavSink};
 use crate::model::Song;
 use std::path::{Path, PathBuf};
 
@@ -124,14 +124,17 @@ pub fn render_stems(
             })?;
         }
     }
-    let mut sinks = paths
+    let sinks = paths
         .iter()
         .map(|p| WavSink::create(p, opts.rate, fmt))
         .collect::<Result<Vec<_>, _>>()?;
     let sources: Vec<usize> = files[..files.len() - 1].iter().map(|f| f.1).collect();
-    let mut dither: Vec<Dither> = (0..paths.len())
+    let dither: Vec<Dither> = (0..paths.len())
         .map(|i| Dither::new(song.seed ^ (i as u64).wrapping_mul(0x9E37_79B9)))
         .collect();
+    let master = paths.len() - 1;
+    let mut writer = Writer::start(sinks, dither, fmt);
+    let mut written = vec![0u64; paths.len()];
     let mut fin = (gain_db != 0.0 || ceiling.is_some())
         .then(|| Finisher::new(opts.rate, gain_db as f32, ceiling));
     let fin_latency = fin.as_ref().map_or(0, |f| f.tail_frames());
@@ -142,7 +145,6 @@ pub fn render_stems(
     let mut pending: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); sources.len()];
     let mut tail = engine::tail::TailDetector::new(opts.rate);
     let (mut l, mut r) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
-    let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut processed = 0u64; // frames out of the engine
     let mut master_frames = 0u64; // frames written to master.wav
     let mut done = false;
@@ -196,58 +198,46 @@ pub fn render_stems(
             continue;
         }
         analyzer.push(ml, mr);
-        write(
-            sinks.last_mut(),
-            ml,
-            mr,
-            fmt,
-            dither.last_mut(),
-            &mut dl,
-            &mut dr,
-        )?;
+        writer.send(master, ml, mr);
         master_frames += ml.len() as u64;
+        written[master] = master_frames;
         // Stems: write as many frames as the master has, from time zero.
         for (k, p) in pending.iter_mut().enumerate() {
             let avail = p.0.len();
-            let written = sinks[k].frames();
-            let want = (master_frames - written) as usize;
+            let want = (master_frames - written[k]) as usize;
             let take = want.min(avail);
             for chunk in (0..take).step_by(BLOCK_FRAMES) {
                 let to = (chunk + BLOCK_FRAMES).min(take);
-                write(
-                    Some(&mut sinks[k]),
-                    &p.0[chunk..to],
-                    &p.1[chunk..to],
-                    fmt,
-                    Some(&mut dither[k]),
-                    &mut dl,
-                    &mut dr,
-                )?;
+                writer.send(k, &p.0[chunk..to], &p.1[chunk..to]);
             }
+            written[k] += take as u64;
             p.0.drain(..take);
             p.1.drain(..take);
         }
         progress(master_frames, total.max(master_frames));
     }
     // Every stem as long as the master.
-    for (k, sink) in sinks.iter_mut().enumerate().take(sources.len()) {
-        let short = master_frames.saturating_sub(sink.frames()) as usize;
-        if short > 0 {
-            let z = vec![0.0f32; short];
-            write(
-                Some(sink),
-                &z,
-                &z,
-                fmt,
-                Some(&mut dither[k]),
-                &mut dl,
-                &mut dr,
-            )?;
+    for k in 0..sources.len() {
+        let mut short = master_frames.saturating_sub(written[k]) as usize;
+        let z = vec![0.0f32; BLOCK_FRAMES];
+        while short > 0 {
+            let n = short.min(BLOCK_FRAMES);
+            writer.send(k, &z[..n], &z[..n]);
+            short -= n;
         }
     }
-    for s in sinks {
-        s.finish()?;
-    }
+    let sinks = writer.finish()?;
+    // Each file is flushed to disk and renamed into place; the flushes wait on the disk, so they
+    // run side by side.
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = sinks
+            .into_iter()
+            .map(|s| scope.spawn(|| s.finish()))
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.join().unwrap_or_else(|_| Err(writer_failed())))
+            .collect::<Result<Vec<()>, _>>()
+    })?;
     let mut loudness = analyzer.finish().map_err(RenderError::Loudness)?;
     loudness.gain_db = gain_db;
     loudness.limiter_db = fin.as_ref().map_or(0.0, |f| f.reduction_db as f64);
@@ -259,6 +249,76 @@ pub fn render_stems(
     })
 }
 
+fn writer_failed() -> format::WavError {
+    format::WavError::Io {
+        name: "the stems".into(),
+        error: std::io::Error::other("the thread writing them stopped"),
+    }
+}
+
+type StemBlock = (usize, Vec<f32>, Vec<f32>);
+
+/// The stem files' writer: converts and writes blocks on its own thread, so that the engine's
+/// thread only renders (writing a dozen files costs more than rendering them).
+struct Writer {
+    tx: Option<std::sync::mpsc::SyncSender<StemBlock>>,
+    spare: std::sync::mpsc::Receiver<(Vec<f32>, Vec<f32>)>,
+    handle: Option<std::thread::JoinHandle<Result<Vec<WavSink>, format::WavError>>>,
+}
+
+impl Writer {
+    fn start(mut sinks: Vec<WavSink>, mut dither: Vec<Dither>, fmt: SampleFormat) -> Writer {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<StemBlock>(256);
+        let (back, spare) = std::sync::mpsc::sync_channel(512);
+        let handle = std::thread::Builder::new()
+            .name("ttrack-stems".into())
+            .spawn(move || {
+                let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+                while let Ok((k, l, r)) = rx.recv() {
+                    write(
+                        sinks.get_mut(k),
+                        &l,
+                        &r,
+                        fmt,
+                        dither.get_mut(k),
+                        &mut dl,
+                        &mut dr,
+                    )?;
+                    let _ = back.try_send((l, r));
+                }
+                Ok(sinks)
+            })
+            .ok();
+        Writer {
+            tx: Some(tx),
+            spare,
+            handle,
+        }
+    }
+
+    /// Queues a block for stem `k` (copied); a failed writer is noticed at [`Writer::finish`].
+    fn send(&mut self, k: usize, l: &[f32], r: &[f32]) {
+        let Some(tx) = &self.tx else { return };
+        let (mut bl, mut br) = self.spare.try_recv().unwrap_or_default();
+        bl.clear();
+        br.clear();
+        bl.extend_from_slice(l);
+        br.extend_from_slice(r);
+        if tx.send((k, bl, br)).is_err() {
+            self.tx = None;
+        }
+    }
+
+    /// Waits for every block to be written; returns the sinks, or the first write error.
+    fn finish(mut self) -> Result<Vec<WavSink>, format::WavError> {
+        self.tx = None;
+        match self.handle.take() {
+            Some(h) => h.join().unwrap_or_else(|_| Err(writer_failed())),
+            None => Err(writer_failed()),
+        }
+    }
+}
+
 /// Writes a block to a sink, dithering to 16 bits when the format asks for it.
 fn write(
     sink: Option<&mut WavSink>,
@@ -268,7 +328,7 @@ fn write(
     dither: Option<&mut Dither>,
     dl: &mut [f32],
     dr: &mut [f32],
-) -> Result<(), RenderError> {
+) -> Result<(), format::WavError> {
     let Some(sink) = sink else { return Ok(()) };
     match (fmt, dither) {
         (SampleFormat::S16, Some(d)) => {
