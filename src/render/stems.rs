@@ -217,8 +217,8 @@ pub fn render_stems(
         progress(master_frames, total.max(master_frames));
     }
     // Every stem as long as the master.
-    for k in 0..sources.len() {
-        let mut short = master_frames.saturating_sub(written[k]) as usize;
+    for (k, &done_k) in written.iter().enumerate().take(sources.len()) {
+        let mut short = master_frames.saturating_sub(done_k) as usize;
         let z = vec![0.0f32; BLOCK_FRAMES];
         while short > 0 {
             let n = short.min(BLOCK_FRAMES);
