@@ -757,3 +757,42 @@ fn mixer_meters_follow_the_engine() {
         "the mixer asked for {redraws} redraws in one second"
     );
 }
+
+/// Alt-W renders the block selection: its rows of the current pattern, only its tracks, at the
+/// tempo in force there.
+#[test]
+fn render_selection_plays_only_the_selected_rows_and_tracks() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-synth.ttrk");
+    let song = ttrack::format::load_song(&demo).unwrap();
+    let path = dir.path().join("neon.ttrk");
+    let mut a = App::new(song.clone(), Some(path));
+    // Track 4 (bass), rows 0x10..=0x1F of the first pattern.
+    keys(&mut a, "Tab Tab Tab");
+    for _ in 0..16 {
+        keys(&mut a, "Down");
+    }
+    for _ in 0..15 {
+        keys(&mut a, "S-Down");
+    }
+    let sel = a.selection_song();
+    assert_eq!(sel.order.len(), 1);
+    let p = &sel.patterns[sel.order[0] as usize];
+    assert_eq!(p.rows, 16);
+    assert_eq!(p.tracks[3].notes[0], song.patterns[0].tracks[3].notes[16]);
+    let muted: Vec<bool> = sel.tracks.iter().map(|t| t.mute).collect();
+    assert_eq!(muted, [true, true, true, false, true, true, true]);
+    assert_eq!((sel.bpm, sel.tpl), (song.bpm, song.tpl));
+    // Through the keys: the prompt offers NAME-selection.wav; the worker writes 16 rows and a tail.
+    keys(&mut a, "A-w Enter");
+    a.wait_render();
+    assert!(a.message.starts_with("rendered"), "{}", a.message);
+    let wav = dir.path().join("neon-selection.wav");
+    let r = hound::WavReader::open(&wav).unwrap();
+    let rows_frames = 16.0 * 60.0 / (song.bpm as f64 * song.lpb as f64) * 48_000.0;
+    let frames = r.duration() as f64;
+    assert!(
+        frames >= rows_frames && frames < rows_frames + 48_000.0 * 3.0,
+        "{frames} frames for 16 rows ({rows_frames})"
+    );
+}

@@ -133,6 +133,8 @@ pub enum PathPurpose {
     Open,
     /// Render the song to a WAV file.
     Render,
+    /// Render the selection (prepared in [`App::selection_song`]) to a WAV file.
+    RenderSelection,
 }
 
 /// A render running on a worker thread, with its progress.
@@ -1034,6 +1036,24 @@ impl App {
                 self.reopen_audio = true;
                 self.message = "reopening the audio device".into();
             }
+            Action::RenderSelection => {
+                let wav = self.path.as_ref().map_or_else(
+                    || "selection.wav".to_string(),
+                    |p| {
+                        let name = p
+                            .file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                        let stem = name.trim_end_matches(".toml").trim_end_matches(".ttrk");
+                        p.with_file_name(format!("{stem}-selection.wav"))
+                            .display()
+                            .to_string()
+                    },
+                );
+                self.popups.push(Popup::Path {
+                    purpose: PathPurpose::RenderSelection,
+                    text: wav,
+                });
+            }
             Action::SaveAs | Action::Open | Action::Render => {
                 let (purpose, text) = match action {
                     Action::SaveAs => (
@@ -1205,12 +1225,16 @@ impl App {
                 }
                 Err(e) => self.message = format!("cannot open: {e}"),
             },
-            PathPurpose::Render => {
+            PathPurpose::Render | PathPurpose::RenderSelection => {
                 if self.render_job.is_some() {
                     self.message = "a render is already running".into();
                     return;
                 }
-                let song = self.song.clone();
+                let song = if purpose == PathPurpose::RenderSelection {
+                    self.selection_song()
+                } else {
+                    self.song.clone()
+                };
                 let progress = std::sync::Arc::new((
                     std::sync::atomic::AtomicU64::new(0),
                     std::sync::atomic::AtomicU64::new(1),
@@ -1389,6 +1413,57 @@ impl App {
             after,
         });
         self.message = what.into();
+    }
+
+    /// The song a selection render plays: the selected rows of the current pattern as the only
+    /// order entry, the tracks outside the selection muted, at the tempo in force at that point
+    /// of the song. Without a selection: the whole current pattern, every track.
+    pub fn selection_song(&self) -> Song {
+        let (r0, r1, t0, t1) = match self.selection {
+            Some(_) => self.block(),
+            None => (
+                0,
+                self.song.patterns[self.pattern].rows as usize - 1,
+                0,
+                self.song.tracks.len() - 1,
+            ),
+        };
+        let mut s = self.song.clone();
+        let src = &self.song.patterns[self.pattern];
+        let mut p = crate::model::Pattern::new((r1 - r0 + 1) as u32, &s.tracks);
+        p.name = format!("{} rows {r0:02X}-{r1:02X}", src.name);
+        for t in 0..s.tracks.len() {
+            let (nc, ec) = (src.note_columns(t), src.effect_columns(t));
+            p.tracks[t].notes = src.tracks[t].notes[r0 * nc..(r1 + 1) * nc].to_vec();
+            p.tracks[t].effects = src.tracks[t].effects[r0 * ec..(r1 + 1) * ec].to_vec();
+            if t < t0 || t > t1 {
+                s.tracks[t].mute = true;
+            }
+        }
+        // The tempo in force where the selection starts: every earlier order entry's Fxx, then the
+        // selected pattern's rows above the selection.
+        let es = crate::engine::EngineSong::from_model(&self.song, 48_000);
+        let (mut bpm, mut tpl) = crate::engine::chase_tempo(&es, self.order_position_of_pattern());
+        for row in 0..r0 {
+            for t in 0..src.tracks.len() {
+                for c in 0..src.effect_columns(t) {
+                    let e = src.effect(t, row, c);
+                    if e.command == b'F' && e.param > 0 {
+                        if e.param >= 0x20 {
+                            bpm = e.param as u16;
+                        } else {
+                            tpl = e.param;
+                        }
+                    }
+                }
+            }
+        }
+        s.bpm = bpm;
+        s.tpl = tpl;
+        s.patterns.push(p);
+        s.order = vec![(s.patterns.len() - 1) as u16];
+        s.restart = 0;
+        s
     }
 
     /// The selected block as (first row, last row, first track, last track), or the cursor cell.

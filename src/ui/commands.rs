@@ -207,6 +207,8 @@ pub enum Action {
     Open,
     /// Render the song to a WAV file.
     Render,
+    /// Render the block selection (rows × tracks), or the pattern, to a WAV file.
+    RenderSelection,
     /// Reopen the audio device (after it was lost).
     ReopenAudio,
     /// Mixer: previous strip (in an EQ's detail panel: previous band).
@@ -587,6 +589,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-PageDown"],
         A::Transpose(-12),
         "transpose the selection down an octave",
+    ),
+    cmd(
+        "pattern.render_selection",
+        S::Pattern,
+        &["A-w"],
+        A::RenderSelection,
+        "render the selection (or the pattern) to a WAV file",
     ),
     cmd(
         "pattern.interpolate",

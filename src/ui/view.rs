@@ -590,6 +590,7 @@ fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
                 super::app::PathPurpose::SaveAs => "Save as",
                 super::app::PathPurpose::Open => "Open",
                 super::app::PathPurpose::Render => "Render to",
+                super::app::PathPurpose::RenderSelection => "Render selection to",
             };
             recover = format!("{what}: {text}_   (Enter: go, Esc: cancel)");
             recover.as_str()
