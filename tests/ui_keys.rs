@@ -796,3 +796,58 @@ fn render_selection_plays_only_the_selected_rows_and_tracks() {
         "{frames} frames for 16 rows ({rows_frames})"
     );
 }
+
+/// Alt-B bounces the track under the cursor (or the selection) into a new sample instrument that
+/// holds exactly what a render of it gives; undo removes it.
+#[test]
+fn bounce_makes_a_sample_instrument_of_the_rendered_track() {
+    use ttrack::model::InstrumentKind;
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-synth.ttrk");
+    let mut song = ttrack::format::load_song(&demo).unwrap();
+    song.order.truncate(1);
+    let mut a = App::new(song.clone(), None);
+    keys(&mut a, "Tab Tab Tab");
+    let free = a
+        .song
+        .instruments
+        .iter()
+        .position(|i| i.is_none())
+        .unwrap_or(a.song.instruments.len());
+    keys(&mut a, "A-b");
+    assert!(a.message.starts_with("bounced Bass"), "{}", a.message);
+    let inst = a
+        .song
+        .instrument(free as u8 + 1)
+        .expect("the bounce's slot");
+    let InstrumentKind::Sampler(s) = &inst.kind else {
+        panic!("not a sampler")
+    };
+    let (l, r) = ttrack::render::render_to_vec(
+        &a.track_song(),
+        ttrack::render::RenderOptions {
+            rate: a.rate,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.sample.channels, 2);
+    assert_eq!(s.sample.rate, a.rate);
+    assert_eq!(s.sample.frames as usize, l.len());
+    assert!(s.sample.data.iter().step_by(2).zip(&l).all(|(x, y)| x == y));
+    assert!(
+        s.sample
+            .data
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .zip(&r)
+            .all(|(x, y)| x == y)
+    );
+    assert!(common_peak(&l) > 0.05, "the bass track is silent");
+    keys(&mut a, "C-z");
+    assert!(a.song.instrument(free as u8 + 1).is_none());
+}
+
+fn common_peak(x: &[f32]) -> f32 {
+    x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}

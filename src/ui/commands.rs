@@ -209,6 +209,8 @@ pub enum Action {
     Render,
     /// Render the block selection (rows × tracks), or the pattern, to a WAV file.
     RenderSelection,
+    /// Bounce the selection, or the track under the cursor, to a new sample instrument.
+    Bounce,
     /// Reopen the audio device (after it was lost).
     ReopenAudio,
     /// Mixer: previous strip (in an EQ's detail panel: previous band).
@@ -596,6 +598,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-w"],
         A::RenderSelection,
         "render the selection (or the pattern) to a WAV file",
+    ),
+    cmd(
+        "pattern.bounce",
+        S::Pattern,
+        &["A-b"],
+        A::Bounce,
+        "bounce the selection (or the track) to a new sample instrument",
     ),
     cmd(
         "pattern.interpolate",
