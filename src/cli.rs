@@ -748,15 +748,51 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
     println!("tracks       {}", song.tracks.len());
     for (i, t) in song.tracks.iter().enumerate() {
         println!(
-            "  {:02} {:<20} {} note, {} effect column{}{}",
+            "  {:02} {:<20} {} note, {} effect column{}{}{}",
             i + 1,
             t.name,
             t.note_columns,
             t.effect_columns,
             if t.effect_columns == 1 { "" } else { "s" },
-            if t.mute { ", muted" } else { "" }
+            if t.mute { ", muted" } else { "" },
+            strip_text(t.volume_db, t.pan, t.solo, &t.sends, &t.inserts, t.group)
         );
     }
+    if !song.groups.is_empty() {
+        println!("groups       {}", song.groups.len());
+        for (i, g) in song.groups.iter().enumerate() {
+            println!(
+                "  G{} {:<20}{}{}",
+                i + 1,
+                g.name,
+                if g.mute { " muted" } else { "" },
+                strip_text(g.volume_db, g.pan, g.solo, &g.sends, &g.inserts, None)
+            );
+        }
+    }
+    let m = &song.mixer;
+    let onoff = |on: bool| if on { "on" } else { "off" };
+    println!(
+        "buses        reverb return {:.1} dB{} ({:.1} s), delay return {:.1} dB{} ({} {})",
+        m.reverb.return_db,
+        if m.reverb.mute { " muted" } else { "" },
+        m.reverb.reverb.decay_s,
+        m.delay.return_db,
+        if m.delay.mute { " muted" } else { "" },
+        m.delay.delay.time,
+        match m.delay.delay.unit {
+            crate::model::mix::DelayUnit::Rows => "rows",
+            crate::model::mix::DelayUnit::Beats => "beats",
+        }
+    );
+    println!(
+        "master       {:.1} dB, EQ {}, compressor {}, limiter {} ({:.1} dBTP)",
+        m.master.volume_db,
+        onoff(m.master.eq.on),
+        onoff(m.master.compressor.on),
+        onoff(m.master.limiter.on),
+        m.master.limiter.ceiling_db
+    );
     println!("patterns     {}", song.patterns.len());
     for (i, p) in song.patterns.iter().enumerate() {
         let notes = p
@@ -801,6 +837,40 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
         song.restart
     );
     Ok(())
+}
+
+/// The non-default mix settings of a track or group strip, for `info` (", -3.0 dB, pan 0.20, …").
+fn strip_text(
+    volume_db: f32,
+    pan: f32,
+    solo: bool,
+    sends: &[f32; 2],
+    inserts: &[crate::model::mix::Insert],
+    group: Option<u8>,
+) -> String {
+    let mut out = String::new();
+    if volume_db != 0.0 {
+        out += &format!(", {volume_db:.1} dB");
+    }
+    if pan != 0.0 {
+        out += &format!(", pan {pan:.2}");
+    }
+    if solo {
+        out += ", solo";
+    }
+    for (bus, &db) in ["reverb", "delay"].iter().zip(sends) {
+        if db > crate::model::mix::OFF_DB {
+            out += &format!(", {bus} send {db:.1} dB");
+        }
+    }
+    if !inserts.is_empty() {
+        let names: Vec<&str> = inserts.iter().map(|i| i.name()).collect();
+        out += &format!(", inserts {}", names.join("+"));
+    }
+    if let Some(g) = group {
+        out += &format!(", group G{}", g as u16 + 1);
+    }
+    out
 }
 
 fn is_midi(p: &std::path::Path) -> bool {
