@@ -120,6 +120,16 @@ pub struct Renderer {
 impl Renderer {
     /// A renderer of `song` over `opts`; checks the song and the range first.
     pub fn new(song: &Song, opts: RenderOptions) -> Result<Renderer, RenderError> {
+        Renderer::build(song, opts, false)
+    }
+
+    /// Like [`Renderer::new`], with the engine keeping every stem of each block (see
+    /// [`Engine::stem`]): the stems of a block line up with the block `next_block` returns.
+    pub fn with_stems(song: &Song, opts: RenderOptions) -> Result<Renderer, RenderError> {
+        Renderer::build(song, opts, true)
+    }
+
+    fn build(song: &Song, opts: RenderOptions, stems: bool) -> Result<Renderer, RenderError> {
         crate::model::validate(song)?;
         if !(crate::model::limits::RATE_RANGE.0..=crate::model::limits::RATE_RANGE.1)
             .contains(&opts.rate)
@@ -139,6 +149,9 @@ impl Renderer {
         };
         let length = engine::song_length(&es, range, opts.rate);
         let mut engine = Engine::new(es);
+        if stems {
+            engine.enable_stems(BLOCK_FRAMES);
+        }
         engine.play(range);
         Ok(Renderer {
             engine,
@@ -257,10 +270,10 @@ pub fn render_mastered(
     let r = run_pass(
         song,
         opts,
-        gain_db as f32,
-        ceiling,
+        (gain_db as f32, ceiling),
         Measure::Full,
         Some((&mut sink, &mut dither, fmt)),
+        None,
         &mut |d, t| progress(pass_no * t + d, passes * t),
     )?;
     sink.finish()?;
@@ -294,9 +307,9 @@ pub fn find_gain(
         let r = run_pass(
             song,
             opts,
-            gain_db as f32,
-            ceiling,
+            (gain_db as f32, ceiling),
             Measure::Integrated,
+            None,
             None,
             &mut |d, t| progress(pass * t + d, 3 * t),
         )?;
@@ -309,26 +322,64 @@ pub fn find_gain(
     Ok(gain_db)
 }
 
-struct Pass {
+/// Writes a block to a sink; for 16-bit output it dithers first (into the scratch `dl`/`dr`,
+/// block by block): the sink's rounding of k / 32767 × 32767 gives back exactly k.
+pub(crate) fn write_dithered(
+    sink: &mut format::WavSink,
+    l: &[f32],
+    r: &[f32],
+    fmt: SampleFormat,
+    dither: &mut Dither,
+    dl: &mut [f32],
+    dr: &mut [f32],
+) -> Result<(), format::WavError> {
+    if fmt != SampleFormat::S16 {
+        return sink.write_block(l, r);
+    }
+    for off in (0..l.len()).step_by(dl.len().max(1)) {
+        let n = (l.len() - off).min(dl.len());
+        for i in 0..n {
+            dl[i] = dither.to_i16(l[off + i]) as f32 / 32767.0;
+            dr[i] = dither.to_i16(r[off + i]) as f32 / 32767.0;
+        }
+        sink.write_block(&dl[..n], &dr[..n])?;
+    }
+    Ok(())
+}
+
+/// What a pass hands a stem render along the way.
+pub(crate) trait StemTap {
+    /// A block of `frames` frames left the engine (`None`: silence pushed after the end).
+    fn block(&mut self, engine: Option<&Engine>, frames: usize);
+    /// The master output now holds `frames` frames.
+    fn master_at(&mut self, frames: u64);
+}
+
+pub(crate) struct Pass {
     frames: u64,
     peak: f32,
     length: SongLength,
     loudness: LoudnessReport,
 }
 
-type SinkParts<'a> = (&'a mut format::WavSink, &'a mut Dither, SampleFormat);
+pub(crate) type SinkParts<'a> = (&'a mut format::WavSink, &'a mut Dither, SampleFormat);
 
-/// One render of the song through the mastering stage, measured, optionally written.
-fn run_pass(
+/// One render of the song through the mastering stage (gain in dB, limiter ceiling), measured,
+/// optionally written, optionally tapped for stems.
+pub(crate) fn run_pass(
     song: &Song,
     opts: RenderOptions,
-    gain_db: f32,
-    ceiling: Option<f32>,
+    (gain_db, ceiling): (f32, Option<f32>),
     measure: Measure,
     mut sink: Option<SinkParts<'_>>,
+    mut tap: Option<&mut dyn StemTap>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Pass, RenderError> {
-    let mut r = Renderer::new(song, opts)?;
+    let mut r = if tap.is_some() {
+        Renderer::with_stems(song, opts)?
+    } else {
+        Renderer::new(song, opts)?
+    };
     let mut fin = (gain_db != 0.0 || ceiling.is_some())
         .then(|| master::Finisher::new(opts.rate, gain_db, ceiling));
     let mut analyzer = master::Analyzer::start(opts.rate, measure);
@@ -338,11 +389,11 @@ fn run_pass(
     let (mut frames, mut peak) = (0u64, 0.0f32);
     let mut tail = fin.as_ref().map_or(0, |f| f.tail_frames());
     loop {
-        let n = match r.next_block() {
+        let (n, from_engine) = match r.next_block() {
             Some((l, rr)) => {
                 bl[..l.len()].copy_from_slice(l);
                 br[..l.len()].copy_from_slice(rr);
-                l.len()
+                (l.len(), true)
             }
             None if tail > 0 => {
                 // Push the limiter's look-ahead out with silence.
@@ -350,10 +401,13 @@ fn run_pass(
                 tail -= n;
                 bl[..n].fill(0.0);
                 br[..n].fill(0.0);
-                n
+                (n, false)
             }
             None => break,
         };
+        if let Some(t) = tap.as_deref_mut() {
+            t.block(from_engine.then(|| r.engine()), n);
+        }
         let start = match &mut fin {
             Some(f) => f.process(&mut bl[..n], &mut br[..n]),
             None => 0,
@@ -367,18 +421,12 @@ fn run_pass(
         }
         analyzer.push(l, rr);
         if let Some((sink, dither, fmt)) = &mut sink {
-            if *fmt == SampleFormat::S16 {
-                // Dither here; the sink's rounding of k / 32767 × 32767 gives back exactly k.
-                for (i, (&a, &b)) in l.iter().zip(rr).enumerate() {
-                    dl[i] = dither.to_i16(a) as f32 / 32767.0;
-                    dr[i] = dither.to_i16(b) as f32 / 32767.0;
-                }
-                sink.write_block(&dl[..l.len()], &dr[..l.len()])?;
-            } else {
-                sink.write_block(l, rr)?;
-            }
+            write_dithered(sink, l, rr, *fmt, dither, &mut dl, &mut dr)?;
         }
         frames += l.len() as u64;
+        if let Some(t) = tap.as_deref_mut() {
+            t.master_at(frames);
+        }
         progress(frames, total.max(frames));
     }
     let mut loudness = analyzer.finish().map_err(RenderError::Loudness)?;

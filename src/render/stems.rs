@@ -10,10 +10,10 @@
 //! `mix.wav`. Tracks that never sound still get a (silent) file, so a set of stems always lines up
 //! with the song's tracks.
 
-use super::master::{Finisher, Measure};
+use super::master::Measure;
 use super::{BLOCK_FRAMES, Dither, RenderError, RenderOptions, SampleFormat};
+use crate::engine::Engine;
 use crate::engine::mixer::{STEM_DELAY, STEM_GROUP, STEM_MIX, STEM_REVERB};
-use crate::engine::{self, Engine, EngineSong, PlayRange};
 use crate::format::{self, WavSink};
 use crate::model::Song;
 use std::path::{Path, PathBuf};
@@ -82,8 +82,9 @@ pub fn stem_names(song: &Song) -> Vec<String> {
     stem_files(song).into_iter().map(|(n, _)| n).collect()
 }
 
-/// Renders the stems of `song` into `dir` (created if missing). `gain_db` and `ceiling` are the
-/// mastering stage of `master.wav` (see [`super::render_mastered`], which finds the gain).
+/// Renders the stems of `song` into `dir` (created if missing), in one pass through the engine:
+/// the pass of a plain render ([`super::run_pass`], with `master.wav` as its file and the mastering
+/// stage of [`super::render_mastered`]), tapped for every stem.
 pub fn render_stems(
     song: &Song,
     dir: &Path,
@@ -92,141 +93,57 @@ pub fn render_stems(
     mastering: super::Mastering,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StemsReport, RenderError> {
-    std::fs::create_dir_all(dir).map_err(|error| RenderError::Folder {
-        path: dir.to_path_buf(),
-        error,
-    })?;
-    let ceiling = mastering.ceiling();
-    let gain_db = super::find_gain(song, opts, mastering, progress)?;
-    // Checks the song and range the same way a plain render does.
-    let probe = super::Renderer::new(song, opts)?;
-    let length = probe.length;
-    let total = probe.estimated_frames();
-    drop(probe);
-    let last = song.order.len() - 1;
-    let es = Box::new(EngineSong::from_model(song, opts.rate));
-    let range = PlayRange {
-        from: opts.from.unwrap_or(0),
-        to: opts.to.unwrap_or(last),
-        looping: false,
+    let folder = |path: &Path| {
+        std::fs::create_dir_all(path).map_err(|error| RenderError::Folder {
+            path: path.to_path_buf(),
+            error,
+        })
     };
-    let mut e = Engine::new(es);
-    e.enable_stems(BLOCK_FRAMES);
-    e.play(range);
-
+    folder(dir)?;
+    let gain_db = super::find_gain(song, opts, mastering, progress)?;
+    let passes = if mastering.normalises() { 3 } else { 1 };
     let files = stem_files(song);
     let paths: Vec<PathBuf> = files.iter().map(|(n, _)| dir.join(n)).collect();
     for p in &paths {
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| RenderError::Folder {
-                path: parent.to_path_buf(),
-                error,
-            })?;
+            folder(parent)?;
         }
     }
-    let sinks = paths
+    let dither_for = |i: usize| Dither::new(song.seed ^ (i as u64).wrapping_mul(0x9E37_79B9));
+    let master = paths.len() - 1;
+    let stem_sinks = paths[..master]
         .iter()
         .map(|p| WavSink::create(p, opts.rate, fmt))
         .collect::<Result<Vec<_>, _>>()?;
-    let sources: Vec<usize> = files[..files.len() - 1].iter().map(|f| f.1).collect();
-    let dither: Vec<Dither> = (0..paths.len())
-        .map(|i| Dither::new(song.seed ^ (i as u64).wrapping_mul(0x9E37_79B9)))
-        .collect();
-    let master = paths.len() - 1;
-    let mut writer = Writer::start(sinks, dither, fmt);
-    let mut written = vec![0u64; paths.len()];
-    let mut fin = (gain_db != 0.0 || ceiling.is_some())
-        .then(|| Finisher::new(opts.rate, gain_db as f32, ceiling));
-    let fin_latency = fin.as_ref().map_or(0, |f| f.tail_frames());
-    let mut analyzer = super::master::Analyzer::start(opts.rate, Measure::Full);
-    // The stems lead the master output by the latency of the mastering stage (the engine
-    // pre-rolls its own look-ahead at play start): they wait in `pending` and are written only as far as the master has come, so every
-    // file starts at time zero.
-    let mut pending: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); sources.len()];
-    let mut tail = engine::tail::TailDetector::new(opts.rate);
-    let (mut l, mut r) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
-    let mut processed = 0u64; // frames out of the engine
-    let mut master_frames = 0u64; // frames written to master.wav
-    let mut done = false;
-    let mut flush = fin_latency;
-    while !done || flush > 0 {
-        let n;
-        if !done {
-            engine::rt::process_block(&mut e, &mut l, &mut r);
-            n = BLOCK_FRAMES;
-            for (k, &src) in sources.iter().enumerate() {
-                if let Some((a, b)) = e.stem(src, n) {
-                    pending[k].0.extend_from_slice(a);
-                    pending[k].1.extend_from_slice(b);
-                }
-            }
-            processed += n as u64;
-        } else {
-            // Push the mastering limiter's look-ahead out with silence.
-            n = flush.min(BLOCK_FRAMES);
-            flush -= n;
-            l[..n].fill(0.0);
-            r[..n].fill(0.0);
-            for p in pending.iter_mut() {
-                p.0.extend(std::iter::repeat_n(0.0, n));
-                p.1.extend(std::iter::repeat_n(0.0, n));
-            }
-        }
-        // Master: drop the engine's look-ahead, find the end of the song and its tail.
-        let mut start = 0;
-        let mut end = n;
-        if !done && !e.is_playing() {
-            for i in start..n {
-                let pos = processed - (n - i) as u64;
-                if pos >= length.frames && tail.frame(l[i], r[i]) {
-                    end = i + 1;
-                    done = true;
-                    break;
-                }
-            }
-        }
-        if end <= start {
-            continue;
-        }
-        let fstart = match &mut fin {
-            Some(f) => f.process(&mut l[start..end], &mut r[start..end]),
-            None => 0,
-        };
-        start += fstart;
-        let (ml, mr) = (&l[start..end], &r[start..end]);
-        if ml.is_empty() {
-            continue;
-        }
-        analyzer.push(ml, mr);
-        writer.send(master, ml, mr);
-        master_frames += ml.len() as u64;
-        written[master] = master_frames;
-        // Stems: write as many frames as the master has, from time zero.
-        for (k, p) in pending.iter_mut().enumerate() {
-            let avail = p.0.len();
-            let want = (master_frames - written[k]) as usize;
-            let take = want.min(avail);
-            for chunk in (0..take).step_by(BLOCK_FRAMES) {
-                let to = (chunk + BLOCK_FRAMES).min(take);
-                writer.send(k, &p.0[chunk..to], &p.1[chunk..to]);
-            }
-            written[k] += take as u64;
-            p.0.drain(..take);
-            p.1.drain(..take);
-        }
-        progress(master_frames, total.max(master_frames));
-    }
+    let mut master_sink = WavSink::create(&paths[master], opts.rate, fmt)?;
+    let mut master_dither = dither_for(master);
+    let mut tap = Tap {
+        sources: files[..master].iter().map(|f| f.1).collect(),
+        writer: Writer::start(stem_sinks, (0..master).map(dither_for).collect(), fmt),
+        pending: vec![(Vec::new(), Vec::new()); master],
+        written: vec![0; master],
+    };
+    let pass = super::run_pass(
+        song,
+        opts,
+        (gain_db as f32, mastering.ceiling()),
+        Measure::Full,
+        Some((&mut master_sink, &mut master_dither, fmt)),
+        Some(&mut tap),
+        &mut |d, t| progress((passes - 1) * t + d, passes * t),
+    )?;
     // Every stem as long as the master.
-    for (k, &done_k) in written.iter().enumerate().take(sources.len()) {
-        let mut short = master_frames.saturating_sub(done_k) as usize;
-        let z = vec![0.0f32; BLOCK_FRAMES];
+    let z = vec![0.0f32; BLOCK_FRAMES];
+    for k in 0..master {
+        let mut short = pass.frames.saturating_sub(tap.written[k]) as usize;
         while short > 0 {
             let n = short.min(BLOCK_FRAMES);
-            writer.send(k, &z[..n], &z[..n]);
+            tap.writer.send(k, &z[..n], &z[..n]);
             short -= n;
         }
     }
-    let sinks = writer.finish()?;
+    let mut sinks = tap.writer.finish()?;
+    sinks.push(master_sink);
     // Each file is flushed to disk and renamed into place; the flushes wait on the disk, so they
     // run side by side.
     std::thread::scope(|scope| {
@@ -238,15 +155,54 @@ pub fn render_stems(
             .map(|j| j.join().unwrap_or_else(|_| Err(writer_failed())))
             .collect::<Result<Vec<()>, _>>()
     })?;
-    let mut loudness = analyzer.finish().map_err(RenderError::Loudness)?;
+    let mut loudness = pass.loudness;
     loudness.gain_db = gain_db;
-    loudness.limiter_db = fin.as_ref().map_or(0.0, |f| f.reduction_db as f64);
     Ok(StemsReport {
         files: paths,
-        frames: master_frames,
+        frames: pass.frames,
         rate: opts.rate,
         loudness,
     })
+}
+
+/// The stems' side of a pass. The master output lags the engine by the mastering stage's
+/// look-ahead, so the stems wait in `pending` and are written only as far as the master has come:
+/// every file starts at time zero.
+struct Tap {
+    sources: Vec<usize>,
+    writer: Writer,
+    pending: Vec<(Vec<f32>, Vec<f32>)>,
+    written: Vec<u64>,
+}
+
+impl super::StemTap for Tap {
+    fn block(&mut self, engine: Option<&Engine>, frames: usize) {
+        for (p, &src) in self.pending.iter_mut().zip(&self.sources) {
+            match engine.and_then(|e| e.stem(src, frames)) {
+                Some((a, b)) => {
+                    p.0.extend_from_slice(a);
+                    p.1.extend_from_slice(b);
+                }
+                None => {
+                    p.0.extend(std::iter::repeat_n(0.0, frames));
+                    p.1.extend(std::iter::repeat_n(0.0, frames));
+                }
+            }
+        }
+    }
+
+    fn master_at(&mut self, frames: u64) {
+        for (k, p) in self.pending.iter_mut().enumerate() {
+            let take = ((frames - self.written[k]) as usize).min(p.0.len());
+            for chunk in (0..take).step_by(BLOCK_FRAMES) {
+                let to = (chunk + BLOCK_FRAMES).min(take);
+                self.writer.send(k, &p.0[chunk..to], &p.1[chunk..to]);
+            }
+            self.written[k] += take as u64;
+            p.0.drain(..take);
+            p.1.drain(..take);
+        }
+    }
 }
 
 fn writer_failed() -> format::WavError {
@@ -275,15 +231,9 @@ impl Writer {
             .spawn(move || {
                 let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
                 while let Ok((k, l, r)) = rx.recv() {
-                    write(
-                        sinks.get_mut(k),
-                        &l,
-                        &r,
-                        fmt,
-                        dither.get_mut(k),
-                        &mut dl,
-                        &mut dr,
-                    )?;
+                    if let (Some(sink), Some(d)) = (sinks.get_mut(k), dither.get_mut(k)) {
+                        super::write_dithered(sink, &l, &r, fmt, d, &mut dl, &mut dr)?;
+                    }
                     let _ = back.try_send((l, r));
                 }
                 Ok(sinks)
@@ -317,31 +267,4 @@ impl Writer {
             None => Err(writer_failed()),
         }
     }
-}
-
-/// Writes a block to a sink, dithering to 16 bits when the format asks for it.
-fn write(
-    sink: Option<&mut WavSink>,
-    l: &[f32],
-    r: &[f32],
-    fmt: SampleFormat,
-    dither: Option<&mut Dither>,
-    dl: &mut [f32],
-    dr: &mut [f32],
-) -> Result<(), format::WavError> {
-    let Some(sink) = sink else { return Ok(()) };
-    match (fmt, dither) {
-        (SampleFormat::S16, Some(d)) => {
-            for off in (0..l.len()).step_by(dl.len()) {
-                let n = (l.len() - off).min(dl.len());
-                for i in 0..n {
-                    dl[i] = d.to_i16(l[off + i]) as f32 / 32767.0;
-                    dr[i] = d.to_i16(r[off + i]) as f32 / 32767.0;
-                }
-                sink.write_block(&dl[..n], &dr[..n])?;
-            }
-        }
-        _ => sink.write_block(l, r)?,
-    }
-    Ok(())
 }
