@@ -264,10 +264,22 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let opts = RenderOptions { rate, from, to };
             match (output, stems) {
-                (_, Some(dir)) => cmd_stems(&song, &dir, opts, format, mastering, report == "json"),
-                (Some(out), None) => {
-                    cmd_render(&song, &out, opts, format, mastering, report == "json")
-                }
+                (_, Some(dir)) => cmd_render(
+                    &song,
+                    RenderTarget::Stems(&dir),
+                    opts,
+                    format,
+                    mastering,
+                    report == "json",
+                ),
+                (Some(out), None) => cmd_render(
+                    &song,
+                    RenderTarget::File(&out),
+                    opts,
+                    format,
+                    mastering,
+                    report == "json",
+                ),
                 (None, None) => bail!("give -o FILE or --stems DIR"),
             }
         }
@@ -314,9 +326,17 @@ fn load(path: &std::path::Path) -> Result<Song> {
     format::load_song(path).with_context(|| format!("cannot open the song {}", path.display()))
 }
 
+/// Where a render goes.
+enum RenderTarget<'a> {
+    /// One WAV file.
+    File(&'a std::path::Path),
+    /// A folder of stems.
+    Stems(&'a std::path::Path),
+}
+
 fn cmd_render(
     song_path: &std::path::Path,
-    out: &std::path::Path,
+    target: RenderTarget<'_>,
     opts: RenderOptions,
     fmt: SampleFormat,
     mastering: Mastering,
@@ -324,8 +344,17 @@ fn cmd_render(
 ) -> Result<()> {
     let song = load(song_path)?;
     let started = Instant::now();
-    let interactive = std::io::stderr().is_terminal();
-    let bar = if interactive {
+    let what = match target {
+        RenderTarget::File(out) => {
+            format!("rendering {} to {}", song_path.display(), out.display())
+        }
+        RenderTarget::Stems(dir) => format!(
+            "rendering the stems of {} into {}",
+            song_path.display(),
+            dir.display()
+        ),
+    };
+    let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(1);
         b.set_style(
             indicatif::ProgressStyle::with_template(
@@ -334,14 +363,14 @@ fn cmd_render(
             .map_err(|e| anyhow::anyhow!("progress bar template: {e}"))?
             .progress_chars("=> "),
         );
-        b.set_message(format!("rendering {}", out.display()));
+        b.set_message(what);
         Some(b)
     } else {
-        eprintln!("rendering {} to {}", song_path.display(), out.display());
+        eprintln!("{what}");
         None
     };
     let mut last_line = 0u64;
-    let report = render::render_mastered(&song, out, opts, fmt, mastering, &mut |done, total| {
+    let mut progress = |done: u64, total: u64| {
         if let Some(b) = &bar {
             b.set_length(total);
             b.set_position(done);
@@ -353,19 +382,28 @@ fn cmd_render(
                 eprintln!("  {:>3}%", (done * 100 / total.max(1)).min(100));
             }
         }
-    })
-    .with_context(|| format!("cannot render to {}", out.display()))?;
+    };
+    let (files, frames, rate, l) = match target {
+        RenderTarget::File(out) => {
+            let r = render::render_mastered(&song, out, opts, fmt, mastering, &mut progress)
+                .with_context(|| format!("cannot render to {}", out.display()))?;
+            (vec![out.to_path_buf()], r.frames, r.rate, r.loudness)
+        }
+        RenderTarget::Stems(dir) => {
+            let r = render::stems::render_stems(&song, dir, opts, fmt, mastering, &mut progress)
+                .with_context(|| format!("cannot render stems into {}", dir.display()))?;
+            (r.files, r.frames, r.rate, r.loudness)
+        }
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let took = started.elapsed().as_secs_f64();
-    let secs = report.seconds();
-    let l = &report.loudness;
+    let secs = frames as f64 / rate as f64;
     if json {
-        let v = serde_json::json!({
-            "output": out.display().to_string(),
-            "frames": report.frames,
-            "rate": report.rate,
+        let mut v = serde_json::json!({
+            "frames": frames,
+            "rate": rate,
             "duration_s": secs,
             "integrated_lufs": l.integrated_lufs,
             "loudness_range_lu": l.range_lu,
@@ -378,18 +416,20 @@ fn cmd_render(
             "time_s": took,
             "speed": secs / took.max(1e-9),
         });
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        match target {
+            RenderTarget::File(_) => v["output"] = names[0].clone().into(),
+            RenderTarget::Stems(_) => v["files"] = names.into(),
+        }
         println!("{v}");
         return Ok(());
     }
+    for f in &files {
+        println!("wrote {}", f.display());
+    }
     let db =
         |x: Option<f64>, unit: &str| x.map_or("-inf".to_string(), |v| format!("{v:.2} {unit}"));
-    println!("wrote {}", out.display());
-    println!(
-        "duration   {} ({} frames at {} Hz)",
-        clock(secs),
-        report.frames,
-        report.rate
-    );
+    println!("duration   {} ({frames} frames at {rate} Hz)", clock(secs));
     println!("loudness   {}", db(l.integrated_lufs, "LUFS"));
     println!("range      {}", db(l.range_lu, "LU"));
     println!("peak       {}", db(l.sample_peak_dbfs, "dBFS"));
@@ -405,74 +445,9 @@ fn cmd_render(
     }
     println!("time       {:.3} s", took);
     println!("speed      {:.0}x real time", secs / took.max(1e-9));
-    if report.peak > 1.0 {
+    if l.sample_peak_dbfs.is_some_and(|p| p > 0.0) {
         println!("warning    the mix clips (peak above 0 dBFS); lower instrument or track volumes");
     }
-    Ok(())
-}
-
-fn cmd_stems(
-    song_path: &std::path::Path,
-    dir: &std::path::Path,
-    opts: RenderOptions,
-    fmt: SampleFormat,
-    mastering: Mastering,
-    json: bool,
-) -> Result<()> {
-    let song = load(song_path)?;
-    let started = Instant::now();
-    if !json {
-        eprintln!(
-            "rendering the stems of {} into {}",
-            song_path.display(),
-            dir.display()
-        );
-    }
-    let report = render::stems::render_stems(&song, dir, opts, fmt, mastering, &mut |_, _| {})
-        .with_context(|| format!("cannot render stems into {}", dir.display()))?;
-    let took = started.elapsed().as_secs_f64();
-    let secs = report.frames as f64 / report.rate as f64;
-    let l = &report.loudness;
-    if json {
-        let files: Vec<String> = report
-            .files
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        let v = serde_json::json!({
-            "files": files,
-            "frames": report.frames,
-            "rate": report.rate,
-            "duration_s": secs,
-            "integrated_lufs": l.integrated_lufs,
-            "loudness_range_lu": l.range_lu,
-            "sample_peak_dbfs": l.sample_peak_dbfs,
-            "true_peak_dbtp": l.true_peak_dbtp,
-            "gain_db": l.gain_db,
-            "time_s": took,
-            "speed": secs / took.max(1e-9),
-        });
-        println!("{v}");
-        return Ok(());
-    }
-    for f in &report.files {
-        println!("wrote {}", f.display());
-    }
-    let db =
-        |x: Option<f64>, unit: &str| x.map_or("-inf".to_string(), |v| format!("{v:.2} {unit}"));
-    println!(
-        "duration   {} ({} frames at {} Hz, every file)",
-        clock(secs),
-        report.frames,
-        report.rate
-    );
-    println!(
-        "master     {} , true peak {}",
-        db(l.integrated_lufs, "LUFS"),
-        db(l.true_peak_dbtp, "dBTP")
-    );
-    println!("time       {:.3} s", took);
-    println!("speed      {:.0}x real time", secs / took.max(1e-9));
     Ok(())
 }
 
