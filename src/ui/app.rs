@@ -1038,21 +1038,12 @@ impl App {
             }
             Action::Bounce => self.bounce(),
             Action::RenderSelection => {
-                let wav = self.path.as_ref().map_or_else(
-                    || "selection.wav".to_string(),
-                    |p| {
-                        let name = p
-                            .file_name()
-                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                        let stem = name.trim_end_matches(".toml").trim_end_matches(".ttrk");
-                        p.with_file_name(format!("{stem}-selection.wav"))
-                            .display()
-                            .to_string()
-                    },
-                );
+                let text = self
+                    .wav_beside_song("-selection")
+                    .unwrap_or_else(|| "selection.wav".into());
                 self.popups.push(Popup::Path {
                     purpose: PathPurpose::RenderSelection,
-                    text: wav,
+                    text,
                 });
             }
             Action::SaveAs | Action::Open | Action::Render => {
@@ -1075,18 +1066,7 @@ impl App {
                                 .map(|d| format!("{}/", d.display())),
                         )
                     }
-                    _ => {
-                        let wav = self.path.as_ref().map(|p| {
-                            let name = p
-                                .file_name()
-                                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                            let stem = name.trim_end_matches(".toml").trim_end_matches(".ttrk");
-                            p.with_file_name(format!("{stem}.wav"))
-                                .display()
-                                .to_string()
-                        });
-                        (PathPurpose::Render, wav)
-                    }
+                    _ => (PathPurpose::Render, self.wav_beside_song("")),
                 };
                 self.popups.push(Popup::Path {
                     purpose,
@@ -1379,6 +1359,16 @@ impl App {
                 std::sync::Arc::new(data),
             )),
         };
+        if !self.put_instrument(slot, inst, "cannot load") {
+            return;
+        }
+        self.instrument = slot;
+        self.message = format!("loaded {name} into slot {slot:02X}; it plays at C-4");
+    }
+
+    /// Puts `inst` into 1-based `slot` (replacing what is there) as one undo step, if the song
+    /// stays valid; else says why after `failure` and returns false.
+    fn put_instrument(&mut self, slot: u8, inst: crate::model::Instrument, failure: &str) -> bool {
         let mut probe = self.song.clone();
         let i = slot as usize - 1;
         if probe.instruments.len() <= i {
@@ -1386,8 +1376,8 @@ impl App {
         }
         probe.instruments[i] = Some(inst.clone());
         if let Err(e) = crate::model::validate(&probe) {
-            self.message = format!("cannot load: {e}");
-            return;
+            self.message = format!("{failure}: {e}");
+            return false;
         }
         let before = self.song.instrument(slot).cloned().map(Box::new);
         self.apply(Edit::Instrument {
@@ -1395,8 +1385,7 @@ impl App {
             before,
             after: Some(Box::new(inst)),
         });
-        self.instrument = slot;
-        self.message = format!("loaded {name} into slot {slot:02X}; it plays at C-4");
+        true
     }
 
     /// A structural change as one undo step.
@@ -1414,6 +1403,20 @@ impl App {
             after,
         });
         self.message = what.into();
+    }
+
+    /// `NAME{suffix}.wav` beside the song file (`NAME` without `.ttrk`/`.ttrk.toml`), if the song
+    /// has a file.
+    fn wav_beside_song(&self, suffix: &str) -> Option<String> {
+        self.path.as_ref().map(|p| {
+            let name = p
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let stem = name.trim_end_matches(".toml").trim_end_matches(".ttrk");
+            p.with_file_name(format!("{stem}{suffix}.wav"))
+                .display()
+                .to_string()
+        })
     }
 
     /// The song a bounce of the track under the cursor plays: the whole song, every other track
@@ -1486,20 +1489,9 @@ impl App {
             )),
         };
         let slot = slot as u8 + 1;
-        let mut probe = self.song.clone();
-        if probe.instruments.len() < slot as usize {
-            probe.instruments.resize(slot as usize, None);
-        }
-        probe.instruments[slot as usize - 1] = Some(inst.clone());
-        if let Err(e) = crate::model::validate(&probe) {
-            self.message = format!("cannot bounce: {e}");
+        if !self.put_instrument(slot, inst, "cannot bounce") {
             return;
         }
-        self.apply(Edit::Instrument {
-            slot,
-            before: None,
-            after: Some(Box::new(inst)),
-        });
         self.message = format!(
             "bounced {what} to instrument {slot:02X} ({:.2} s)",
             frames as f64 / rate as f64
