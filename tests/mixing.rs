@@ -186,24 +186,26 @@ fn output_with_the_whole_mixer_does_not_depend_on_the_block_size() {
     }
 }
 
-fn connected(s: &Song) -> (Engine, EngineHandle) {
-    let (handle, link) = engine::link();
-    let mut e = Engine::new(Box::new(EngineSong::from_model(s, RATE)));
+/// An engine connected to a handle, told through the handle to play the whole song.
+fn playing(s: &Song) -> (Engine, EngineHandle) {
+    let (mut handle, link) = engine::link();
+    let es = EngineSong::from_model(s, RATE);
+    let range = PlayRange::song(&es);
+    let mut e = Engine::new(Box::new(es));
     e.connect(link);
+    handle.send(Command::Play {
+        range,
+        row: 0,
+        bpm: s.bpm,
+        tpl: s.tpl,
+    });
     (e, handle)
 }
 
 #[test]
 fn live_mute_ramps_without_a_click_and_meters_report() {
     let s = tones(&["A-4"]);
-    let (mut e, mut h) = connected(&s);
-    let es = EngineSong::from_model(&s, RATE);
-    h.send(Command::Play {
-        range: PlayRange::song(&es),
-        row: 0,
-        bpm: s.bpm,
-        tpl: s.tpl,
-    });
+    let (mut e, mut h) = playing(&s);
     let block = 256;
     let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
     let mut out = Vec::new();
@@ -248,14 +250,7 @@ fn live_mute_ramps_without_a_click_and_meters_report() {
 #[test]
 fn meters_measure_peak_and_rms_of_strips() {
     let s = tones(&["A-4"]);
-    let (mut e, mut h) = connected(&s);
-    let es = EngineSong::from_model(&s, RATE);
-    h.send(Command::Play {
-        range: PlayRange::song(&es),
-        row: 0,
-        bpm: s.bpm,
-        tpl: s.tpl,
-    });
+    let (mut e, mut h) = playing(&s);
     let block = 128;
     let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
     let mut done = 0;
