@@ -5,31 +5,11 @@
 //! test skips, saying why, except under `CI=true`, where it fails.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use std::process::{Child, Command, Stdio};
+mod common;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Jackd(Child);
-
-impl Drop for Jackd {
-    fn drop(&mut self) {
-        // SIGTERM lets jackd remove its entry from JACK's shared-memory registry; a killed server
-        // leaves it behind, and after a few such runs JACK refuses to start ("too many servers").
-        // SAFETY: kill(2) with the pid of our own child process.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::kill(self.0.id() as i32, libc::SIGTERM);
-        }
-        let end = std::time::Instant::now() + Duration::from_secs(5);
-        while std::time::Instant::now() < end {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::jack::Jackd;
 
 fn prerequisites() -> bool {
     let jackd = Command::new("jackd").arg("--version").output().is_ok();

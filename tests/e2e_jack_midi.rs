@@ -14,7 +14,7 @@ mod common;
 use jack::{AudioIn, Client, ClientOptions, Control, MidiOut, ProcessScope, RawMidi};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Producer, Split};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -34,27 +34,7 @@ const ROW_SLOW: u64 = 5760;
 const ROW_FAST: u64 = 4800;
 const SERVER: &str = "ttrack-e2e-midi";
 
-struct Jackd(Child);
-
-impl Drop for Jackd {
-    fn drop(&mut self) {
-        // SIGTERM lets jackd remove its shared-memory registry entry (a killed one leaves it).
-        // SAFETY: kill(2) with the pid of our own child process.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::kill(self.0.id() as i32, libc::SIGTERM);
-        }
-        let end = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::jack::Jackd;
 
 fn jackd_installed() -> bool {
     if Command::new("jackd").arg("--version").output().is_ok() {

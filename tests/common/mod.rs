@@ -3,6 +3,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(dead_code)]
 
+pub mod jack;
 pub mod measure;
 pub mod songs;
 pub mod tmux;
