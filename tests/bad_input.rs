@@ -102,6 +102,7 @@ fn small_song() -> Song {
         seed: 1,
         mixer: Default::default(),
         groups: Vec::new(),
+        arrangement: Default::default(),
     }
 }
 

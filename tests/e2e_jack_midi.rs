@@ -330,6 +330,7 @@ fn measure_once(song: &Song) -> Result<(), String> {
         row: 0,
         bpm: 125,
         tpl: 6,
+        at: None,
     });
     let deadline = Instant::now() + Duration::from_secs(3);
     while onset.load(SeqCst) == 0 {

@@ -62,6 +62,7 @@ fn edits_sent_before_play_sound_like_the_edited_song() {
         row: 0,
         bpm: es.bpm,
         tpl: es.tpl,
+        at: None,
     });
     let m = h.mark();
     let got = run(&mut e, &mut h, want.len(), 256);
@@ -84,6 +85,7 @@ fn edits_during_playback_take_effect_at_the_next_row() {
         row: 0,
         bpm: es.bpm,
         tpl: es.tpl,
+        at: None,
     });
     let mut out = run(&mut e, &mut h, 5760, 128); // row 0
     h.send(Command::SetNote {
@@ -150,6 +152,7 @@ fn swaps_return_the_old_objects_to_the_ui() {
         row: 0,
         bpm: es.bpm,
         tpl: es.tpl,
+        at: None,
     });
     run(&mut e, &mut h, 4096, 256);
     // A new pattern with a different note, a new instrument (saw) and a whole new song.

@@ -254,6 +254,7 @@ fn reported_positions_are_exact_across_tempo_and_speed_changes() {
         row: 0,
         bpm: 125,
         tpl: 6,
+        at: None,
     });
     // Heard at these song frames: played `device_latency` frames of output later.
     let heard: Vec<u64> = vec![
@@ -320,6 +321,7 @@ fn events_before_play_or_after_stop_have_no_song_position() {
         row: 0,
         bpm: 125,
         tpl: 6,
+        at: None,
     });
     run(&mut e, 20_000, 500, |e, s| match s {
         // Heard 500 frames before play started.

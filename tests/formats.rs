@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use ttrack::format::{self, binary, text, wav};
 use ttrack::model::mix::{self, ranges};
+use ttrack::model::arrange::{Arrangement, Section};
 use ttrack::model::{
     Adsr, EffectCell, Instrument, InstrumentKind, LoopMode, Note, NoteCell, Pattern, PatternTrack,
     SampleData, Sampler, Song, Synth, Track, Waveform, validate,
@@ -336,6 +337,7 @@ fn track() -> impl Strategy<Value = Track> {
                 sends,
                 inserts,
                 group: None,
+                frozen: None,
             },
         )
 }
@@ -450,6 +452,7 @@ fn song() -> impl Strategy<Value = Song> {
                     t.group =
                         (!groups.is_empty() && p % 2 == 0).then(|| p / 2 % groups.len() as u8);
                 }
+                let arrangement = arrangement_from(seed, order.len(), tracks.len());
                 Song {
                     title,
                     author,
@@ -464,9 +467,44 @@ fn song() -> impl Strategy<Value = Song> {
                     seed,
                     mixer,
                     groups,
+                    arrangement,
                 }
             },
         )
+}
+
+/// Slice mutes, sections and a loop range spread over the order list, drawn from `seed`.
+fn arrangement_from(seed: u64, entries: usize, tracks: usize) -> Arrangement {
+    let mut x = seed | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut a = Arrangement::default();
+    let mask = (1u64 << tracks) - 1;
+    a.mutes = (0..entries)
+        .map(|_| if next() % 3 == 0 { next() & mask } else { 0 })
+        .collect();
+    while a.mutes.last() == Some(&0) {
+        a.mutes.pop();
+    }
+    for start in 0..entries {
+        if next() % 4 == 0 {
+            a.sections.push(Section {
+                start: start as u16,
+                name: format!("S\"{start}é"),
+                colour: (next() % 8) as u8,
+            });
+        }
+    }
+    if next() % 2 == 0 {
+        let x = (next() % entries as u64) as u16;
+        let y = x + (next() % (entries as u64 - x as u64)) as u16;
+        a.loop_range = Some((x, y));
+    }
+    a
 }
 
 proptest! {
@@ -783,6 +821,24 @@ fn format_1_files_still_load() {
         binary::FORMAT_VERSION
     );
     assert_eq!(binary::decode(&again).unwrap(), song);
+}
+
+/// A file saved by format version 2 (before the arrangement data and frozen tracks) loads with
+/// its whole mixer, no slice mutes, sections or loop range, and no frozen track.
+#[test]
+fn format_2_files_still_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(dir.join("tests/fixtures/v2-demo-mix.ttrk")).unwrap();
+    assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 2);
+    let song = binary::decode(&bytes).unwrap();
+    let current = format::load_song(&dir.join("songs/demo-mix.ttrk.toml")).unwrap();
+    assert_eq!(song.arrangement, Arrangement::default());
+    assert!(song.tracks.iter().all(|t| t.frozen.is_none()));
+    // The demo has not changed since: apart from the sample sources, it is the same song.
+    assert_eq!(song.mixer, current.mixer);
+    assert_eq!(song.tracks, current.tracks);
+    assert_eq!(song.patterns, current.patterns);
+    assert_eq!(song.order, current.order);
 }
 
 /// Every demo song's binary file holds exactly the song of its text file (the binary is made from

@@ -198,6 +198,7 @@ fn playing(s: &Song) -> (Engine, EngineHandle) {
         row: 0,
         bpm: s.bpm,
         tpl: s.tpl,
+        at: None,
     });
     (e, handle)
 }

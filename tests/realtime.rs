@@ -89,6 +89,7 @@ fn engine_never_allocates_while_edits_stream_in() {
         row: 0,
         bpm: es.bpm,
         tpl: es.tpl,
+        at: None,
     });
     let done = Arc::new(AtomicBool::new(false));
     let ui = {

@@ -72,7 +72,8 @@ impl Engine {
                 row,
                 bpm,
                 tpl,
-            } => self.play_chased(range, row as usize, bpm, tpl),
+                at,
+            } => self.play_chased(range, at.map(usize::from), row as usize, bpm, tpl),
             Command::Stop => self.stop(),
             Command::Mark(n) => self.status.mark = n,
             Command::SetNote {

@@ -169,11 +169,19 @@ impl Engine {
     /// Like [`Engine::play`], starting at `row` of the first order position.
     pub fn play_from(&mut self, range: PlayRange, row: usize) {
         let (bpm, tpl) = chase_tempo(&self.song, range.from);
-        self.play_chased(range, row, bpm, tpl);
+        self.play_chased(range, None, row, bpm, tpl);
     }
 
     /// Like [`Engine::play_from`] with the starting tempo given (bounded work, for the callback).
-    pub fn play_chased(&mut self, range: PlayRange, row: usize, bpm: u16, tpl: u8) {
+    /// `at` is the order position to start at inside the range (`None`: its first).
+    pub fn play_chased(
+        &mut self,
+        range: PlayRange,
+        at: Option<usize>,
+        row: usize,
+        bpm: u16,
+        tpl: u8,
+    ) {
         let bpm = bpm.clamp(
             crate::model::limits::BPM_RANGE.0,
             crate::model::limits::BPM_RANGE.1,
@@ -183,7 +191,7 @@ impl Engine {
             crate::model::limits::TPL_RANGE.1,
         );
         self.reset_state();
-        self.transport.start(&self.song, range, row, bpm, tpl);
+        self.transport.start(&self.song, range, at, row, bpm, tpl);
         self.preroll = self.mix.latency_frames() as u64;
         self.sequencing = !self.transport.finished;
         self.frames_per_tick = transport::frames_per_tick(self.song.rate, bpm, self.song.lpb, tpl);

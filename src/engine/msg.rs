@@ -23,6 +23,10 @@ pub enum Command {
         bpm: u16,
         /// Ticks per line at the start.
         tpl: u8,
+        /// Order position to start at, inside the range (`None`: its first position). Looping
+        /// goes back to the range's first position (or to the restart position, when the range
+        /// holds it), wherever play started.
+        at: Option<u16>,
     },
     /// Stop the sequencer; sounding voices fade out.
     Stop,

@@ -182,8 +182,16 @@ impl Engine {
             return;
         };
         let row = self.transport.row;
+        let order = self.transport.order_pos;
         let ntracks = self.song.tracks.len();
         for t in 0..ntracks {
+            if self.song.slice_muted(order, t) {
+                // A muted slice is silent: what still sounds from before fades out (as a cut)
+                // and its cells are skipped. Flow and tempo effects still apply (the transport
+                // reads them), so muting never changes the song's timing.
+                self.silence_track(t);
+                continue;
+            }
             let (nc, ec) = (
                 self.song.tracks[t].note_columns,
                 self.song.tracks[t].effect_columns,
@@ -353,6 +361,18 @@ impl Engine {
             Note::Empty => {}
         }
         self.sync_voice(li);
+    }
+
+    /// Fades out every voice the sequencer started on track `t` and forgets its delayed notes.
+    fn silence_track(&mut self, t: usize) {
+        for c in 0..MAX_NOTE_COLUMNS {
+            let li = t * MAX_NOTE_COLUMNS + c;
+            self.lanes[li].pending = None;
+            if let Some(v) = self.lane_voice(li) {
+                self.voices[v].fade_out();
+            }
+            self.lanes[li].voice = None;
+        }
     }
 
     fn lane_voice(&self, li: usize) -> Option<usize> {

@@ -26,6 +26,8 @@ pub struct EngineSong {
     pub order: Vec<u16>,
     /// Loop-back order position.
     pub restart: u16,
+    /// Muted track slices per order position (bit per track; missing positions mute nothing).
+    pub mutes: Vec<u64>,
     /// Instrument slots, index = slot − 1.
     pub instruments: Vec<Option<Box<PlayableInstrument>>>,
     /// Seed of every random source.
@@ -117,6 +119,11 @@ pub struct SamplerPatch {
 pub const CONTROL_FRAMES: u64 = 32;
 
 impl EngineSong {
+    /// Whether track `t`'s slice at order position `pos` is muted.
+    pub fn slice_muted(&self, pos: usize, t: usize) -> bool {
+        t < 64 && self.mutes.get(pos).is_some_and(|m| m & (1u64 << t) != 0)
+    }
+
     /// Builds the engine's copy of `song` for output at `rate` Hz. The song must be valid
     /// (see [`model::validate`]); values are clamped again here so that nothing can trap later.
     pub fn from_model(song: &Song, rate: u32) -> EngineSong {
@@ -132,6 +139,7 @@ impl EngineSong {
             patterns: song.patterns.clone(),
             order: song.order.clone(),
             restart: song.restart,
+            mutes: song.arrangement.mutes.clone(),
             // Every slot exists in the engine, so an instrument can be swapped into any slot
             // without growing this list on the audio thread.
             instruments: (0..model::limits::MAX_INSTRUMENTS)

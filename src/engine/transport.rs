@@ -66,8 +66,16 @@ impl Transport {
         }
     }
 
-    /// Starts at `range.from`, row 0, with the tempo in force there (`bpm`, `tpl` from a chase).
-    pub fn start(&mut self, song: &EngineSong, range: PlayRange, row: usize, bpm: u16, tpl: u8) {
+    /// Starts at `at` (or `range.from`), `row`, with the tempo in force there (`bpm`, `tpl` from a chase).
+    pub fn start(
+        &mut self,
+        song: &EngineSong,
+        range: PlayRange,
+        at: Option<usize>,
+        row: usize,
+        bpm: u16,
+        tpl: u8,
+    ) {
         self.visited.fill(0);
         let last = song.order.len().saturating_sub(1);
         self.range = PlayRange {
@@ -75,7 +83,7 @@ impl Transport {
             to: range.to.min(last),
             looping: range.looping,
         };
-        self.order_pos = self.range.from;
+        self.order_pos = at.map_or(self.range.from, |a| a.clamp(self.range.from, self.range.to));
         let rows = self
             .pattern(song)
             .map_or(0, |p| song.patterns[p].rows as usize);
@@ -281,6 +289,7 @@ pub fn song_length(song: &EngineSong, range: PlayRange, rate: u32) -> SongLength
             looping: false,
             ..range
         },
+        None,
         0,
         bpm,
         tpl,

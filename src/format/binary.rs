@@ -25,7 +25,7 @@ use thiserror::Error;
 /// The four bytes every `.ttrk` file starts with.
 pub const MAGIC: [u8; 4] = *b"TTRK";
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 20;
 /// Largest file `load` reads: a song at every limit of `model::limits` encodes to about 0.9 GiB.
@@ -221,6 +221,14 @@ fn decode_payload(payload: &[u8], version: u16) -> Result<(Song, usize), DecodeE
     if version == 1 {
         let (old, used) = bincode::serde::seed_decode_from_slice(
             Borrowing::<super::legacy::SongV1>(std::marker::PhantomData),
+            payload,
+            config,
+        )?;
+        return Ok((old.into(), used));
+    }
+    if version == 2 {
+        let (old, used) = bincode::serde::seed_decode_from_slice(
+            Borrowing::<super::legacy::SongV2>(std::marker::PhantomData),
             payload,
             config,
         )?;

@@ -3,8 +3,11 @@
 //! changed are repeated, the rest are today's types.
 //!
 //! - Version 1 had no mixer: tracks ended at `mute`, and the song at `seed`.
+//! - Version 2 had no arrangement data and no frozen tracks: tracks ended at `group`, and the song
+//!   at `groups`.
 
-use crate::model::mix::{Mixer, OFF_DB, SEND_BUSES};
+use crate::model::arrange::Arrangement;
+use crate::model::mix::{Group, Insert, Mixer, OFF_DB, SEND_BUSES};
 use crate::model::{Instrument, Pattern, Song, Track};
 use serde::Deserialize;
 
@@ -59,6 +62,7 @@ impl From<SongV1> for Song {
                     sends: [OFF_DB; SEND_BUSES],
                     inserts: Vec::new(),
                     group: None,
+                    frozen: None,
                 })
                 .collect(),
             patterns: v.patterns,
@@ -69,6 +73,79 @@ impl From<SongV1> for Song {
             // Version 1 had no mixer: the default one (master chain off) sounds the same.
             mixer: Mixer::default(),
             groups: Vec::new(),
+            arrangement: Arrangement::default(),
+        }
+    }
+}
+
+/// A song as format version 2 stored it.
+#[derive(Deserialize)]
+pub(super) struct SongV2 {
+    title: String,
+    author: String,
+    bpm: u16,
+    lpb: u8,
+    tpl: u8,
+    tracks: Vec<TrackV2>,
+    patterns: Vec<Pattern>,
+    order: Vec<u16>,
+    restart: u16,
+    instruments: Vec<Option<Instrument>>,
+    seed: u64,
+    mixer: Mixer,
+    groups: Vec<Group>,
+}
+
+/// A track as format version 2 stored it.
+#[derive(Deserialize)]
+struct TrackV2 {
+    name: String,
+    note_columns: u8,
+    effect_columns: u8,
+    show_delay: bool,
+    volume_db: f32,
+    pan: f32,
+    mute: bool,
+    solo: bool,
+    sends: [f32; SEND_BUSES],
+    inserts: Vec<Insert>,
+    group: Option<u8>,
+}
+
+impl From<SongV2> for Song {
+    fn from(v: SongV2) -> Song {
+        Song {
+            title: v.title,
+            author: v.author,
+            bpm: v.bpm,
+            lpb: v.lpb,
+            tpl: v.tpl,
+            tracks: v
+                .tracks
+                .into_iter()
+                .map(|t| Track {
+                    name: t.name,
+                    note_columns: t.note_columns,
+                    effect_columns: t.effect_columns,
+                    show_delay: t.show_delay,
+                    volume_db: t.volume_db,
+                    pan: t.pan,
+                    mute: t.mute,
+                    solo: t.solo,
+                    sends: t.sends,
+                    inserts: t.inserts,
+                    group: t.group,
+                    frozen: None,
+                })
+                .collect(),
+            patterns: v.patterns,
+            order: v.order,
+            restart: v.restart,
+            instruments: v.instruments,
+            seed: v.seed,
+            mixer: v.mixer,
+            groups: v.groups,
+            arrangement: Arrangement::default(),
         }
     }
 }

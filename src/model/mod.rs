@@ -1,6 +1,7 @@
 //! The song as pure data (layer 1): what the user edits, what files hold and what the engine is built
 //! from. No I/O and no other crate module here; `validate` checks a song against [`limits`].
 
+pub mod arrange;
 pub mod limits;
 pub mod mix;
 mod note;
@@ -41,6 +42,8 @@ pub struct Song {
     pub mixer: mix::Mixer,
     /// Track groups (at most [`mix::MAX_GROUPS`]); tracks name them by index.
     pub groups: Vec<mix::Group>,
+    /// Slice mutes, sections and the loop range, parallel to `order`.
+    pub arrangement: arrange::Arrangement,
 }
 
 /// One track: its column layout and its channel settings.
@@ -68,6 +71,8 @@ pub struct Track {
     pub inserts: Vec<mix::Insert>,
     /// The group (index into [`Song::groups`]) whose bus this track feeds, if any.
     pub group: Option<u8>,
+    /// Set while the track is frozen: its audio and its hidden notes.
+    pub frozen: Option<Box<arrange::Frozen>>,
 }
 
 impl Track {
@@ -85,6 +90,7 @@ impl Track {
             sends: [mix::OFF_DB; mix::SEND_BUSES],
             inserts: Vec::new(),
             group: None,
+            frozen: None,
         }
     }
 }
@@ -519,6 +525,7 @@ impl Song {
             seed: 0x7474_7261_636b,
             mixer: mix::Mixer::default(),
             groups: Vec::new(),
+            arrangement: arrange::Arrangement::default(),
         }
     }
 

@@ -327,6 +327,12 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
             }
         }
     }
+    for (i, t) in song.tracks.iter().enumerate() {
+        if let Some(f) = &t.frozen {
+            total_values += validate_frozen(song, i, f)?;
+        }
+    }
+    validate_arrangement(song)?;
     if total_values > MAX_TOTAL_SAMPLE_VALUES {
         return Err(ModelError::TooLarge {
             what: "the song's sample data in values".into(),
@@ -366,6 +372,124 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
                 song.groups.len()
             )));
         }
+    }
+    Ok(())
+}
+
+/// Checks the frozen audio and hidden cells of track `t`; returns the audio's value count.
+fn validate_frozen(
+    song: &Song,
+    t: usize,
+    f: &super::arrange::Frozen,
+) -> Result<u64, ModelError> {
+    let who = format!("track {}'s frozen audio", t + 1);
+    let d = &f.audio;
+    let values = d.frames.saturating_mul(2);
+    if d.channels != 2 || d.data.len() as u64 != values {
+        return Err(ModelError::Inconsistent(format!(
+            "{who} must be stereo with frames × 2 values"
+        )));
+    }
+    if values > MAX_SAMPLE_VALUES {
+        return Err(ModelError::TooLarge {
+            what: who,
+            found: values,
+            max: MAX_SAMPLE_VALUES,
+        });
+    }
+    if d.data.iter().any(|v| !v.is_finite()) {
+        return Err(ModelError::Inconsistent(format!(
+            "{who} holds a non-finite value"
+        )));
+    }
+    range(format!("{who}'s rate"), d.rate as f64, 1000.0, 384_000.0)?;
+    if f.starts.len() > MAX_ORDER {
+        return Err(too_large(
+            format!("{who}'s order positions"),
+            f.starts.len(),
+            MAX_ORDER,
+        ));
+    }
+    if f.starts.iter().flatten().any(|&s| s > d.frames) {
+        return Err(ModelError::Inconsistent(format!(
+            "{who}: an order position starts past the end of the audio"
+        )));
+    }
+    if f.cells.len() > MAX_PATTERNS {
+        return Err(too_large(
+            format!("track {}'s hidden patterns", t + 1),
+            f.cells.len(),
+            MAX_PATTERNS,
+        ));
+    }
+    let tr = &song.tracks[t];
+    for (pi, pt) in f.cells.iter().enumerate() {
+        let (nc, ec) = (tr.note_columns as usize, tr.effect_columns as usize);
+        if pt.notes.len() % nc != 0
+            || pt.effects.len() % ec != 0
+            || pt.notes.len() / nc != pt.effects.len() / ec
+            || pt.notes.len() / nc > MAX_ROWS
+        {
+            return Err(ModelError::Inconsistent(format!(
+                "track {}'s hidden cells of pattern {pi} do not fit its columns",
+                t + 1
+            )));
+        }
+    }
+    Ok(values)
+}
+
+/// Checks slice mutes, sections and the loop range against the order list and the tracks.
+fn validate_arrangement(song: &Song) -> Result<(), ModelError> {
+    let a = &song.arrangement;
+    let n = song.order.len();
+    if a.mutes.len() > n {
+        return Err(ModelError::Inconsistent(format!(
+            "slice mutes are set for {} order positions, but the order list has {n}",
+            a.mutes.len()
+        )));
+    }
+    let tracks = song.tracks.len().min(64);
+    let known = if tracks == 64 {
+        u64::MAX
+    } else {
+        (1u64 << tracks) - 1
+    };
+    if let Some(i) = a.mutes.iter().position(|m| m & !known != 0) {
+        return Err(ModelError::Inconsistent(format!(
+            "order position {i} mutes a track that does not exist"
+        )));
+    }
+    let mut prev: Option<u16> = None;
+    for s in &a.sections {
+        if s.start as usize >= n || prev.is_some_and(|p| p >= s.start) {
+            return Err(ModelError::Inconsistent(format!(
+                "section \"{}\" starts at order position {}, out of order or past the end",
+                s.name, s.start
+            )));
+        }
+        prev = Some(s.start);
+        if s.name.len() > super::arrange::MAX_SECTION_NAME {
+            return Err(too_large(
+                "a section name's length",
+                s.name.len(),
+                super::arrange::MAX_SECTION_NAME,
+            ));
+        }
+        if s.colour as usize >= super::arrange::SECTION_COLOURS.len() {
+            return Err(ModelError::Inconsistent(format!(
+                "section \"{}\" has colour {}, which does not exist",
+                s.name, s.colour
+            )));
+        }
+    }
+    if let Some((x, y)) = a.loop_range
+        && (x > y || y as usize >= n)
+    {
+        return Err(ModelError::Inconsistent(format!(
+            "the loop range {x}..={y} does not lie within the order list (0..={})",
+            n - 1
+        )));
     }
     Ok(())
 }

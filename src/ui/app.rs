@@ -784,14 +784,7 @@ impl App {
                     self.stop();
                 } else {
                     let from = self.order_position_of_pattern();
-                    self.play(
-                        PlayRange {
-                            from,
-                            to: self.song.order.len() - 1,
-                            looping: true,
-                        },
-                        0,
-                    );
+                    self.play_song_from(from, 0);
                 }
             }
             Action::PlayPattern => {
@@ -805,20 +798,14 @@ impl App {
                             to: from,
                             looping: true,
                         },
+                        None,
                         0,
                     );
                 }
             }
             Action::PlayFromCursor => {
                 let from = self.order_position_of_pattern();
-                self.play(
-                    PlayRange {
-                        from,
-                        to: self.song.order.len() - 1,
-                        looping: true,
-                    },
-                    self.cursor.row,
-                );
+                self.play_song_from(from, self.cursor.row);
             }
             Action::Stop => self.stop(),
             Action::ToggleFollow => {
@@ -891,15 +878,7 @@ impl App {
                 self.clamp_cursor();
             }
             Action::OrderPlay => {
-                let from = self.order_cursor;
-                self.play(
-                    PlayRange {
-                        from,
-                        to: self.song.order.len() - 1,
-                        looping: true,
-                    },
-                    0,
-                );
+                self.play_song_from(self.order_cursor, 0);
             }
             Action::InstrumentSelect => {
                 self.instrument = (self.instrument_cursor + 1) as u8;
@@ -1757,33 +1736,58 @@ impl App {
         self.message = format!("pattern {:02}", self.pattern);
     }
 
-    fn play(&mut self, range: PlayRange, row: usize) {
+    fn play(&mut self, range: PlayRange, at: Option<usize>, row: usize) {
         let Some(h) = self.engine.as_mut() else {
             self.message = "no engine".into();
             return;
         };
         let es = EngineSong::from_model(&self.song, self.rate);
-        let (bpm, tpl) = engine::chase_tempo(&es, range.from);
+        let (bpm, tpl) = engine::chase_tempo(&es, at.unwrap_or(range.from));
         h.send(Command::Play {
             range,
             row: row as u16,
             bpm,
             tpl,
+            at: at.map(|a| a as u16),
         });
         self.playing = true;
     }
 
+    /// Plays the song from order position `order`, `row`, looping: over the loop range when one
+    /// is set (starting at its first position when `order` lies outside it), else over the whole
+    /// song.
+    pub fn play_song_from(&mut self, order: usize, row: usize) {
+        let last = self.song.order.len() - 1;
+        let order = order.min(last);
+        match self.song.arrangement.loop_range {
+            Some((a, b)) => {
+                let (a, b) = (a as usize, (b as usize).min(last));
+                let inside = (a..=b).contains(&order);
+                self.play(
+                    PlayRange {
+                        from: a,
+                        to: b,
+                        looping: true,
+                    },
+                    Some(if inside { order } else { a }),
+                    if inside { row } else { 0 },
+                );
+            }
+            None => self.play(
+                PlayRange {
+                    from: order,
+                    to: last,
+                    looping: true,
+                },
+                None,
+                row,
+            ),
+        }
+    }
+
     /// Plays on from order position `order`, `row` (after the audio was reopened).
     pub fn resume(&mut self, order: usize, row: usize) {
-        let order = order.min(self.song.order.len() - 1);
-        self.play(
-            PlayRange {
-                from: order,
-                to: self.song.order.len() - 1,
-                looping: true,
-            },
-            row,
-        );
+        self.play_song_from(order, row);
     }
 
     fn stop(&mut self) {

@@ -12,6 +12,7 @@
 //! stored as 32-bit float and reloads with `bits = 32, float = true`; and an effect field with
 //! command 0 is written as `...`, so its parameter reloads as 0.
 
+mod arrange;
 mod grid;
 mod mix;
 mod read;

@@ -35,6 +35,9 @@ const ROOT_KEYS: &[&str] = &[
     "delay",
     "master",
     "group",
+    "loop",
+    "section",
+    "mute",
 ];
 const TRACK_KEYS: &[&str] = &[
     "name",
@@ -415,6 +418,7 @@ impl Parser<'_> {
                 r as u16
             }
         };
+        let arrangement = super::arrange::read(root, order.len(), tracks.len())?;
         let song = Song {
             title: title.0,
             author,
@@ -429,6 +433,7 @@ impl Parser<'_> {
             seed,
             mixer: super::mix::mixer(root)?,
             groups,
+            arrangement,
         };
         validate(&song).map_err(|e| self.src.err(0, e.to_string()))?;
         Ok(song)
@@ -511,6 +516,7 @@ impl Parser<'_> {
                 sends,
                 inserts,
                 group,
+                frozen: None,
             };
             tracks.push(track);
             // Probe with the tracks so far: the model's message names this track by number.
@@ -788,5 +794,6 @@ fn skeleton(tracks: Vec<Track>, instruments: Vec<Option<Instrument>>) -> Song {
         seed: 0,
         mixer: Default::default(),
         groups: Vec::new(),
+        arrangement: Default::default(),
     }
 }

@@ -54,6 +54,7 @@ pub fn write_text(song: &Song, out_path: &Path) -> Result<TextOutput, TextSaveEr
     if song.instruments.len() != highest {
         out += &format!("instrument_slots = {}\n", song.instruments.len());
     }
+    super::arrange::write(&mut out, song);
     super::mix::write_groups(&mut out, &song.groups);
     for track in &song.tracks {
         write_track(&mut out, track);
