@@ -326,7 +326,7 @@ mod tests {
         newer[4] = 9;
         let e = decode(&newer).unwrap_err().to_string();
         assert!(
-            e.contains("written by a newer ttrack, format 9; this one reads up to 2"),
+            e.contains("written by a newer ttrack, format 9; this one reads up to 3"),
             "{e}"
         );
         let short = &good[..good.len() - 5];
