@@ -185,7 +185,7 @@ fn wrong_magic_and_newer_versions_are_named() {
     newer[4..6].copy_from_slice(&7u16.to_le_bytes());
     let e = binary::decode(&newer).unwrap_err().to_string();
     assert!(
-        e.contains("written by a newer ttrack, format 7; this one reads up to 2"),
+        e.contains("written by a newer ttrack, format 7; this one reads up to 3"),
         "{e}"
     );
     let mut longer = bytes.clone();
