@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 use ttrack::format::{self, binary, text, wav};
-use ttrack::model::mix::{self, ranges};
 use ttrack::model::arrange::{Arrangement, Section};
+use ttrack::model::mix::{self, ranges};
 use ttrack::model::{
     Adsr, EffectCell, Instrument, InstrumentKind, LoopMode, Note, NoteCell, Pattern, PatternTrack,
     SampleData, Sampler, Song, Synth, Track, Waveform, validate,

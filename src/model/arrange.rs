@@ -140,15 +140,17 @@ impl Song {
     pub fn section_range(&self, i: usize) -> std::ops::Range<usize> {
         let s = &self.arrangement.sections;
         let start = s.get(i).map_or(0, |s| s.start as usize);
-        let end = s
-            .get(i + 1)
-            .map_or(self.order.len(), |n| n.start as usize);
+        let end = s.get(i + 1).map_or(self.order.len(), |n| n.start as usize);
         start..end.max(start)
     }
 
     /// Whether track `t` has any note in the pattern at order position `pos`.
     pub fn slice_has_notes(&self, pos: usize, t: usize) -> bool {
-        let Some(p) = self.order.get(pos).and_then(|&p| self.patterns.get(p as usize)) else {
+        let Some(p) = self
+            .order
+            .get(pos)
+            .and_then(|&p| self.patterns.get(p as usize))
+        else {
             return false;
         };
         p.tracks.get(t).is_some_and(|pt| {

@@ -377,11 +377,7 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
 }
 
 /// Checks the frozen audio and hidden cells of track `t`; returns the audio's value count.
-fn validate_frozen(
-    song: &Song,
-    t: usize,
-    f: &super::arrange::Frozen,
-) -> Result<u64, ModelError> {
+fn validate_frozen(song: &Song, t: usize, f: &super::arrange::Frozen) -> Result<u64, ModelError> {
     let who = format!("track {}'s frozen audio", t + 1);
     let d = &f.audio;
     let values = d.frames.saturating_mul(2);

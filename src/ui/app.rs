@@ -115,6 +115,11 @@ pub enum Popup {
         /// Text so far.
         text: String,
     },
+    /// Typing a name for the section starting at the matrix cursor (empty: no section).
+    SectionName {
+        /// Text so far.
+        text: String,
+    },
     /// Typing a name for instrument `slot`.
     Rename {
         /// Slot (1-based).
@@ -209,8 +214,10 @@ pub struct App {
     pub instrument: u8,
     /// The view follows playback.
     pub follow: bool,
-    /// Order list cursor.
+    /// Order list cursor (the matrix row).
     pub order_cursor: usize,
+    /// Track under the matrix cursor.
+    pub matrix_track: usize,
     /// Instrument list cursor (0-based slot index).
     pub instrument_cursor: usize,
     /// One-line message (errors, "saved").
@@ -281,6 +288,7 @@ impl App {
             instrument: 1,
             follow: true,
             order_cursor: 0,
+            matrix_track: 0,
             instrument_cursor: 0,
             message: String::new(),
             popups: Vec::new(),
@@ -455,6 +463,20 @@ impl App {
                 TextKey::Typing => {
                     if let Some(top) = self.popups.last_mut() {
                         *top = Popup::Path { purpose, text };
+                    }
+                }
+            },
+            Popup::SectionName { mut text } => match type_text(&mut text, chord, 32) {
+                TextKey::Cancel => {
+                    self.popups.pop();
+                }
+                TextKey::Done => {
+                    self.popups.pop();
+                    self.name_section(text);
+                }
+                TextKey::Typing => {
+                    if let Some(top) = self.popups.last_mut() {
+                        *top = Popup::SectionName { text };
                     }
                 }
             },
@@ -696,6 +718,9 @@ impl App {
 
     /// Performs an action.
     pub fn perform(&mut self, action: Action) {
+        if self.matrix_action(action) {
+            return;
+        }
         if matches!(
             action,
             Action::Up
@@ -842,44 +867,33 @@ impl App {
             Action::PrevPattern => self.select_pattern(self.pattern as isize - 1),
             Action::ListUp => self.list_move(-1),
             Action::ListDown => self.list_move(1),
-            Action::OrderInsert => self.order_edit(
-                |order, i| order.insert(i + 1, order[i]),
-                "inserted an order entry",
-            ),
-            Action::OrderDelete => {
-                if self.song.order.len() > 1 {
-                    self.order_edit(
-                        |order, i| {
-                            order.remove(i);
-                        },
-                        "deleted an order entry",
-                    );
-                } else {
-                    self.message = "the order list needs at least one entry".into();
-                }
-            }
-            Action::OrderPatternUp | Action::OrderPatternDown => {
-                let up = action == Action::OrderPatternUp;
-                let n = self.song.patterns.len() as u16;
-                self.order_edit(
-                    move |order, i| {
-                        order[i] = if up {
-                            (order[i] + 1) % n
-                        } else {
-                            (order[i] + n - 1) % n
-                        }
-                    },
-                    "changed an order entry",
-                );
-            }
-            Action::OrderEdit => {
-                self.pattern = self.song.order[self.order_cursor] as usize;
-                self.view = View::Pattern;
-                self.clamp_cursor();
-            }
-            Action::OrderPlay => {
-                self.play_song_from(self.order_cursor, 0);
-            }
+            // Handled by `matrix_action` above.
+            Action::OrderInsert
+            | Action::OrderDelete
+            | Action::OrderPatternUp
+            | Action::OrderPatternDown
+            | Action::OrderEdit
+            | Action::OrderPlay
+            | Action::OrderDuplicate
+            | Action::OrderMoveUp
+            | Action::OrderMoveDown
+            | Action::MatrixLeft
+            | Action::MatrixRight
+            | Action::MatrixTop
+            | Action::MatrixBottom
+            | Action::OrderClone
+            | Action::SliceMute
+            | Action::MatrixJump
+            | Action::SectionName
+            | Action::SectionColour
+            | Action::SectionUp
+            | Action::SectionDown
+            | Action::SectionCopy
+            | Action::SectionDelete
+            | Action::LoopStart
+            | Action::LoopEnd
+            | Action::LoopSection
+            | Action::LoopClear => {}
             Action::InstrumentSelect => {
                 self.instrument = (self.instrument_cursor + 1) as u8;
                 self.message = format!("instrument {:02X}", self.instrument);
@@ -1004,13 +1018,6 @@ impl App {
                 });
                 self.clamp_cursor();
             }
-            Action::OrderDuplicate => {
-                self.order_edit(
-                    |order, i| order.insert(i + 1, order[i]),
-                    "duplicated an order entry",
-                );
-                self.order_cursor += 1;
-            }
             Action::ReopenAudio => {
                 self.reopen_audio = true;
                 self.message = "reopening the audio device".into();
@@ -1130,19 +1137,6 @@ impl App {
                     &dir,
                     self.instrument_cursor as u8 + 1,
                 )));
-            }
-            Action::OrderMoveUp | Action::OrderMoveDown => {
-                let up = action == Action::OrderMoveUp;
-                let i = self.order_cursor;
-                let j = if up {
-                    i.checked_sub(1)
-                } else {
-                    (i + 1 < self.song.order.len()).then_some(i + 1)
-                };
-                if let Some(j) = j {
-                    self.order_edit(move |order, _| order.swap(i, j), "moved an order entry");
-                    self.order_cursor = j;
-                }
             }
         }
     }
@@ -1368,7 +1362,7 @@ impl App {
     }
 
     /// A structural change as one undo step.
-    fn song_edit(&mut self, what: &'static str, f: impl FnOnce(&mut Song)) {
+    pub(super) fn song_edit(&mut self, what: &'static str, f: impl FnOnce(&mut Song)) {
         let before = Box::new(self.song.clone());
         let mut after = before.clone();
         f(&mut after);
@@ -1689,25 +1683,6 @@ impl App {
             .iter()
             .position(|&p| p as usize == self.pattern)
             .unwrap_or(0)
-    }
-
-    fn order_edit(&mut self, f: impl FnOnce(&mut Vec<u16>, usize), what: &'static str) {
-        let before = Box::new(self.song.clone());
-        let mut after = before.clone();
-        let i = self.order_cursor.min(after.order.len() - 1);
-        f(&mut after.order, i);
-        if after.order.len() > crate::model::limits::MAX_ORDER {
-            self.message = "the order list is full".into();
-            return;
-        }
-        after.restart = after.restart.min(after.order.len() as u16 - 1);
-        self.apply(Edit::Song {
-            what,
-            before,
-            after,
-        });
-        self.order_cursor = self.order_cursor.min(self.song.order.len() - 1);
-        self.message = what.into();
     }
 
     fn list_move(&mut self, d: isize) {

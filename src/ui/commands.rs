@@ -181,6 +181,40 @@ pub enum Action {
     OrderMoveUp,
     /// Move the order entry at the cursor down.
     OrderMoveDown,
+    /// Matrix cursor a track left.
+    MatrixLeft,
+    /// Matrix cursor a track right.
+    MatrixRight,
+    /// Matrix cursor to the first order position.
+    MatrixTop,
+    /// Matrix cursor to the last order position.
+    MatrixBottom,
+    /// Insert a clone (a new copy) of the entry's pattern after it.
+    OrderClone,
+    /// Mute or unmute the track's slice at the cursor's order position.
+    SliceMute,
+    /// Play from the cell under the matrix cursor (and put the pattern cursor there).
+    MatrixJump,
+    /// Name the section that starts at the cursor (or start one there).
+    SectionName,
+    /// Next colour for the section under the cursor.
+    SectionColour,
+    /// Move the section under the cursor before the previous one.
+    SectionUp,
+    /// Move the section under the cursor after the next one.
+    SectionDown,
+    /// Copy the section under the cursor (inserted after it).
+    SectionCopy,
+    /// Delete the section under the cursor with its entries.
+    SectionDelete,
+    /// Start the loop range at the cursor.
+    LoopStart,
+    /// End the loop range at the cursor.
+    LoopEnd,
+    /// Loop the section under the cursor (or the entry); again to clear.
+    LoopSection,
+    /// Clear the loop range.
+    LoopClear,
     /// Next instrument parameter.
     ParamNext,
     /// Previous instrument parameter.
@@ -332,7 +366,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         S::Global,
         &["F3"],
         A::ViewArrangement,
-        "arrangement (order list)",
+        "arrangement (pattern matrix)",
     ),
     cmd(
         "view.instruments",
@@ -840,21 +874,56 @@ pub static COMMANDS: &[CommandSpec] = &[
         S::Arrangement,
         &["Up"],
         A::ListUp,
-        "previous entry",
+        "previous order position",
     ),
     cmd(
         "arrangement.down",
         S::Arrangement,
         &["Down"],
         A::ListDown,
-        "next entry",
+        "next order position",
+    ),
+    cmd(
+        "arrangement.left",
+        S::Arrangement,
+        &["Left"],
+        A::MatrixLeft,
+        "track to the left",
+    ),
+    cmd(
+        "arrangement.right",
+        S::Arrangement,
+        &["Right"],
+        A::MatrixRight,
+        "track to the right",
+    ),
+    cmd(
+        "arrangement.top",
+        S::Arrangement,
+        &["Home"],
+        A::MatrixTop,
+        "first order position",
+    ),
+    cmd(
+        "arrangement.bottom",
+        S::Arrangement,
+        &["End"],
+        A::MatrixBottom,
+        "last order position",
     ),
     cmd(
         "arrangement.insert",
         S::Arrangement,
-        &["Insert"],
+        &["Insert", "r"],
         A::OrderInsert,
-        "insert a copy of the entry",
+        "repeat: the same pattern again after the entry",
+    ),
+    cmd(
+        "arrangement.clone",
+        S::Arrangement,
+        &["c"],
+        A::OrderClone,
+        "clone: a new copy of the pattern after the entry",
     ),
     cmd(
         "arrangement.delete",
@@ -866,14 +935,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(
         "arrangement.pattern_up",
         S::Arrangement,
-        &["Right"],
+        &["+", "="],
         A::OrderPatternUp,
         "next pattern for the entry",
     ),
     cmd(
         "arrangement.pattern_down",
         S::Arrangement,
-        &["Left"],
+        &["-"],
         A::OrderPatternDown,
         "previous pattern for the entry",
     ),
@@ -882,7 +951,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         S::Arrangement,
         &["d"],
         A::OrderDuplicate,
-        "duplicate the entry",
+        "repeat the entry and move to the copy",
     ),
     cmd(
         "arrangement.move_up",
@@ -899,11 +968,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         "move the entry down",
     ),
     cmd(
+        "arrangement.mute",
+        S::Arrangement,
+        &["m"],
+        A::SliceMute,
+        "mute/unmute the track's slice at this position",
+    ),
+    cmd(
         "arrangement.edit",
         S::Arrangement,
         &["e", "Tab"],
         A::OrderEdit,
-        "edit the entry's pattern",
+        "edit the entry's pattern at this track",
     ),
     cmd(
         "arrangement.play",
@@ -911,6 +987,83 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["p"],
         A::OrderPlay,
         "play from the entry",
+    ),
+    cmd(
+        "arrangement.jump",
+        S::Arrangement,
+        &["Enter"],
+        A::MatrixJump,
+        "jump: play from this cell",
+    ),
+    cmd(
+        "arrangement.section_name",
+        S::Arrangement,
+        &["s"],
+        A::SectionName,
+        "name a section starting here (empty name: remove it)",
+    ),
+    cmd(
+        "arrangement.section_colour",
+        S::Arrangement,
+        &["k"],
+        A::SectionColour,
+        "next colour for the section",
+    ),
+    cmd(
+        "arrangement.section_up",
+        S::Arrangement,
+        &["C-Up"],
+        A::SectionUp,
+        "move the section before the previous one",
+    ),
+    cmd(
+        "arrangement.section_down",
+        S::Arrangement,
+        &["C-Down"],
+        A::SectionDown,
+        "move the section after the next one",
+    ),
+    cmd(
+        "arrangement.section_copy",
+        S::Arrangement,
+        &["C-d"],
+        A::SectionCopy,
+        "copy the section (inserted after it)",
+    ),
+    cmd(
+        "arrangement.section_delete",
+        S::Arrangement,
+        &["C-Delete", "S-Delete"],
+        A::SectionDelete,
+        "delete the section and its entries",
+    ),
+    cmd(
+        "arrangement.loop_start",
+        S::Arrangement,
+        &["["],
+        A::LoopStart,
+        "loop range starts here",
+    ),
+    cmd(
+        "arrangement.loop_end",
+        S::Arrangement,
+        &["]"],
+        A::LoopEnd,
+        "loop range ends here",
+    ),
+    cmd(
+        "arrangement.loop_section",
+        S::Arrangement,
+        &["l"],
+        A::LoopSection,
+        "loop the section (or the entry); again: no loop",
+    ),
+    cmd(
+        "arrangement.loop_clear",
+        S::Arrangement,
+        &["L"],
+        A::LoopClear,
+        "no loop range",
     ),
     cmd(
         "instruments.up",

@@ -7,6 +7,8 @@ pub mod commands;
 pub mod edit;
 pub mod instruments;
 pub mod keymap;
+pub mod matrix;
+pub mod matrix_view;
 pub mod meters;
 pub mod mix_fx;
 pub mod mixer;

@@ -39,6 +39,8 @@ pub struct Theme {
     pub selection: Style,
     /// Meter cells near full scale (the top 6 dB).
     pub meter_hot: Style,
+    /// Whether colours may be used (section colours in the matrix).
+    pub colour: bool,
 }
 
 impl Theme {
@@ -71,6 +73,7 @@ impl Theme {
                 .add_modifier(Modifier::BOLD),
             selection: s.bg(Color::DarkGray).fg(Color::White),
             meter_hot: s.fg(Color::Red),
+            colour: true,
         }
     }
 
@@ -91,6 +94,7 @@ impl Theme {
             edit: s.add_modifier(Modifier::REVERSED | Modifier::BOLD),
             selection: s.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
             meter_hot: s.add_modifier(Modifier::BOLD),
+            colour: false,
         }
     }
 }
@@ -106,7 +110,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     draw_status(f, status, app, theme);
     match app.view {
         View::Pattern => draw_pattern(f, view, app, theme),
-        View::Arrangement => draw_arrangement(f, view, app, theme),
+        View::Arrangement => super::matrix_view::draw_matrix(f, view, app, theme),
         View::Instruments => draw_instruments(f, view, app, theme),
         View::Mixer => super::mixer_view::draw_mixer(f, view, app, theme),
         View::Help => draw_help(f, view, app, theme),
@@ -382,46 +386,6 @@ fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-fn draw_arrangement(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let status = app.engine.as_ref().map(|h| *h.status()).unwrap_or_default();
-    let body = area.height.saturating_sub(2) as usize;
-    let top = app.order_cursor.saturating_sub(body / 2);
-    let mut lines = vec![Line::styled(
-        format!(
-            " Arrangement: {} entries, restart at {:02}",
-            app.song.order.len(),
-            app.song.restart
-        ),
-        theme.title,
-    )];
-    for (i, &p) in app.song.order.iter().enumerate().skip(top).take(body) {
-        let name = app
-            .song
-            .patterns
-            .get(p as usize)
-            .map_or("", |p| p.name.as_str());
-        let playing = status.playing && status.position.order == i;
-        let text = format!(
-            " {:02}  pattern {:02}  {:<16}{}",
-            i,
-            p,
-            name,
-            if playing { " ▶" } else { "" }
-        );
-        let st = if i == app.order_cursor {
-            theme.cursor
-        } else {
-            theme.text
-        };
-        lines.push(Line::styled(text, st));
-    }
-    lines.push(Line::styled(
-        " ←/→ pattern  Insert copy  Delete remove  e edit  p play from here",
-        theme.dim,
-    ));
-    f.render_widget(Paragraph::new(lines), area);
-}
-
 fn draw_instruments(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let [list_area, detail_area] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
@@ -593,6 +557,12 @@ fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
                 super::app::PathPurpose::RenderSelection => "Render selection to",
             };
             recover = format!("{what}: {text}_   (Enter: go, Esc: cancel)");
+            recover.as_str()
+        }
+        Popup::SectionName { text } => {
+            recover = format!(
+                "Section name: {text}_   (Enter: name it, empty: no section here, Esc: cancel)"
+            );
             recover.as_str()
         }
         Popup::Rename { slot, text } => {

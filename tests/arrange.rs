@@ -1,0 +1,112 @@
+//! The arrangement as heard: slice mutes silence one track at one order position, the loop range
+//! plays from where play started and loops back to its first position.
+// The real-time rules (clippy.toml) bind the engine; test and tool code may allocate freely.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod common;
+use common::measure::*;
+use common::*;
+use ttrack::engine::{self, Command, Engine, EngineSong, PlayRange, rt};
+use ttrack::model::*;
+
+/// Level in dB (re full-scale sine) of the `hz` component of `x` (Goertzel over the window,
+/// Hann-weighted).
+fn tone_db(x: &[f32], hz: f64) -> f64 {
+    let n = x.len();
+    let w = std::f64::consts::TAU * hz / RATE as f64;
+    let (mut re, mut im) = (0.0f64, 0.0f64);
+    let mut norm = 0.0;
+    for (i, &v) in x.iter().enumerate() {
+        let win = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
+        re += v as f64 * win * (w * i as f64).cos();
+        im += v as f64 * win * (w * i as f64).sin();
+        norm += win;
+    }
+    20.0 * ((2.0 * (re * re + im * im).sqrt() / norm).max(1e-12)).log10()
+}
+
+/// Two sine tracks, 440 Hz and 660 Hz (E-5 is 659.3 Hz), one 8-row pattern (1 s at 120 BPM,
+/// LPB 4) played three times; track 1's slice at position 1 is muted.
+#[test]
+fn a_muted_slice_is_silent_and_only_there() {
+    let mut s = song(2, 8, vec![synth(Waveform::Sine)]);
+    s.bpm = 120;
+    put(&mut s, 0, 0, "A-4", 1, Some(0x20));
+    put(&mut s, 1, 0, "E-5", 1, Some(0x20));
+    s.order = vec![0, 0, 0];
+    s.arrangement.mutes = vec![0, 0b01];
+    validate(&s).unwrap();
+    let (l, _) = render(&s);
+    let sec = frames(1.0);
+    // Skip the first 20 ms of each entry (declick fades), measure 0.9 s.
+    let win = |k: usize| &l[k * sec + frames(0.02)..k * sec + frames(0.92)];
+    for k in 0..3 {
+        let a = tone_db(win(k), 440.0);
+        let e = tone_db(win(k), 659.255);
+        assert!(e > -20.0, "entry {k}: the unmuted track plays ({e:.1} dB)");
+        if k == 1 {
+            assert!(a < -90.0, "entry 1: the muted slice is silent ({a:.1} dB)");
+        } else {
+            assert!(a > -20.0, "entry {k}: the track plays ({a:.1} dB)");
+        }
+    }
+    // The muted track stops within the fade-out at the entry's start.
+    let tail = &l[sec + frames(0.01)..sec + frames(0.5)];
+    assert!(tone_db(tail, 440.0) < -90.0);
+}
+
+/// Four one-second patterns at 220, 330, 440 and 550 Hz; playing the loop range 1..=3 from
+/// position 2 plays 2, 3, then 1, 2, 3, 1, …
+#[test]
+fn the_loop_range_plays_from_the_start_position_and_loops_to_its_first() {
+    let mut s = song(1, 8, vec![synth(Waveform::Sine)]);
+    s.bpm = 120;
+    let notes = ["A-3", "E-4", "A-4", "C#5"];
+    let hz = [220.0, 329.63, 440.0, 554.37];
+    s.patterns = notes
+        .iter()
+        .map(|n| {
+            let mut p = Pattern::new(8, &s.tracks);
+            let c = p.note_mut(0, 0, 0);
+            c.note = Note::parse(n).unwrap();
+            c.instrument = 1;
+            p
+        })
+        .collect();
+    s.order = vec![0, 1, 2, 3];
+    s.arrangement.loop_range = Some((1, 3));
+    validate(&s).unwrap();
+    let es = EngineSong::from_model(&s, RATE);
+    let (mut h, link) = engine::link();
+    let mut e = Engine::new(Box::new(es.clone()));
+    e.connect(link);
+    h.send(Command::Play {
+        range: PlayRange {
+            from: 1,
+            to: 3,
+            looping: true,
+        },
+        row: 0,
+        bpm: es.bpm,
+        tpl: es.tpl,
+        at: Some(2),
+    });
+    let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+    let mut out = Vec::new();
+    while out.len() < frames(7.0) {
+        rt::process_block(&mut e, &mut l, &mut r);
+        out.extend_from_slice(&l);
+        h.pump();
+    }
+    // The master stage's look-ahead delays everything by a few frames; windows stay clear of it.
+    let expect = [2usize, 3, 1, 2, 3, 1, 2];
+    for (k, &pos) in expect.iter().enumerate() {
+        let w = &out[k * frames(1.0) + frames(0.05)..k * frames(1.0) + frames(0.95)];
+        let f = pitch_zero_crossings(w, RATE);
+        assert!(
+            (f - hz[pos]).abs() < 1.0,
+            "second {k}: expected position {pos} ({} Hz), heard {f:.1} Hz",
+            hz[pos]
+        );
+    }
+}
