@@ -110,3 +110,136 @@ fn the_loop_range_plays_from_the_start_position_and_loops_to_its_first() {
         );
     }
 }
+
+/// The mixed demo (inserts, sends, reverb, delay, master chain) with Bass and Arp in a group.
+fn grouped_demo() -> Song {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-mix.ttrk");
+    let mut s = ttrack::format::load_song(&path).unwrap();
+    let mut g = ttrack::model::mix::Group::new("Low");
+    g.volume_db = -1.5;
+    g.pan = 0.1;
+    s.groups.push(g);
+    s.tracks[3].group = Some(0);
+    s.tracks[5].group = Some(0);
+    validate(&s).unwrap();
+    s
+}
+
+/// Largest sample difference between two stereo renders, in dB re full scale (and the lengths
+/// must agree).
+fn difference_db(a: &(Vec<f32>, Vec<f32>), b: &(Vec<f32>, Vec<f32>)) -> f64 {
+    assert_eq!(a.0.len(), b.0.len(), "the renders differ in length");
+    let d =
+        a.0.iter()
+            .zip(&b.0)
+            .chain(a.1.iter().zip(&b.1))
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+    20.0 * (d.max(1e-12) as f64).log10()
+}
+
+/// Freezing the bass (compressor insert, in a group) and the arp (pan, both sends, in a group)
+/// changes the render by less than −80 dB; unfreezing gives back the song as it was.
+#[test]
+fn a_frozen_track_sounds_as_before_and_unfreezes_to_the_same_song() {
+    use ttrack::render::freeze::{freeze, unfreeze};
+    let s = grouped_demo();
+    let before = render(&s);
+    let mut frozen = s.clone();
+    for t in [3, 5] {
+        frozen = freeze(&frozen, t, RATE).unwrap();
+        let f = frozen.tracks[t].frozen.as_ref().unwrap();
+        assert_eq!(f.starts.len(), s.order.len());
+        assert_eq!(f.starts[0], Some(0));
+        assert!(
+            frozen
+                .patterns
+                .iter()
+                .all(|p| !p.tracks[t].notes.iter().any(|c| c.note != Note::Empty))
+        );
+    }
+    validate(&frozen).unwrap();
+    let after = render(&frozen);
+    let d = difference_db(&before, &after);
+    assert!(d <= -80.0, "frozen render differs by {d:.1} dB");
+    // The test can fail: without the audio the track is missing.
+    let mut silent = frozen.clone();
+    silent.tracks[3].frozen = None;
+    assert!(difference_db(&before, &render(&silent)) > -40.0);
+
+    let thawed = unfreeze(&unfreeze(&frozen, 5).unwrap(), 3).unwrap();
+    assert_eq!(thawed, s);
+
+    // Both file formats keep the frozen tracks: audio, starts and hidden cells.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["f.ttrk", "f.ttrk.toml"] {
+        let p = dir.path().join(name);
+        ttrack::format::save_song(&frozen, &p).unwrap();
+        let back = ttrack::format::load_song(&p).unwrap();
+        for t in [3, 5] {
+            let (a, b) = (
+                frozen.tracks[t].frozen.as_ref().unwrap(),
+                back.tracks[t].frozen.as_ref().unwrap(),
+            );
+            assert_eq!(a.audio.data, b.audio.data, "{name}: track {t}'s audio");
+            assert_eq!(a.audio.rate, b.audio.rate);
+            assert_eq!(a.starts, b.starts, "{name}");
+            assert_eq!(a.cells, b.cells, "{name}");
+        }
+        assert_eq!(back.patterns, frozen.patterns, "{name}");
+        assert_eq!(
+            unfreeze(&unfreeze(&back, 5).unwrap(), 3).unwrap().patterns,
+            s.patterns
+        );
+    }
+    assert!(dir.path().join("f.samples/frozen-04-Bass.wav").exists());
+}
+
+/// Live, from the middle of the song: a frozen track started at order position 2 (row 0 or 8)
+/// plays its audio from where the song reaches that point, sample for sample. (Compared alone,
+/// against the track's own whole-song render: started mid-song, an unfrozen track cannot have
+/// the notes still ringing and the compressor state that the frozen audio holds.)
+#[test]
+fn a_frozen_track_plays_from_any_position() {
+    use ttrack::render::freeze::{freeze, solo_song};
+    let s = grouped_demo();
+    let t = 3;
+    let frozen = solo_song(&freeze(&s, t, RATE).unwrap(), t);
+    let whole = render(&solo_song(&s, t));
+    let start = frozen.tracks[t].frozen.as_ref().unwrap().starts[2].unwrap() as usize;
+    let row_frames = frames(s.row_seconds());
+    let es = EngineSong::from_model(&frozen, RATE);
+    for row in [0u16, 8] {
+        let (mut h, link) = engine::link();
+        let mut e = Engine::new(Box::new(es.clone()));
+        e.connect(link);
+        h.send(Command::Play {
+            range: PlayRange {
+                from: 0,
+                to: frozen.order.len() - 1,
+                looping: false,
+            },
+            row,
+            bpm: es.bpm,
+            tpl: es.tpl,
+            at: Some(2),
+        });
+        let (mut l, mut r) = (vec![0.0; 128], vec![0.0; 128]);
+        let mut out = Vec::new();
+        while out.len() < frames(4.0) {
+            rt::process_block(&mut e, &mut l, &mut r);
+            out.extend_from_slice(&l);
+            h.pump();
+        }
+        let from = start + row as usize * row_frames;
+        let want = &whole.0[from..from + out.len()];
+        let d = out
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        let d = 20.0 * (d.max(1e-12) as f64).log10();
+        assert!(d <= -80.0, "from row {row}: differs by {d:.1} dB");
+        assert!(rms_db(&out) > -40.0, "the track plays");
+    }
+}

@@ -12,6 +12,7 @@
 )]
 
 mod commands;
+pub mod frozen;
 pub mod handle;
 pub mod midi;
 pub mod mixer;
@@ -27,7 +28,7 @@ pub use handle::{EngineHandle, EngineLink, link};
 pub use midi::{MidiMessage, MidiReport, PeriodClock, SongPos, TimedMidi, midi_ring};
 pub use msg::{Command, Garbage, MixState, Report, Status};
 pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
-pub use transport::{PlayRange, SongLength, Transport, chase_tempo, song_length};
+pub use transport::{PlayRange, SongLength, Transport, chase_tempo, order_starts, song_length};
 
 use crate::model::limits::{MAX_NOTE_COLUMNS, MAX_TRACKS, MAX_VOICES};
 use mixer::{Meters, MixStage};
@@ -67,6 +68,10 @@ pub struct Engine {
     lanes: Box<[Lane]>,
     track_fx: Box<[TrackFx]>,
     track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
+    /// Playback state of each frozen track.
+    frozen: Box<[frozen::FrozenState]>,
+    /// The order position the frozen tracks were last synced to (`usize::MAX`: none since play).
+    frozen_order: usize,
     mix: MixStage,
     meters: Meters,
     stem_out: Option<Box<StemBlock>>,
@@ -114,6 +119,8 @@ impl Engine {
                 .collect(),
             track_fx: (0..MAX_TRACKS).map(|_| TrackFx::default()).collect(),
             track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
+            frozen: vec![frozen::FrozenState::default(); MAX_TRACKS].into_boxed_slice(),
+            frozen_order: usize::MAX,
             mix,
             meters: Meters::default(),
             stem_out: None,
@@ -210,6 +217,9 @@ impl Engine {
         for v in self.voices.iter_mut().filter(|v| v.active) {
             v.fade_out();
         }
+        for f in self.frozen.iter_mut() {
+            f.stop();
+        }
         self.next_event = u64::MAX;
     }
 
@@ -223,6 +233,10 @@ impl Engine {
         for l in self.lanes.iter_mut() {
             *l = Lane::new();
         }
+        for f in self.frozen.iter_mut() {
+            f.reset();
+        }
+        self.frozen_order = usize::MAX;
         for f in self.track_fx.iter_mut() {
             *f = TrackFx::default();
         }
@@ -511,6 +525,14 @@ impl Engine {
             }
         }
         self.active_len = kept;
+        for (t, state) in self.frozen.iter_mut().enumerate() {
+            if let (Some(f), Some(buf)) = (self.song.frozen(t), self.track_buf.get_mut(t)) {
+                let (bl, br) = buf.split_at_mut(MAX_CHUNK);
+                if state.render(f, &mut bl[..len], &mut br[..len], used[t]) {
+                    used[t] = true;
+                }
+            }
+        }
         self.mix.set_tempo(&self.song, self.transport.bpm);
         self.mix
             .mix(&self.song, &mut self.track_buf, &used, left, right);

@@ -144,6 +144,9 @@ impl Engine {
             let (order, row) = (self.transport.order_pos, self.transport.row);
             self.midi
                 .row_started(self.row_start, self.row_frames, order, pattern, row);
+            if order != self.frozen_order || row == 0 {
+                self.sync_frozen(order, row);
+            }
             self.start_row();
         } else {
             self.tick_effects();
@@ -186,10 +189,15 @@ impl Engine {
         let ntracks = self.song.tracks.len();
         for t in 0..ntracks {
             if self.song.slice_muted(order, t) {
+                self.frozen[t].stop();
                 // A muted slice is silent: what still sounds from before fades out (as a cut)
                 // and its cells are skipped. Flow and tempo effects still apply (the transport
                 // reads them), so muting never changes the song's timing.
                 self.silence_track(t);
+                continue;
+            }
+            if self.song.frozen(t).is_some() {
+                // A frozen track plays its audio; its cells (kept aside) do not sound.
                 continue;
             }
             let (nc, ec) = (
@@ -361,6 +369,25 @@ impl Engine {
             Note::Empty => {}
         }
         self.sync_voice(li);
+    }
+
+    /// Puts the frozen tracks at order position `order`: on entering a position they go on
+    /// playing when they are where the position starts, else they move there. The first row after
+    /// a play start may lie inside the position (play from the cursor): `row` rows in.
+    fn sync_frozen(&mut self, order: usize, row: usize) {
+        let offset = if self.frozen_order == usize::MAX {
+            row as f64 * self.row_frames
+        } else {
+            0.0
+        };
+        self.frozen_order = order;
+        for t in 0..self.song.tracks.len().min(self.frozen.len()) {
+            if let Some(f) = self.song.frozen(t)
+                && !self.song.slice_muted(order, t)
+            {
+                self.frozen[t].enter(f, order, offset);
+            }
+        }
     }
 
     /// Fades out every voice the sequencer started on track `t` and forgets its delayed notes.

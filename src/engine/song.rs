@@ -36,6 +36,8 @@ pub struct EngineSong {
     pub mixer: Mixer,
     /// Group bus strips, index = group.
     pub groups: Vec<EngineTrack>,
+    /// Per track: its frozen audio, when the track is frozen.
+    pub frozen: Vec<Option<super::frozen::FrozenAudio>>,
 }
 
 /// A track's column layout and mix settings.
@@ -158,6 +160,7 @@ impl EngineSong {
                 .take(MAX_GROUPS)
                 .map(EngineTrack::from_group)
                 .collect(),
+            frozen: super::frozen::from_model(song, rate),
         }
     }
 
@@ -180,7 +183,10 @@ impl EngineTrack {
             balance: (1.0, 1.0),
             solo: t.solo,
             send_gain: t.sends.map(level_gain),
-            inserts: std::array::from_fn(|i| t.inserts.get(i).copied()),
+            // A frozen track's audio has been through its inserts already.
+            inserts: std::array::from_fn(|i| {
+                t.inserts.get(i).copied().filter(|_| t.frozen.is_none())
+            }),
             group: t.group.filter(|&g| (g as usize) < MAX_GROUPS),
         };
         e.set_mix(t.volume_db, t.pan, t.mute);

@@ -281,6 +281,37 @@ pub struct SongLength {
 
 /// Runs the sequencer over `range` without making sound and measures its length at `rate`.
 pub fn song_length(song: &EngineSong, range: PlayRange, rate: u32) -> SongLength {
+    let mut rows = 0u64;
+    let frames = walk(song, range, rate, |_, _, _| rows += 1);
+    SongLength {
+        rows,
+        frames,
+        seconds: frames as f64 / rate as f64,
+    }
+}
+
+/// For each order position, the frame (at `rate`, counted as the engine counts) where playing
+/// the whole song once first reaches it; `None` for positions it never reaches.
+pub fn order_starts(song: &EngineSong, rate: u32) -> Vec<Option<u64>> {
+    let mut starts = vec![None; song.order.len()];
+    walk(song, PlayRange::song(song), rate, |order, _, frame| {
+        if let Some(s) = starts.get_mut(order)
+            && s.is_none()
+        {
+            *s = Some(frame);
+        }
+    });
+    starts
+}
+
+/// Runs the transport over `range` once, calling `on_row(order, row, frame)` at each row start
+/// with the engine's exact tick clock; returns the frame where the last row ends.
+fn walk(
+    song: &EngineSong,
+    range: PlayRange,
+    rate: u32,
+    mut on_row: impl FnMut(usize, usize, u64),
+) -> u64 {
     let (bpm, tpl) = chase_tempo(song, range.from);
     let mut t = Transport::new();
     t.start(
@@ -297,21 +328,19 @@ pub fn song_length(song: &EngineSong, range: PlayRange, rate: u32) -> SongLength
     let mut anchor_frame = 0u64;
     let mut ticks = 0u64;
     let mut fpt = frames_per_tick(rate, t.bpm, song.lpb, t.tpl);
-    let mut rows = 0u64;
     while !t.finished {
         if t.scan_row(song) {
             anchor_frame += (ticks as f64 * fpt).round() as u64;
             ticks = 0;
             fpt = frames_per_tick(rate, t.bpm, song.lpb, t.tpl);
         }
+        on_row(
+            t.order_pos,
+            t.row,
+            anchor_frame + (ticks as f64 * fpt).round() as u64,
+        );
         ticks += t.tpl as u64;
-        rows += 1;
         t.advance(song);
     }
-    let frames = anchor_frame + (ticks as f64 * fpt).round() as u64;
-    SongLength {
-        rows,
-        frames,
-        seconds: frames as f64 / rate as f64,
-    }
+    anchor_frame + (ticks as f64 * fpt).round() as u64
 }

@@ -550,30 +550,51 @@ impl Song {
         self.tracks.push(track);
     }
 
-    /// Sets the column layout of track `t`, keeping the cells that still fit, in every pattern.
+    /// Sets the column layout of track `t`, keeping the cells that still fit, in every pattern
+    /// (and in its hidden cells, when it is frozen).
     pub fn set_track_columns(&mut self, t: usize, note_columns: u8, effect_columns: u8) {
-        let (old_n, old_e) = (
+        let old = (
             self.tracks[t].note_columns as usize,
             self.tracks[t].effect_columns as usize,
         );
-        let (new_n, new_e) = (note_columns as usize, effect_columns as usize);
+        let new = (note_columns as usize, effect_columns as usize);
         for p in &mut self.patterns {
             let rows = p.rows as usize;
-            let pt = &mut p.tracks[t];
-            let mut notes = vec![NoteCell::EMPTY; rows * new_n];
-            let mut effects = vec![EffectCell::EMPTY; rows * new_e];
-            for r in 0..rows {
-                for c in 0..old_n.min(new_n) {
-                    notes[r * new_n + c] = pt.notes[r * old_n + c];
-                }
-                for c in 0..old_e.min(new_e) {
-                    effects[r * new_e + c] = pt.effects[r * old_e + c];
-                }
+            reshape(&mut p.tracks[t], rows, old, new);
+        }
+        if let Some(f) = self.tracks[t].frozen.as_deref_mut() {
+            for pt in &mut f.cells {
+                let rows = pt.notes.len() / old.0.max(1);
+                reshape(pt, rows, old, new);
             }
-            pt.notes = notes;
-            pt.effects = effects;
         }
         self.tracks[t].note_columns = note_columns;
         self.tracks[t].effect_columns = effect_columns;
     }
+}
+
+/// Re-lays `pt` (`rows` rows) from `old` to `new` (note columns, effect columns), keeping the
+/// cells that still fit.
+fn reshape(pt: &mut PatternTrack, rows: usize, old: (usize, usize), new: (usize, usize)) {
+    let ((old_n, old_e), (new_n, new_e)) = (old, new);
+    let mut notes = vec![NoteCell::EMPTY; rows * new_n];
+    let mut effects = vec![EffectCell::EMPTY; rows * new_e];
+    for r in 0..rows {
+        for c in 0..old_n.min(new_n) {
+            notes[r * new_n + c] = pt
+                .notes
+                .get(r * old_n + c)
+                .copied()
+                .unwrap_or(NoteCell::EMPTY);
+        }
+        for c in 0..old_e.min(new_e) {
+            effects[r * new_e + c] = pt
+                .effects
+                .get(r * old_e + c)
+                .copied()
+                .unwrap_or(EffectCell::EMPTY);
+        }
+    }
+    pt.notes = notes;
+    pt.effects = effects;
 }

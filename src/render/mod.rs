@@ -9,6 +9,7 @@ use crate::model::Song;
 use std::path::Path;
 use thiserror::Error;
 
+pub mod freeze;
 pub mod master;
 pub mod stems;
 pub use master::{LoudnessReport, Mastering, Measure};

@@ -1023,6 +1023,7 @@ impl App {
                 self.message = "reopening the audio device".into();
             }
             Action::Bounce => self.bounce(),
+            Action::Freeze => self.toggle_freeze(),
             Action::RenderSelection => {
                 let text = self
                     .wav_beside_song("-selection")
@@ -1552,8 +1553,65 @@ impl App {
     fn editing(&mut self) -> bool {
         if !self.edit_mode {
             self.message = "edit mode is off (Esc turns it on)".into();
+            return false;
         }
-        self.edit_mode
+        let t = self.cursor.track.min(self.song.tracks.len() - 1);
+        if self.song.tracks[t].frozen.is_some() {
+            self.message = format!("track {} is frozen (A-f unfreezes it)", t + 1);
+            return false;
+        }
+        true
+    }
+
+    /// Freezes the track under the cursor (the matrix's track in the arrangement view), or
+    /// unfreezes it when it is frozen; one undo step. Renders on this thread, like a bounce.
+    pub fn toggle_freeze(&mut self) {
+        use crate::render::freeze::{freeze, unfreeze};
+        let t = if self.view == View::Arrangement {
+            self.matrix_track
+        } else {
+            self.cursor.track
+        }
+        .min(self.song.tracks.len() - 1);
+        let rate = self.rate.clamp(
+            crate::model::limits::RATE_RANGE.0,
+            crate::model::limits::RATE_RANGE.1,
+        );
+        let was_frozen = self.song.tracks[t].frozen.is_some();
+        let result = if was_frozen {
+            unfreeze(&self.song, t)
+        } else {
+            freeze(&self.song, t, rate)
+        };
+        let after = match result {
+            Ok(s) => Box::new(s),
+            Err(e) => {
+                self.message = format!("cannot freeze: {e}");
+                return;
+            }
+        };
+        let before = Box::new(self.song.clone());
+        self.apply(Edit::Song {
+            what: if was_frozen {
+                "unfroze the track"
+            } else {
+                "froze the track"
+            },
+            before,
+            after,
+        });
+        self.message = if was_frozen {
+            format!("track {} unfrozen: its notes are back", t + 1)
+        } else {
+            let secs = self.song.tracks[t]
+                .frozen
+                .as_ref()
+                .map_or(0.0, |f| f.audio.frames as f64 / rate as f64);
+            format!(
+                "track {} frozen ({secs:.1} s of audio); A-f unfreezes it",
+                t + 1
+            )
+        };
     }
 
     /// Replaces the current pattern with `f` applied to a copy, as one undo step.

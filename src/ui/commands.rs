@@ -245,6 +245,8 @@ pub enum Action {
     RenderSelection,
     /// Bounce the selection, or the track under the cursor, to a new sample instrument.
     Bounce,
+    /// Freeze the track under the cursor (bounce in place), or unfreeze it.
+    Freeze,
     /// Reopen the audio device (after it was lost).
     ReopenAudio,
     /// Mixer: previous strip (in an EQ's detail panel: previous band).
@@ -639,6 +641,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-b"],
         A::Bounce,
         "bounce the selection (or the track) to a new sample instrument",
+    ),
+    cmd(
+        "pattern.freeze",
+        S::Pattern,
+        &["A-f"],
+        A::Freeze,
+        "freeze the track (play it from audio) / unfreeze it",
+    ),
+    cmd(
+        "arrangement.freeze",
+        S::Arrangement,
+        &["A-f"],
+        A::Freeze,
+        "freeze the track (play it from audio) / unfreeze it",
     ),
     cmd(
         "pattern.interpolate",

@@ -282,7 +282,9 @@ fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
     for &t in &tracks {
         let w = track_width(app, t);
-        let label: String = format!("{:02} {}", t + 1, app.song.tracks[t].name)
+        let tr = &app.song.tracks[t];
+        let frozen = if tr.frozen.is_some() { "*" } else { "" };
+        let label: String = format!("{:02}{frozen} {}", t + 1, tr.name)
             .chars()
             .take(w)
             .collect();

@@ -1,4 +1,6 @@
-//! The arrangement tables of a text song: the playback loop range, `[[section]]` and `[[mute]]`.
+//! The arrangement tables of a text song: the playback loop range, `[[section]]` and `[[mute]]`;
+//! and the `[track.frozen]` table of a frozen track (its audio file, the frame where each order
+//! position starts in it, and its hidden cells as `[[track.frozen.pattern]]` grids).
 //!
 //! ```toml
 //! loop = [2, 5]            # order positions, first and last (inclusive)
@@ -13,10 +15,15 @@
 //! tracks = [1, 4]          # track numbers (1-based) whose slice is muted there
 //! ```
 
-use super::read::{Res, Tbl};
+use super::grid::{Grid, origin_of, parse_grid, write_grid};
+use super::read::{Res, Src, Tbl};
 use super::write::toml_string;
-use crate::model::Song;
-use crate::model::arrange::{Arrangement, MAX_SECTION_NAME, SECTION_COLOURS, Section};
+use crate::format::wav::read_wav;
+use crate::model::arrange::{Arrangement, Frozen, MAX_SECTION_NAME, SECTION_COLOURS, Section};
+use crate::model::limits::{MAX_ORDER, MAX_PATTERNS, MAX_ROWS};
+use crate::model::{Pattern, Song, Track};
+use std::path::Path;
+use std::sync::Arc;
 use toml::de::DeValue;
 
 const SECTION_KEYS: &[&str] = &["start", "name", "colour"];
@@ -140,4 +147,116 @@ pub(super) fn write(out: &mut String, song: &Song) {
         *out += "\n[[mute]]\n";
         *out += &format!("position = {pos}\ntracks = [{}]\n", tracks.join(", "));
     }
+}
+
+const FROZEN_KEYS: &[&str] = &["audio", "starts", "pattern"];
+const FROZEN_PATTERN_KEYS: &[&str] = &["index", "rows", "data"];
+
+/// Writes a frozen track's `[track.frozen]` table (its audio is at `audio`, relative to the song)
+/// and its hidden cells as `[[track.frozen.pattern]]` grids of that track alone.
+pub(super) fn write_frozen(out: &mut String, track: &Track, f: &Frozen, audio: &str) {
+    *out += "\n[track.frozen]\n";
+    *out += &format!("audio = {}\n", toml_string(audio));
+    let starts: Vec<String> = f
+        .starts
+        .iter()
+        .map(|s| s.map_or("-1".to_string(), |v| v.to_string()))
+        .collect();
+    *out += &format!("starts = [{}]\n", starts.join(", "));
+    let alone = Track {
+        frozen: None,
+        ..track.clone()
+    };
+    let nc = track.note_columns.max(1) as usize;
+    for (i, pt) in f.cells.iter().enumerate() {
+        let rows = pt.notes.len() / nc;
+        let p = Pattern {
+            name: String::new(),
+            rows: rows as u32,
+            tracks: vec![pt.clone()],
+        };
+        *out += "\n[[track.frozen.pattern]]\n";
+        *out += &format!("index = {i}\nrows = {rows}\n");
+        write_grid(out, &p, std::slice::from_ref(&alone));
+    }
+}
+
+/// Reads `[track.frozen]` of track table `t` (for `track`, its columns already known), loading
+/// the audio from `song_dir`.
+pub(super) fn read_frozen(
+    src: &Src<'_>,
+    t: &Tbl<'_>,
+    track: &Track,
+    song_dir: &Path,
+) -> Res<Option<Box<Frozen>>> {
+    let Some(f) = t.table("frozen")? else {
+        return Ok(None);
+    };
+    f.deny_unknown(FROZEN_KEYS)?;
+    let (path, at) = f.str("audio")?.ok_or_else(|| f.missing("audio"))?;
+    let mut audio = read_wav(song_dir.join(path))
+        .map_err(|e| f.err(at, format!("cannot load the frozen audio \"{path}\": {e}")))?;
+    if audio.channels != 2 {
+        return Err(f.err(at, format!("the frozen audio \"{path}\" must be stereo")));
+    }
+    audio.source = Some(path.to_string());
+    audio.bits = 32;
+    audio.float = true;
+    let frames = audio.frames as i128;
+    let Some(v) = f.get("starts") else {
+        return Err(f.missing("starts"));
+    };
+    let DeValue::Array(items) = v.get_ref() else {
+        return Err(f.type_err("starts", v, "an array of frames (-1: never reached)"));
+    };
+    if items.len() > MAX_ORDER {
+        return Err(f.err(v.span().start, "more starts than order positions"));
+    }
+    let mut starts = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        let n = f.int_of("starts", item)?;
+        if n < -1 || n > frames {
+            return Err(f.err(
+                item.span().start,
+                format!("a start must be -1 or a frame of the audio (0..={frames})"),
+            ));
+        }
+        starts.push((n >= 0).then_some(n as u64));
+    }
+    let alone = Track {
+        frozen: None,
+        ..track.clone()
+    };
+    let tables = f.tables("pattern")?;
+    if tables.len() > MAX_PATTERNS {
+        return Err(f.err(f.at, format!("more than {MAX_PATTERNS} hidden patterns")));
+    }
+    let mut cells = Vec::with_capacity(tables.len());
+    for (i, p) in tables.iter().enumerate() {
+        p.deny_unknown(FROZEN_PATTERN_KEYS)?;
+        let index = p.req_int("index", 0, MAX_PATTERNS as i128 - 1)? as usize;
+        if index != i {
+            return Err(p.err(p.at, format!("hidden pattern {i} is numbered {index}")));
+        }
+        let rows = p.req_int("rows", 1, MAX_ROWS as i128)? as usize;
+        let Some(data) = p.get("data") else {
+            return Err(p.missing("data"));
+        };
+        let DeValue::String(text) = data.get_ref() else {
+            return Err(p.type_err("data", data, "a string (use \"\"\" for several lines)"));
+        };
+        let grid = Grid {
+            src,
+            origin: origin_of(src, data.span(), text),
+            data: text,
+            pattern: index,
+        };
+        let mut pattern = parse_grid(&grid, rows, std::slice::from_ref(&alone))?;
+        cells.push(pattern.tracks.remove(0));
+    }
+    Ok(Some(Box::new(Frozen {
+        audio: Arc::new(audio),
+        starts,
+        cells,
+    })))
 }

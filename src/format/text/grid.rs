@@ -354,6 +354,11 @@ pub(super) fn write_pattern(out: &mut String, index: usize, p: &Pattern, tracks:
         *out += &format!("name = {}\n", toml_string(&p.name));
     }
     *out += &format!("rows = {}\n", p.rows);
+    write_grid(out, p, tracks);
+}
+
+/// Writes `data = """…"""` with the rows of `p` for `tracks`.
+pub(super) fn write_grid(out: &mut String, p: &Pattern, tracks: &[Track]) {
     *out += "data = \"\"\"\n";
     let rows = p.rows as usize;
     let width = if p.rows <= 100 { 2 } else { 3 };

@@ -86,6 +86,14 @@ pub enum TextSaveError {
         /// The underlying error.
         error: WavError,
     },
+    /// A frozen track's audio file could not be written.
+    #[error("cannot save the frozen audio of track {track}: {error}")]
+    Frozen {
+        /// The track (1-based).
+        track: usize,
+        /// The underlying error.
+        error: WavError,
+    },
     /// Writing the text file failed; any previous file is unchanged.
     #[error(transparent)]
     Atomic(#[from] AtomicError),

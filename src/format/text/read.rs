@@ -47,6 +47,7 @@ const TRACK_KEYS: &[&str] = &[
     "volume_db",
     "pan",
     "mute",
+    "frozen",
 ];
 const INSTRUMENT_KEYS: &[&str] = &["slot", "name", "type", "volume", "pan"];
 const SYNTH_KEYS: &[&str] = &[
@@ -518,6 +519,8 @@ impl Parser<'_> {
                 group,
                 frozen: None,
             };
+            let mut track = track;
+            track.frozen = super::arrange::read_frozen(self.src, t, &track, self.song_dir)?;
             tracks.push(track);
             // Probe with the tracks so far: the model's message names this track by number.
             // (Group membership was checked above, against the [[group]] tables.)

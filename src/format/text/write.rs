@@ -56,8 +56,12 @@ pub fn write_text(song: &Song, out_path: &Path) -> Result<TextOutput, TextSaveEr
     }
     super::arrange::write(&mut out, song);
     super::mix::write_groups(&mut out, &song.groups);
-    for track in &song.tracks {
+    let frozen = place_frozen(song, out_path)?;
+    for (track, audio) in song.tracks.iter().zip(&frozen) {
         write_track(&mut out, track);
+        if let (Some(f), Some(audio)) = (&track.frozen, audio) {
+            super::arrange::write_frozen(&mut out, track, f, audio);
+        }
     }
     super::mix::write_mixer(&mut out, &song.mixer);
     for (i, inst) in song.instruments.iter().enumerate() {
@@ -308,4 +312,41 @@ fn place_samples(song: &Song, out_path: &Path) -> Result<Vec<Option<String>>, Te
         sources[i] = Some(rel);
     }
     Ok(sources)
+}
+
+/// Writes the audio of every frozen track to `<stem>.samples/frozen-NN-<name>.wav` (32-bit
+/// float), unless that file holds the same audio already; returns each track's path.
+fn place_frozen(song: &Song, out_path: &Path) -> Result<Vec<Option<String>>, TextSaveError> {
+    let dir = parent_dir(out_path);
+    let folder = format!("{}.samples", song_stem(out_path));
+    let mut paths = vec![None; song.tracks.len()];
+    for (t, track) in song.tracks.iter().enumerate() {
+        let Some(f) = &track.frozen else {
+            continue;
+        };
+        let rel = format!(
+            "{folder}/frozen-{:02}-{}.wav",
+            t + 1,
+            file_safe(&track.name)
+        );
+        let full = dir.join(&rel);
+        if !read_wav(&full).is_ok_and(|loaded| loaded.data == f.audio.data) {
+            let folder_path = dir.join(&folder);
+            std::fs::create_dir_all(&folder_path).map_err(|error| TextSaveError::SampleDir {
+                path: folder_path,
+                error,
+            })?;
+            let audio = SampleData {
+                bits: 32,
+                float: true,
+                ..SampleData::clone(&f.audio)
+            };
+            write_wav(&full, &audio).map_err(|error| TextSaveError::Frozen {
+                track: t + 1,
+                error,
+            })?;
+        }
+        paths[t] = Some(rel);
+    }
+    Ok(paths)
 }
