@@ -152,12 +152,16 @@ fn arrangement_edits_the_order_list() {
     let mut s = Song::new_default();
     s.patterns.push(s.patterns[0].clone());
     let mut a = App::new(s, None);
-    keys(&mut a, "F3 Right");
+    keys(&mut a, "F3 +");
     assert_eq!(a.song.order, vec![1]);
     keys(&mut a, "C-z");
     assert_eq!(a.song.order, vec![0]);
-    keys(&mut a, "Right e");
+    keys(&mut a, "+ Right e");
     assert_eq!((a.view, a.pattern), (View::Pattern, 1));
+    assert_eq!(
+        a.cursor.track, 1,
+        "the pattern cursor goes to the matrix's track"
+    );
 }
 
 #[test]
@@ -616,7 +620,10 @@ fn mixer_detail_panel_edits_every_effect() {
     assert_eq!(
         a.mix.detail,
         Some(Detail {
-            target: FxTarget::Insert { track: 0, slot: 0 },
+            target: FxTarget::Insert {
+                chan: ttrack::ui::mixer::Chan::Track(0),
+                slot: 0,
+            },
             param: 0
         })
     );

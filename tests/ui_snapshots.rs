@@ -314,3 +314,38 @@ fn pattern_matrix_edits_round_trip_and_undo() {
     }
     assert_eq!(a.song, original);
 }
+
+/// Groups from the keyboard: tracks put into a group, the group's strip in the mixer (fader,
+/// mute), the group folded into one column of the pattern view; all undoable.
+#[test]
+fn groups_in_the_mixer_and_folded_in_the_pattern_view() {
+    let mut a = demo();
+    let original = a.song.clone();
+    // Bass (track 4) and Pad (track 5) into one new group.
+    keys(&mut a, "Tab Tab Tab A-g Tab A-g");
+    assert_eq!(a.song.groups.len(), 1);
+    assert_eq!(a.song.tracks[3].group, Some(0));
+    assert_eq!(a.song.tracks[4].group, Some(0));
+    assert_eq!(a.song.groups[0].name, "Bass grp");
+    // The mixer shows the group's strip after the tracks: raise its fader, mute it.
+    keys(&mut a, "F5 End Left Left Left + + m");
+    assert_eq!(a.mix_strip(), ttrack::ui::mixer::Strip::Group(0));
+    assert_eq!(a.song.groups[0].volume_db, 1.0);
+    assert!(a.song.groups[0].mute);
+    insta::assert_snapshot!("mixer_group_160x50", screen(&a, 160, 50).0);
+    // Fold it in the pattern view: one column stands for both tracks.
+    keys(&mut a, "F2 A-z");
+    assert!(a.song.groups[0].folded);
+    assert_eq!(a.cursor.track, 3);
+    let (text, _) = screen(&a, 160, 50);
+    assert!(text.contains("▸Bass grp (2)"), "{text}");
+    assert!(!text.contains("05 Pad"), "{text}");
+    insta::assert_snapshot!("pattern_folded_160x50", text);
+    // Moving right skips the folded track.
+    keys(&mut a, "Tab");
+    assert_eq!(a.cursor.track, 5);
+    for _ in 0..10 {
+        keys(&mut a, "C-z");
+    }
+    assert_eq!(a.song, original);
+}

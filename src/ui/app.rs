@@ -795,6 +795,8 @@ impl App {
             | Action::MixRemoveInsert
             | Action::MixToggleOn
             | Action::MixDetail => self.mixer_action(action),
+            Action::GroupCycle => self.group_cycle(),
+            Action::GroupFold => self.group_fold(),
             Action::ToggleEdit => {
                 self.edit_mode = !self.edit_mode;
                 self.message = if self.edit_mode {
@@ -1556,6 +1558,10 @@ impl App {
             return false;
         }
         let t = self.cursor.track.min(self.song.tracks.len() - 1);
+        if self.folded_group_at(t).is_some() {
+            self.message = "the group is folded (A-z unfolds it to edit)".into();
+            return false;
+        }
         if self.song.tracks[t].frozen.is_some() {
             self.message = format!("track {} is frozen (A-f unfreezes it)", t + 1);
             return false;
@@ -1837,6 +1843,12 @@ impl App {
         self.pattern = self.pattern.min(self.song.patterns.len() - 1);
         self.cursor.row = self.cursor.row.min(self.rows() - 1);
         self.cursor.track = self.cursor.track.min(self.song.tracks.len() - 1);
+        if self.hidden_by_fold(self.cursor.track)
+            && let Some(g) = self.song.tracks[self.cursor.track].group
+            && let Some(first) = self.song.tracks.iter().position(|x| x.group == Some(g))
+        {
+            self.cursor.track = first;
+        }
         let t = &self.song.tracks[self.cursor.track];
         let max_f = if t.show_delay { 6 } else { 4 };
         self.cursor.field = match self.cursor.field {
@@ -1902,8 +1914,35 @@ impl App {
 
     fn move_track(&mut self, d: isize) {
         let n = self.song.tracks.len() as isize;
-        self.cursor.track = (self.cursor.track as isize + d).rem_euclid(n) as usize;
+        // Tracks folded into a group's column are skipped (the group's first track stands for it).
+        for _ in 0..n {
+            self.cursor.track = (self.cursor.track as isize + d).rem_euclid(n) as usize;
+            if !self.hidden_by_fold(self.cursor.track) {
+                break;
+            }
+        }
         self.cursor.field = Field::Note { col: 0, f: 0 };
+    }
+
+    /// The group whose folded column track `t` shows (it is the group's first track).
+    pub fn folded_group_at(&self, t: usize) -> Option<usize> {
+        let g = self.song.tracks.get(t)?.group? as usize;
+        let group = self.song.groups.get(g)?;
+        let first = self
+            .song
+            .tracks
+            .iter()
+            .position(|x| x.group == Some(g as u8))?;
+        (group.folded && first == t).then_some(g)
+    }
+
+    /// Whether track `t` is hidden inside a folded group (every member but the first).
+    pub fn hidden_by_fold(&self, t: usize) -> bool {
+        let Some(g) = self.song.tracks.get(t).and_then(|x| x.group) else {
+            return false;
+        };
+        self.song.groups.get(g as usize).is_some_and(|x| x.folded)
+            && self.folded_group_at(t).is_none()
     }
 
     /// A piano key: audition the note; in edit mode on a note field, write it and step down.

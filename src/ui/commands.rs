@@ -284,6 +284,10 @@ pub enum Action {
     MixToggleOn,
     /// Mixer: open or close the detail panel of the effect under the cursor.
     MixDetail,
+    /// Put the track under the cursor in the next group (after the last: a new group; then none).
+    GroupCycle,
+    /// Fold or unfold the group of the track under the cursor in the pattern view.
+    GroupFold,
 }
 
 /// One row of the command table.
@@ -1309,6 +1313,27 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["Enter"],
         A::MixDetail,
         "open / close the detail panel of the effect under the cursor",
+    ),
+    cmd(
+        "mixer.group",
+        S::Mixer,
+        &["g"],
+        A::GroupCycle,
+        "put the track in the next group (after the last: a new one; then none)",
+    ),
+    cmd(
+        "pattern.group",
+        S::Pattern,
+        &["A-g"],
+        A::GroupCycle,
+        "put the track in the next group (after the last: a new one; then none)",
+    ),
+    cmd(
+        "pattern.fold",
+        S::Pattern,
+        &["A-z"],
+        A::GroupFold,
+        "fold / unfold the track's group (its tracks shown as one column)",
     ),
 ];
 

@@ -12,7 +12,7 @@ pub use super::mix_fx::{
     BAND_LABELS, BAND_PARAMS, EQ_PER_BAND, Fx, db_text, has_gain, pan_text, send_text, step_fader,
     step_lin, step_send,
 };
-use crate::engine::mixer::{Meters, STRIP_DELAY, STRIP_MASTER, STRIP_REVERB};
+use crate::engine::mixer::{Meters, STRIP_DELAY, STRIP_GROUP, STRIP_MASTER, STRIP_REVERB};
 use crate::model::Song;
 use crate::model::mix::{Compressor, Eq, Insert, MAX_INSERTS, Mixer, OFF_DB, SEND_BUSES, ranges};
 
@@ -38,8 +38,64 @@ pub struct TrackMix {
 pub struct MixSnapshot {
     /// One per track, in order.
     pub tracks: Vec<TrackMix>,
+    /// One per group bus, in order.
+    pub groups: Vec<TrackMix>,
     /// Buses and master.
     pub mixer: Mixer,
+}
+
+/// A strip with a fader, pan, sends and inserts: a track or a group bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chan {
+    /// Track (0-based).
+    Track(usize),
+    /// Group (0-based).
+    Group(usize),
+}
+
+/// The channel settings of a track or a group bus, read from the song.
+#[derive(Clone, Copy, Debug)]
+pub struct ChanRef<'a> {
+    /// Gain in dB.
+    pub volume_db: f32,
+    /// Pan.
+    pub pan: f32,
+    /// Muted.
+    pub mute: bool,
+    /// Soloed.
+    pub solo: bool,
+    /// Send levels in dB.
+    pub sends: &'a [f32; SEND_BUSES],
+    /// Inserts.
+    pub inserts: &'a [Insert],
+}
+
+/// The settings of channel `c` of `song`, if it exists.
+pub fn chan_ref(song: &Song, c: Chan) -> Option<ChanRef<'_>> {
+    Some(match c {
+        Chan::Track(t) => {
+            let x = song.tracks.get(t)?;
+            ChanRef {
+                volume_db: x.volume_db,
+                pan: x.pan,
+                mute: x.mute,
+                solo: x.solo,
+                sends: &x.sends,
+                inserts: &x.inserts,
+            }
+        }
+        Chan::Group(g) => {
+            let x = song.groups.get(g)?;
+            ChanRef {
+                volume_db: x.volume_db,
+                pan: x.pan,
+                mute: x.mute,
+                solo: x.solo,
+                sends: &x.sends,
+                inserts: &x.inserts,
+            }
+        }
+    })
 }
 
 impl MixSnapshot {
@@ -58,7 +114,35 @@ impl MixSnapshot {
                     inserts: t.inserts.clone(),
                 })
                 .collect(),
+            groups: song
+                .groups
+                .iter()
+                .map(|g| TrackMix {
+                    volume_db: g.volume_db,
+                    pan: g.pan,
+                    mute: g.mute,
+                    solo: g.solo,
+                    sends: g.sends,
+                    inserts: g.inserts.clone(),
+                })
+                .collect(),
             mixer: song.mixer,
+        }
+    }
+
+    /// The settings of channel `c`.
+    pub fn chan(&self, c: Chan) -> Option<&TrackMix> {
+        match c {
+            Chan::Track(t) => self.tracks.get(t),
+            Chan::Group(g) => self.groups.get(g),
+        }
+    }
+
+    /// The settings of channel `c`, to change.
+    pub fn chan_mut(&mut self, c: Chan) -> Option<&mut TrackMix> {
+        match c {
+            Chan::Track(t) => self.tracks.get_mut(t),
+            Chan::Group(g) => self.groups.get_mut(g),
         }
     }
 
@@ -72,13 +156,21 @@ impl MixSnapshot {
             t.sends = m.sends;
             t.inserts = m.inserts.clone();
         }
+        for (g, m) in song.groups.iter_mut().zip(&self.groups) {
+            g.volume_db = m.volume_db;
+            g.pan = m.pan;
+            g.mute = m.mute;
+            g.solo = m.solo;
+            g.sends = m.sends;
+            g.inserts = m.inserts.clone();
+        }
         song.mixer = self.mixer;
     }
 
     /// The effect `target` names, if it exists.
     pub fn fx(&self, target: FxTarget) -> Option<Fx> {
         Some(match target {
-            FxTarget::Insert { track, slot } => match self.tracks.get(track)?.inserts.get(slot)? {
+            FxTarget::Insert { chan, slot } => match self.chan(chan)?.inserts.get(slot)? {
                 Insert::Eq(e) => Fx::Eq(*e),
                 Insert::Compressor(c) => Fx::Comp(*c),
             },
@@ -94,12 +186,8 @@ impl MixSnapshot {
     pub fn set_fx(&mut self, target: FxTarget, fx: Fx) {
         let m = &mut self.mixer;
         match (target, fx) {
-            (FxTarget::Insert { track, slot }, fx) => {
-                if let Some(i) = self
-                    .tracks
-                    .get_mut(track)
-                    .and_then(|t| t.inserts.get_mut(slot))
-                {
+            (FxTarget::Insert { chan, slot }, fx) => {
+                if let Some(i) = self.chan_mut(chan).and_then(|t| t.inserts.get_mut(slot)) {
                     match fx {
                         Fx::Eq(e) => *i = Insert::Eq(e),
                         Fx::Comp(c) => *i = Insert::Compressor(c),
@@ -117,11 +205,13 @@ impl MixSnapshot {
     }
 }
 
-/// A column of the mixer: a track, a send bus return or the master.
+/// A column of the mixer: a track, a group bus, a send bus return or the master.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strip {
     /// Track (0-based).
     Track(usize),
+    /// Group bus (0-based).
+    Group(usize),
     /// The reverb bus return.
     Reverb,
     /// The delay bus return.
@@ -131,26 +221,40 @@ pub enum Strip {
 }
 
 impl Strip {
-    /// Strip number `i` of `song`: the tracks, then reverb, delay and master.
+    /// Strip number `i` of `song`: the tracks, the group buses, then reverb, delay and master.
     pub fn at(song: &Song, i: usize) -> Strip {
         let n = song.tracks.len();
-        match i.checked_sub(n) {
-            None => Strip::Track(i),
-            Some(0) => Strip::Reverb,
-            Some(1) => Strip::Delay,
-            Some(_) => Strip::Master,
+        let g = song.groups.len();
+        if i < n {
+            return Strip::Track(i);
+        }
+        match i - n {
+            k if k < g => Strip::Group(k),
+            k if k == g => Strip::Reverb,
+            k if k == g + 1 => Strip::Delay,
+            _ => Strip::Master,
         }
     }
 
     /// How many strips `song` has.
     pub fn count(song: &Song) -> usize {
-        song.tracks.len() + 3
+        song.tracks.len() + song.groups.len() + 3
+    }
+
+    /// The channel of a track or group strip.
+    pub fn chan(self) -> Option<Chan> {
+        match self {
+            Strip::Track(t) => Some(Chan::Track(t)),
+            Strip::Group(g) => Some(Chan::Group(g)),
+            _ => None,
+        }
     }
 
     /// Index into the engine's meters.
     pub fn meter_index(self) -> usize {
         match self {
             Strip::Track(t) => t,
+            Strip::Group(g) => STRIP_GROUP + g,
             Strip::Reverb => STRIP_REVERB,
             Strip::Delay => STRIP_DELAY,
             Strip::Master => STRIP_MASTER,
@@ -164,6 +268,10 @@ impl Strip {
                 .tracks
                 .get(t)
                 .map_or_else(|| format!("Track {}", t + 1), |tr| tr.name.clone()),
+            Strip::Group(g) => song
+                .groups
+                .get(g)
+                .map_or_else(|| format!("Group {}", g + 1), |x| x.name.clone()),
             Strip::Reverb => "Reverb".into(),
             Strip::Delay => "Delay".into(),
             Strip::Master => "Master".into(),
@@ -173,7 +281,7 @@ impl Strip {
     /// The rows of the strip, top to bottom.
     pub fn rows(self) -> &'static [Row] {
         match self {
-            Strip::Track(_) => &[
+            Strip::Track(_) | Strip::Group(_) => &[
                 Row::Volume,
                 Row::Pan,
                 Row::Send(0),
@@ -222,10 +330,10 @@ pub enum Row {
 /// An effect the detail panel can edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FxTarget {
-    /// Insert `slot` of `track`.
+    /// Insert `slot` of a track or group bus.
     Insert {
-        /// Track.
-        track: usize,
+        /// The track or group.
+        chan: Chan,
         /// Slot.
         slot: usize,
     },
@@ -288,7 +396,10 @@ impl App {
     pub fn mix_row_target(&self) -> Option<FxTarget> {
         let strip = self.mix_strip();
         let target = match (strip, self.mix_row()) {
-            (Strip::Track(track), Row::Insert(slot)) => FxTarget::Insert { track, slot },
+            (s, Row::Insert(slot)) if s.chan().is_some() => FxTarget::Insert {
+                chan: s.chan().unwrap_or(Chan::Track(0)),
+                slot,
+            },
             (Strip::Reverb, Row::BusEffect) => FxTarget::Reverb,
             (Strip::Delay, Row::BusEffect) => FxTarget::Delay,
             (_, Row::MasterEq) => FxTarget::MasterEq,
@@ -406,8 +517,13 @@ impl App {
             Action::MixReset => self.mix_reset(),
             Action::MixMute => {
                 let changed = match strip {
-                    Strip::Track(t) => {
-                        self.mix_edit(None, |m| m.tracks[t].mute = !m.tracks[t].mute)
+                    Strip::Track(_) | Strip::Group(_) => {
+                        let c = strip.chan().unwrap_or(Chan::Track(0));
+                        self.mix_edit(None, |m| {
+                            if let Some(x) = m.chan_mut(c) {
+                                x.mute = !x.mute;
+                            }
+                        })
                     }
                     Strip::Reverb => {
                         self.mix_edit(None, |m| m.mixer.reverb.mute = !m.mixer.reverb.mute)
@@ -421,23 +537,27 @@ impl App {
                     }
                 };
                 if changed {
-                    let muted = match strip {
-                        Strip::Track(t) => self.song.tracks[t].mute,
-                        Strip::Reverb => self.song.mixer.reverb.mute,
-                        _ => self.song.mixer.delay.mute,
+                    let muted = match strip.chan() {
+                        Some(c) => chan_ref(&self.song, c).is_some_and(|x| x.mute),
+                        None if strip == Strip::Reverb => self.song.mixer.reverb.mute,
+                        None => self.song.mixer.delay.mute,
                     };
                     self.message = format!("{name}: {}", if muted { "muted" } else { "unmuted" });
                 }
             }
             Action::MixSolo => {
-                let Strip::Track(t) = strip else {
-                    self.message = "only tracks can be soloed".into();
+                let Some(c) = strip.chan() else {
+                    self.message = "only tracks and groups can be soloed".into();
                     return;
                 };
-                self.mix_edit(None, |m| m.tracks[t].solo = !m.tracks[t].solo);
+                self.mix_edit(None, |m| {
+                    if let Some(x) = m.chan_mut(c) {
+                        x.solo = !x.solo;
+                    }
+                });
                 self.message = format!(
                     "{name}: {}",
-                    if self.song.tracks[t].solo {
+                    if chan_ref(&self.song, c).is_some_and(|x| x.solo) {
                         "solo"
                     } else {
                         "solo off"
@@ -445,12 +565,13 @@ impl App {
                 );
             }
             Action::MixAddEq | Action::MixAddCompressor => {
-                let Strip::Track(t) = strip else {
+                let Some(c) = strip.chan() else {
                     self.message =
-                        "inserts go on tracks; buses and master have fixed effects".into();
+                        "inserts go on tracks and groups; send buses and master have fixed effects"
+                            .into();
                     return;
                 };
-                let k = self.song.tracks[t].inserts.len();
+                let k = chan_ref(&self.song, c).map_or(0, |x| x.inserts.len());
                 if k >= MAX_INSERTS {
                     self.message = format!("{name}: the {MAX_INSERTS} insert slots are full");
                     return;
@@ -460,22 +581,29 @@ impl App {
                 } else {
                     Insert::Compressor(Compressor::default())
                 };
-                self.mix_edit(None, |m| m.tracks[t].inserts.push(fx));
+                self.mix_edit(None, |m| {
+                    if let Some(x) = m.chan_mut(c) {
+                        x.inserts.push(fx);
+                    }
+                });
                 self.mix.detail = None;
                 self.mix.row = 4 + k;
                 self.message = format!("{name}: added {} as insert {}", fx.name(), k + 1);
             }
             Action::MixRemoveInsert => {
-                let (Strip::Track(t), Row::Insert(k)) = (strip, self.mix_row()) else {
+                let (Some(c), Row::Insert(k)) = (strip.chan(), self.mix_row()) else {
                     self.message = "Delete removes the insert under the cursor".into();
                     return;
                 };
-                let Some(fx) = self.song.tracks[t].inserts.get(k).copied() else {
+                let Some(fx) = chan_ref(&self.song, c).and_then(|x| x.inserts.get(k).copied())
+                else {
                     self.message = format!("{name}: insert slot {} is empty", k + 1);
                     return;
                 };
                 self.mix_edit(None, |m| {
-                    m.tracks[t].inserts.remove(k);
+                    if let Some(x) = m.chan_mut(c) {
+                        x.inserts.remove(k);
+                    }
                 });
                 self.mix.detail = None;
                 self.message = format!(
@@ -541,21 +669,28 @@ impl App {
             );
             return;
         }
+        let chan = strip.chan().unwrap_or(Chan::Track(usize::MAX));
+        let on_chan = |m: &mut MixSnapshot, f: &dyn Fn(&mut TrackMix)| {
+            if let Some(x) = m.chan_mut(chan) {
+                f(x);
+            }
+        };
+        let is_chan = strip.chan().is_some();
         let what = match (strip, self.mix_row()) {
-            (Strip::Track(t), Row::Volume) => {
-                self.mix_edit(None, |m| m.tracks[t].volume_db = 0.0);
+            (_, Row::Volume) if is_chan => {
+                self.mix_edit(None, |m| on_chan(m, &|x| x.volume_db = 0.0));
                 "volume 0.0 dB"
             }
             (Strip::Master, Row::Volume) => {
                 self.mix_edit(None, |m| m.mixer.master.volume_db = 0.0);
                 "volume 0.0 dB"
             }
-            (Strip::Track(t), Row::Pan) => {
-                self.mix_edit(None, |m| m.tracks[t].pan = 0.0);
+            (_, Row::Pan) if is_chan => {
+                self.mix_edit(None, |m| on_chan(m, &|x| x.pan = 0.0));
                 "pan C"
             }
-            (Strip::Track(t), Row::Send(b)) => {
-                self.mix_edit(None, |m| m.tracks[t].sends[b] = OFF_DB);
+            (_, Row::Send(b)) if is_chan => {
+                self.mix_edit(None, |m| on_chan(m, &|x| x.sends[b] = OFF_DB));
                 if b == 0 {
                     "reverb send off"
                 } else {
@@ -612,19 +747,29 @@ impl App {
         }
         let key = Some((s, r, 0));
         let row = self.mix_row();
-        let (what, value, changed) = match (strip, row) {
-            (Strip::Track(t), Row::Volume) => {
-                let c = self.mix_edit(key, |m| {
-                    m.tracks[t].volume_db =
-                        step_fader(m.tracks[t].volume_db, up, fine, ranges::VOLUME_DB)
+        let chan = strip.chan();
+        let cur = |app: &App| {
+            chan.and_then(|c| chan_ref(&app.song, c).map(|x| (x.volume_db, x.pan, *x.sends)))
+        };
+        let edit_chan = |app: &mut App, f: &dyn Fn(&mut TrackMix)| {
+            app.mix_edit(key, |m| {
+                if let Some(x) = chan.and_then(|c| m.chan_mut(c)) {
+                    f(x);
+                }
+            })
+        };
+        let (what, value, changed) = match (chan, row) {
+            (Some(_), Row::Volume) => {
+                let c = edit_chan(self, &|x| {
+                    x.volume_db = step_fader(x.volume_db, up, fine, ranges::VOLUME_DB)
                 });
                 (
                     "volume",
-                    format!("{} dB", db_text(self.song.tracks[t].volume_db)),
+                    format!("{} dB", db_text(cur(self).map_or(0.0, |v| v.0))),
                     c,
                 )
             }
-            (Strip::Master, Row::Volume) => {
+            (None, Row::Volume) if strip == Strip::Master => {
                 let c = self.mix_edit(key, |m| {
                     m.mixer.master.volume_db =
                         step_fader(m.mixer.master.volume_db, up, fine, ranges::VOLUME_DB)
@@ -635,19 +780,16 @@ impl App {
                     c,
                 )
             }
-            (Strip::Track(t), Row::Pan) => {
+            (Some(_), Row::Pan) => {
                 let step = if fine { 0.01 } else { 0.05 };
-                let c = self.mix_edit(key, |m| {
-                    m.tracks[t].pan =
-                        step_lin(m.tracks[t].pan, if up { 1 } else { -1 }, step, (-1.0, 1.0))
+                let c = edit_chan(self, &|x| {
+                    x.pan = step_lin(x.pan, if up { 1 } else { -1 }, step, (-1.0, 1.0))
                 });
-                ("pan", pan_text(self.song.tracks[t].pan), c)
+                ("pan", pan_text(cur(self).map_or(0.0, |v| v.1)), c)
             }
-            (Strip::Track(t), Row::Send(b)) => {
-                let c = self.mix_edit(key, |m| {
-                    m.tracks[t].sends[b] = step_send(m.tracks[t].sends[b], up, fine)
-                });
-                let v = self.song.tracks[t].sends[b];
+            (Some(_), Row::Send(b)) => {
+                let c = edit_chan(self, &|x| x.sends[b] = step_send(x.sends[b], up, fine));
+                let v = cur(self).map_or(OFF_DB, |v| v.2[b]);
                 (
                     if b == 0 { "reverb send" } else { "delay send" },
                     if v <= OFF_DB {
@@ -658,7 +800,7 @@ impl App {
                     c,
                 )
             }
-            (Strip::Reverb | Strip::Delay, Row::Return) => {
+            (None, Row::Return) => {
                 let rev = strip == Strip::Reverb;
                 let c = self.mix_edit(key, |m| {
                     let v = if rev {
@@ -675,7 +817,7 @@ impl App {
                 };
                 ("return", send_text(v), c)
             }
-            (Strip::Reverb | Strip::Delay, Row::Mute) => {
+            (None, Row::Mute) => {
                 self.mixer_action(Action::MixMute);
                 return;
             }
@@ -688,5 +830,101 @@ impl App {
             "{name}: {what} {value}{}",
             if changed { "" } else { " (limit)" }
         );
+    }
+
+    /// The track the group keys act on: the mixer strip's track in the mixer, else the pattern
+    /// cursor's track.
+    fn group_key_track(&self) -> Option<usize> {
+        if self.view == super::app::View::Mixer {
+            match self.mix_strip() {
+                Strip::Track(t) => Some(t),
+                _ => None,
+            }
+        } else {
+            Some(self.cursor.track.min(self.song.tracks.len() - 1))
+        }
+    }
+
+    /// Puts the track under the cursor in the next group: none → group 1 → … → the last group
+    /// → a new group → none. One undo step; a new group is named after the track.
+    pub(super) fn group_cycle(&mut self) {
+        let Some(t) = self.group_key_track() else {
+            self.message = "g puts a track in a group: move to a track strip".into();
+            return;
+        };
+        let n = self.song.groups.len();
+        let alone_in = |g: u8| {
+            self.song
+                .tracks
+                .iter()
+                .filter(|x| x.group == Some(g))
+                .count()
+                == 1
+        };
+        let next = match self.song.tracks[t].group {
+            None => Some(0),
+            Some(g) if (g as usize) + 1 < n => Some(g + 1),
+            // Past the last group: a new one, unless the track was alone in it (or no more fit).
+            Some(g) if !alone_in(g) && n < crate::model::mix::MAX_GROUPS => Some(g + 1),
+            Some(_) => None,
+        };
+        let name = format!("{} grp", self.song.tracks[t].name);
+        self.song_edit("changed the track's group", |s| {
+            if let Some(g) = next
+                && g as usize >= s.groups.len()
+            {
+                s.groups.push(crate::model::mix::Group::new(name));
+            }
+            s.tracks[t].group = next;
+            // A group left with no member goes, and the later ones move down.
+            let mut g = 0;
+            while g < s.groups.len() {
+                if s.tracks.iter().any(|x| x.group == Some(g as u8)) {
+                    g += 1;
+                    continue;
+                }
+                s.groups.remove(g);
+                for x in &mut s.tracks {
+                    if let Some(k) = x.group
+                        && k as usize > g
+                    {
+                        x.group = Some(k - 1);
+                    }
+                }
+            }
+        });
+        self.mix_clamp();
+        self.message = match self.song.tracks[t].group {
+            Some(g) => format!(
+                "track {} is in group {} \"{}\"",
+                t + 1,
+                g + 1,
+                self.song.groups[g as usize].name
+            ),
+            None => format!("track {} is in no group", t + 1),
+        };
+    }
+
+    /// Folds or unfolds, in the pattern view, the group of the track under the cursor.
+    pub(super) fn group_fold(&mut self) {
+        let t = self.cursor.track.min(self.song.tracks.len() - 1);
+        let Some(g) = self.song.tracks[t].group else {
+            self.message = format!("track {} is in no group (A-g puts it in one)", t + 1);
+            return;
+        };
+        let folded = !self.song.groups[g as usize].folded;
+        self.song_edit(
+            if folded {
+                "folded the group"
+            } else {
+                "unfolded the group"
+            },
+            |s| s.groups[g as usize].folded = folded,
+        );
+        // The cursor moves to the group's first track, which stands for the group when folded.
+        if folded && let Some(first) = self.song.tracks.iter().position(|x| x.group == Some(g)) {
+            self.cursor.track = first;
+            self.clamp_cursor();
+        }
     }
 }

@@ -7,7 +7,7 @@
 use super::app::App;
 use super::mixer::{
     BAND_LABELS, BAND_PARAMS, Detail, EQ_PER_BAND, Fx, METER_FLOOR_DB, MixSnapshot, Row, Strip,
-    StripLevel, db_text, pan_text, send_text,
+    StripLevel, chan_ref, db_text, pan_text, send_text,
 };
 use super::view::Theme;
 use crate::model::mix::{DelayUnit, Insert};
@@ -142,7 +142,15 @@ fn draw_strip(
     };
     // Name.
     let title = match strip {
-        Strip::Track(t) => format!("{:02} {}", t + 1, strip.name(song)),
+        Strip::Track(t) => format!(
+            "{:02}{} {}",
+            t + 1,
+            song.tracks[t]
+                .group
+                .map_or(String::new(), |g| format!("{}", (b'A' + g) as char)),
+            strip.name(song)
+        ),
+        Strip::Group(g) => format!("G{} {}", (b'A' + g as u8) as char, strip.name(song)),
         _ => strip.name(song),
     };
     let w = STRIP_W as usize - more_left as usize - more_right as usize;
@@ -161,7 +169,10 @@ fn draw_strip(
     // Mute and solo.
     if y < bottom {
         let (mute, solo) = match strip {
-            Strip::Track(t) => (Some(song.tracks[t].mute), Some(song.tracks[t].solo)),
+            Strip::Track(_) | Strip::Group(_) => {
+                let c = strip.chan().and_then(|c| chan_ref(song, c));
+                (c.map(|c| c.mute), c.map(|c| c.solo))
+            }
             Strip::Reverb => (Some(song.mixer.reverb.mute), None),
             Strip::Delay => (Some(song.mixer.delay.mute), None),
             Strip::Master => (None, None),
@@ -226,12 +237,12 @@ fn draw_strip(
         }
     };
     match strip {
-        Strip::Track(t) => {
+        Strip::Track(_) | Strip::Group(_) => {
             y = row_y + 8;
-            let has_comp = song.tracks[t]
-                .inserts
-                .iter()
-                .any(|i| matches!(i, Insert::Compressor(_)));
+            let has_comp = strip
+                .chan()
+                .and_then(|c| chan_ref(song, c))
+                .is_some_and(|c| c.inserts.iter().any(|i| matches!(i, Insert::Compressor(_))));
             if has_comp {
                 line(
                     buf,
@@ -269,18 +280,23 @@ fn row_text(app: &App, strip: Strip, row: Row) -> (String, bool) {
     let song = &app.song;
     let kv = |k: &str, v: String| format!("{k:<4}{v:>6}");
     let on_text = |on: bool| if on { "on" } else { "off" }.to_string();
+    let chan = strip.chan().and_then(|c| chan_ref(song, c));
     match (strip, row) {
-        (Strip::Track(t), Row::Volume) => (kv("vol", db_text(song.tracks[t].volume_db)), false),
+        (_, Row::Volume) if chan.is_some() => {
+            (kv("vol", db_text(chan.map_or(0.0, |c| c.volume_db))), false)
+        }
         (Strip::Master, Row::Volume) => (kv("vol", db_text(song.mixer.master.volume_db)), false),
-        (Strip::Track(t), Row::Pan) => (kv("pan", pan_text(song.tracks[t].pan)), false),
-        (Strip::Track(t), Row::Send(b)) => {
-            let v = song.tracks[t].sends[b];
+        (_, Row::Pan) if chan.is_some() => {
+            (kv("pan", pan_text(chan.map_or(0.0, |c| c.pan))), false)
+        }
+        (_, Row::Send(b)) if chan.is_some() => {
+            let v = chan.map_or(crate::model::mix::OFF_DB, |c| c.sends[b]);
             (
                 kv(if b == 0 { "rev" } else { "dly" }, send_text(v)),
                 v <= crate::model::mix::OFF_DB,
             )
         }
-        (Strip::Track(t), Row::Insert(k)) => match song.tracks[t].inserts.get(k) {
+        (_, Row::Insert(k)) if chan.is_some() => match chan.and_then(|c| c.inserts.get(k)) {
             Some(i) => (
                 format!("{} {:<4}{:>4}", k + 1, i.name(), on_text(i.is_on())),
                 !i.is_on(),

@@ -211,7 +211,13 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 /// Character widths of one track's columns.
+/// Width of a folded group's column.
+const FOLDED_W: usize = 16;
+
 fn track_width(app: &App, t: usize) -> usize {
+    if app.folded_group_at(t).is_some() {
+        return FOLDED_W;
+    }
     let tr = &app.song.tracks[t];
     let note = if tr.show_delay { 12 } else { 9 };
     tr.note_columns as usize * (note + 1) + tr.effect_columns as usize * 4
@@ -228,6 +234,7 @@ fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut left = 0;
     loop {
         let span: usize = (left..=app.cursor.track)
+            .filter(|&t| !app.hidden_by_fold(t))
             .map(|t| track_width(app, t) + 1)
             .sum::<usize>()
             + row_w
@@ -239,7 +246,7 @@ fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let mut tracks = Vec::new();
     let mut used = row_w + 1;
-    for t in left..app.song.tracks.len() {
+    for t in (left..app.song.tracks.len()).filter(|&t| !app.hidden_by_fold(t)) {
         let w = track_width(app, t) + 1;
         if used + w > width && !tracks.is_empty() {
             break;
@@ -284,10 +291,14 @@ fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let w = track_width(app, t);
         let tr = &app.song.tracks[t];
         let frozen = if tr.frozen.is_some() { "*" } else { "" };
-        let label: String = format!("{:02}{frozen} {}", t + 1, tr.name)
-            .chars()
-            .take(w)
-            .collect();
+        let label = match app.folded_group_at(t) {
+            Some(g) => {
+                let members = app.song.tracks.iter().filter(|x| x.group == Some(g as u8));
+                format!("▸{} ({})", app.song.groups[g].name, members.count())
+            }
+            None => format!("{:02}{frozen} {}", t + 1, tr.name),
+        };
+        let label: String = label.chars().take(w).collect();
         x = put(buf, x, y0, &format!("│{label:<w$}"), theme.title);
     }
     let (sel_r0, sel_r1, sel_t0, sel_t1) = app.block();
@@ -311,6 +322,39 @@ fn draw_pattern(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         );
         for &t in &tracks {
             x = put(buf, x, y, "│", theme.dim);
+            if let Some(g) = app.folded_group_at(t) {
+                // A folded group: the first note on this row among its tracks, and how many more.
+                let mut notes = app
+                    .song
+                    .tracks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| x.group == Some(g as u8))
+                    .flat_map(|(k, x)| {
+                        (0..x.note_columns as usize).map(move |c| pat.note(k, row, c).note)
+                    })
+                    .filter(|n| *n != crate::model::Note::Empty);
+                let text = match notes.next() {
+                    Some(n) => {
+                        let more = notes.count();
+                        if more > 0 {
+                            format!("{n} +{more}")
+                        } else {
+                            n.to_string()
+                        }
+                    }
+                    None => "···".to_string(),
+                };
+                let st = if row == app.cursor.row && t == app.cursor.track {
+                    theme.cursor
+                } else if text.starts_with('·') {
+                    theme.dim.patch(base)
+                } else {
+                    theme.note.patch(base)
+                };
+                x = put(buf, x, y, &format!("{text:<FOLDED_W$}"), st);
+                continue;
+            }
             let tr = &app.song.tracks[t];
             let selected = app.selection.is_some()
                 && (sel_r0..=sel_r1).contains(&row)
