@@ -103,6 +103,7 @@ fn small_song() -> Song {
         mixer: Default::default(),
         groups: Vec::new(),
         arrangement: Default::default(),
+        takes: Vec::new(),
     }
 }
 

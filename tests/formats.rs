@@ -11,6 +11,7 @@ use std::sync::Arc;
 use ttrack::format::{self, binary, text, wav};
 use ttrack::model::arrange::{Arrangement, Section};
 use ttrack::model::mix::{self, ranges};
+use ttrack::model::takes::{Take, TakeEvent, TakeEventKind};
 use ttrack::model::{
     Adsr, EffectCell, Instrument, InstrumentKind, LoopMode, Note, NoteCell, Pattern, PatternTrack,
     SampleData, Sampler, Song, Synth, Track, Waveform, validate,
@@ -453,6 +454,7 @@ fn song() -> impl Strategy<Value = Song> {
                         (!groups.is_empty() && p % 2 == 0).then(|| p / 2 % groups.len() as u8);
                 }
                 let arrangement = arrangement_from(seed, order.len(), tracks.len());
+                let takes = takes_from(seed, &patterns, tracks.len());
                 Song {
                     title,
                     author,
@@ -468,9 +470,55 @@ fn song() -> impl Strategy<Value = Song> {
                     mixer,
                     groups,
                     arrangement,
+                    takes,
                 }
             },
         )
+}
+
+/// Zero to two MIDI takes with every kind of event, drawn from `seed`.
+fn takes_from(seed: u64, patterns: &[Pattern], tracks: usize) -> Vec<Take> {
+    let mut x = seed.rotate_left(17) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..next() % 3)
+        .map(|k| {
+            let events = (0..next() % 40)
+                .map(|_| {
+                    let pattern = (next() % patterns.len() as u64) as u16;
+                    let rows = patterns[pattern as usize].rows as u64;
+                    TakeEvent {
+                        order: (next() % 4) as u16,
+                        pattern,
+                        row: (next() % rows) as u16,
+                        fraction: next() as u16,
+                        kind: match next() % 4 {
+                            0 | 1 => TakeEventKind::On {
+                                key: (next() % 128) as u8,
+                                velocity: (1 + next() % 127) as u8,
+                            },
+                            2 => TakeEventKind::Off {
+                                key: (next() % 128) as u8,
+                            },
+                            _ => TakeEventKind::Sustain(next() % 2 == 0),
+                        },
+                    }
+                })
+                .collect();
+            Take {
+                name: format!("Take {k} \"é\""),
+                track: (next() % tracks as u64) as u8,
+                instrument: (1 + next() % 255) as u8,
+                velocity: next() % 2 == 0,
+                quantize: (next() % 5) as u8,
+                events,
+            }
+        })
+        .collect()
 }
 
 /// Slice mutes, sections and a loop range spread over the order list, drawn from `seed`.

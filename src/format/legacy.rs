@@ -74,6 +74,7 @@ impl From<SongV1> for Song {
             mixer: Mixer::default(),
             groups: Vec::new(),
             arrangement: Arrangement::default(),
+            takes: Vec::new(),
         }
     }
 }
@@ -146,6 +147,7 @@ impl From<SongV2> for Song {
             mixer: v.mixer,
             groups: v.groups,
             arrangement: Arrangement::default(),
+            takes: Vec::new(),
         }
     }
 }

@@ -564,12 +564,9 @@ fn sink_header(rate: u32, format: WavFormat, data_bytes: u64) -> [u8; SINK_HEADE
 fn quantise(x: f32, full: f32) -> i32 {
     // Round half away from zero, like f32::round, without the libm call that the baseline
     // x86-64 target needs for it; the float-to-int cast saturates and maps NaN to 0.
+    // Branch-free: ±0.5 by the sign, then truncation toward zero (−0.0 gets −0.5 and still 0).
     let v = x * full;
-    let r = if v >= 0.0 {
-        (v + 0.5) as i32
-    } else {
-        (v - 0.5) as i32
-    };
+    let r = (v + 0.5f32.copysign(v)) as i32;
     r.clamp(-(full as i32) - 1, full as i32)
 }
 

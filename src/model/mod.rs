@@ -5,6 +5,7 @@ pub mod arrange;
 pub mod limits;
 pub mod mix;
 mod note;
+pub mod takes;
 mod validate;
 
 pub use note::{EffectCell, MAX_PITCH, Note, NoteCell};
@@ -44,6 +45,8 @@ pub struct Song {
     pub groups: Vec<mix::Group>,
     /// Slice mutes, sections and the loop range, parallel to `order`.
     pub arrangement: arrange::Arrangement,
+    /// Recorded MIDI takes, oldest first.
+    pub takes: Vec<takes::Take>,
 }
 
 /// One track: its column layout and its channel settings.
@@ -526,6 +529,7 @@ impl Song {
             mixer: mix::Mixer::default(),
             groups: Vec::new(),
             arrangement: arrange::Arrangement::default(),
+            takes: Vec::new(),
         }
     }
 

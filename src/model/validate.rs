@@ -333,6 +333,7 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
         }
     }
     validate_arrangement(song)?;
+    validate_takes(song)?;
     if total_values > MAX_TOTAL_SAMPLE_VALUES {
         return Err(ModelError::TooLarge {
             what: "the song's sample data in values".into(),
@@ -433,6 +434,60 @@ fn validate_frozen(song: &Song, t: usize, f: &super::arrange::Frozen) -> Result<
         }
     }
     Ok(values)
+}
+
+/// Checks the recorded takes: their track exists, their events stay within the limits.
+fn validate_takes(song: &Song) -> Result<(), ModelError> {
+    use super::takes::{MAX_TAKE_EVENTS, MAX_TAKES, TakeEventKind};
+    if song.takes.len() > MAX_TAKES {
+        return Err(too_large("the take count", song.takes.len(), MAX_TAKES));
+    }
+    for (i, t) in song.takes.iter().enumerate() {
+        let who = format!("take {} (\"{}\")", i + 1, t.name);
+        if t.name.len() > MAX_NAME_BYTES {
+            return Err(too_large(
+                format!("{who}'s name length"),
+                t.name.len(),
+                MAX_NAME_BYTES,
+            ));
+        }
+        if t.track as usize >= song.tracks.len() {
+            return Err(ModelError::Inconsistent(format!(
+                "{who} was recorded into track {}, but the song has {} tracks",
+                t.track as usize + 1,
+                song.tracks.len()
+            )));
+        }
+        if t.instrument == 0 || t.quantize > 64 {
+            return Err(ModelError::Inconsistent(format!(
+                "{who}: instrument 0 or a quantize grid over 64 rows"
+            )));
+        }
+        if t.events.len() > MAX_TAKE_EVENTS {
+            return Err(too_large(
+                format!("{who}'s events"),
+                t.events.len(),
+                MAX_TAKE_EVENTS,
+            ));
+        }
+        for e in &t.events {
+            let key_ok = match e.kind {
+                TakeEventKind::On { key, velocity } => key < 128 && (1..=127).contains(&velocity),
+                TakeEventKind::Off { key } => key < 128,
+                TakeEventKind::Sustain(_) => true,
+            };
+            if !key_ok
+                || e.order as usize >= MAX_ORDER
+                || e.pattern as usize >= MAX_PATTERNS
+                || e.row as usize >= MAX_ROWS
+            {
+                return Err(ModelError::Inconsistent(format!(
+                    "{who} holds an event outside the limits ({e:?})"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks slice mutes, sections and the loop range against the order list and the tracks.

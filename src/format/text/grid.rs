@@ -54,7 +54,7 @@ pub(super) struct Grid<'a> {
 
 impl Grid<'_> {
     /// An error at byte `i` of the data string.
-    fn err(&self, i: usize, message: impl Into<String>) -> TextError {
+    pub(super) fn err(&self, i: usize, message: impl Into<String>) -> TextError {
         match self.origin {
             Origin::Exact(start) => self.src.err(start + i, message),
             Origin::Start(at) => self.src.err(at, message),

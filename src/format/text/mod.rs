@@ -16,6 +16,7 @@ mod arrange;
 mod grid;
 mod mix;
 mod read;
+mod takes;
 mod write;
 
 pub use write::{save, to_text, write_text};

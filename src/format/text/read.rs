@@ -38,6 +38,7 @@ const ROOT_KEYS: &[&str] = &[
     "loop",
     "section",
     "mute",
+    "take",
 ];
 const TRACK_KEYS: &[&str] = &[
     "name",
@@ -435,6 +436,7 @@ impl Parser<'_> {
             mixer: super::mix::mixer(root)?,
             groups,
             arrangement,
+            takes: super::takes::read(self.src, root)?,
         };
         validate(&song).map_err(|e| self.src.err(0, e.to_string()))?;
         Ok(song)
@@ -798,5 +800,6 @@ fn skeleton(tracks: Vec<Track>, instruments: Vec<Option<Instrument>>) -> Song {
         mixer: Default::default(),
         groups: Vec::new(),
         arrangement: Default::default(),
+        takes: Vec::new(),
     }
 }

@@ -72,6 +72,7 @@ pub fn write_text(song: &Song, out_path: &Path) -> Result<TextOutput, TextSaveEr
     for (pi, pattern) in song.patterns.iter().enumerate() {
         write_pattern(&mut out, pi, pattern, &song.tracks);
     }
+    super::takes::write(&mut out, song);
     Ok(TextOutput { text: out, sources })
 }
 
