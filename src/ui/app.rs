@@ -218,6 +218,8 @@ pub struct App {
     pub order_cursor: usize,
     /// Track under the matrix cursor.
     pub matrix_track: usize,
+    /// MIDI recording: settings and the pass being recorded.
+    pub rec: super::record::Recorder,
     /// Instrument list cursor (0-based slot index).
     pub instrument_cursor: usize,
     /// One-line message (errors, "saved").
@@ -289,6 +291,7 @@ impl App {
             follow: true,
             order_cursor: 0,
             matrix_track: 0,
+            rec: super::record::Recorder::default(),
             instrument_cursor: 0,
             message: String::new(),
             popups: Vec::new(),
@@ -797,6 +800,27 @@ impl App {
             | Action::MixDetail => self.mixer_action(action),
             Action::GroupCycle => self.group_cycle(),
             Action::GroupFold => self.group_fold(),
+            Action::RecQuantize => self.cycle_quantize(),
+            Action::RecVelocity => {
+                self.rec.velocity = !self.rec.velocity;
+                self.message = format!(
+                    "recording: velocity {}",
+                    if self.rec.velocity {
+                        "into the volume column"
+                    } else {
+                        "ignored"
+                    }
+                );
+            }
+            Action::RecOverdub => {
+                self.rec.overdub = !self.rec.overdub;
+                self.message = if self.rec.overdub {
+                    "loop recording: overdub (passes add up)"
+                } else {
+                    "loop recording: each pass is a new take that replaces the last"
+                }
+                .into();
+            }
             Action::ToggleEdit => {
                 self.edit_mode = !self.edit_mode;
                 self.message = if self.edit_mode {

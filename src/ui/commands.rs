@@ -288,6 +288,12 @@ pub enum Action {
     GroupCycle,
     /// Fold or unfold the group of the track under the cursor in the pattern view.
     GroupFold,
+    /// Next quantize setting for recording (rewrites the last take's cells with it).
+    RecQuantize,
+    /// Velocity into the volume column when recording, on/off.
+    RecVelocity,
+    /// Loop recording: overdub (passes add up) or takes (each pass replaces the last).
+    RecOverdub,
 }
 
 /// One row of the command table.
@@ -1313,6 +1319,27 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["Enter"],
         A::MixDetail,
         "open / close the detail panel of the effect under the cursor",
+    ),
+    cmd(
+        "record.quantize",
+        S::Global,
+        &["A-q"],
+        A::RecQuantize,
+        "recording quantize: off (delay values), 1, 2, 4, 8 rows; rewrites the last take",
+    ),
+    cmd(
+        "record.velocity",
+        S::Global,
+        &["A-v"],
+        A::RecVelocity,
+        "recording: velocity into the volume column on/off",
+    ),
+    cmd(
+        "record.overdub",
+        S::Global,
+        &["A-o"],
+        A::RecOverdub,
+        "loop recording: overdub, or each pass a new take replacing the last",
     ),
     cmd(
         "mixer.group",

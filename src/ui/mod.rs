@@ -13,6 +13,7 @@ pub mod meters;
 pub mod mix_fx;
 pub mod mixer;
 pub mod mixer_view;
+pub mod record;
 pub mod terminal;
 pub mod view;
 
@@ -260,9 +261,17 @@ fn event_loop(
         if app.pump() {
             dirty_screen = true;
         }
-        if let Some(h) = app.engine.as_mut() {
-            // No recorder yet (issue 6): played notes are only heard; drop their reports.
-            h.take_midi().for_each(drop);
+        let reports: Vec<_> = app
+            .engine
+            .as_mut()
+            .map(|h| h.take_midi().collect())
+            .unwrap_or_default();
+        for r in &reports {
+            app.record_midi(r);
+        }
+        app.record_tick();
+        if !reports.is_empty() {
+            dirty_screen = true;
         }
         let s = output.stats().snapshot();
         if !app.audio.silent {

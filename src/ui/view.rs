@@ -176,7 +176,9 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             audio.push_str(&format!("  garbage parked {}", st.garbage_parked));
         }
     }
-    let mode = if app.edit_mode {
+    let mode = if app.recording() {
+        Span::styled(" REC ", theme.edit)
+    } else if app.edit_mode {
         Span::styled(" EDIT ", theme.edit)
     } else {
         Span::styled(" play ", theme.dim)
@@ -188,6 +190,10 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             app.octave, app.step, app.instrument, inst
         )),
         Span::raw(if app.follow { "  follow" } else { "" }),
+        Span::raw(match app.rec.quantize {
+            0 => String::new(),
+            q => format!("  q{q}"),
+        }),
         Span::styled(format!("  │ {audio}"), theme.dim),
     ]);
     let tab = |key: &str, name: &str, on: bool| {

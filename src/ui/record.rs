@@ -1,0 +1,369 @@
+//! Recording MIDI into patterns, the tracker way: with edit mode on while the song plays, notes
+//! from the MIDI keyboard are written into the track under the cursor at the song position the
+//! engine reports for them (what was heard when the key went down), with the sub-row part in
+//! the delay column unless quantized.
+//!
+//! Each pass is a [`Take`]: its raw events are kept in the song, and the cells are always the
+//! take rendered by [`take_cells`] over the cells that were there before the pass. So the cells
+//! can be written again from the take with another quantize setting (one undo step), and a pass
+//! is one undo step too. A pass ends when playback stops, edit mode goes off, or playback jumps
+//! back (a loop: with overdub off, the next pass replaces this one's notes; the take is kept).
+
+use super::app::App;
+use super::edit::Edit;
+use crate::engine::{MidiMessage, MidiReport};
+use crate::model::takes::{FRACTION, Take, TakeCell, TakeEvent, TakeEventKind, take_cells};
+use crate::model::{NoteCell, Song};
+
+/// Quantize settings the key cycles through (0: exact, with delay values).
+pub const QUANTIZE_STEPS: [u8; 5] = [0, 1, 2, 4, 8];
+
+/// The recorder's settings and the pass being recorded.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    /// 0: exact (delay column); N: a grid of N rows.
+    pub quantize: u8,
+    /// Velocity into the volume column.
+    pub velocity: bool,
+    /// Loop passes add to each other instead of replacing the last one.
+    pub overdub: bool,
+    pass: Option<Pass>,
+    /// After a loop wrap without overdub: the song before the replaced pass, and its cells.
+    replace: Option<(Box<Song>, Vec<TakeCell>)>,
+    /// The last position seen while playing (to notice loops and jumps).
+    last_pos: Option<(u16, u16)>,
+}
+
+impl Default for Recorder {
+    fn default() -> Recorder {
+        Recorder {
+            quantize: 0,
+            velocity: true,
+            overdub: false,
+            pass: None,
+            replace: None,
+            last_pos: None,
+        }
+    }
+}
+
+/// One recording pass.
+#[derive(Clone, Debug)]
+struct Pass {
+    /// The song before the pass (what undo returns to; the cells under the take).
+    before: Box<Song>,
+    take: Take,
+    /// The cells the take has written so far.
+    written: Vec<TakeCell>,
+}
+
+impl Recorder {
+    /// Whether a pass is being recorded.
+    pub fn active(&self) -> bool {
+        self.pass.is_some()
+    }
+
+    /// Events in the pass being recorded.
+    pub fn events(&self) -> usize {
+        self.pass.as_ref().map_or(0, |p| p.take.events.len())
+    }
+}
+
+/// The cell of `song` at `c`, or empty when the pattern or column does not exist there.
+fn cell_in(song: &Song, track: usize, c: &TakeCell) -> NoteCell {
+    let Some(p) = song.patterns.get(c.pattern as usize) else {
+        return NoteCell::EMPTY;
+    };
+    if track >= p.tracks.len()
+        || c.row as u32 >= p.rows
+        || c.column as usize >= p.note_columns(track)
+    {
+        return NoteCell::EMPTY;
+    }
+    p.note(track, c.row as usize, c.column as usize)
+}
+
+impl App {
+    /// Whether notes played now are recorded: edit mode on while the song plays.
+    pub fn recording(&self) -> bool {
+        self.edit_mode && self.playing
+    }
+
+    /// Takes one MIDI report from the engine: recorded when [`App::recording`] and the song was
+    /// playing when the key was played.
+    pub fn record_midi(&mut self, r: &MidiReport) {
+        if !self.recording() {
+            self.finish_pass();
+            return;
+        }
+        let Some(at) = r.at else {
+            return;
+        };
+        let kind = match r.msg {
+            MidiMessage::NoteOn { key, velocity, .. } => TakeEventKind::On { key, velocity },
+            MidiMessage::NoteOff { key, .. } => TakeEventKind::Off { key },
+            MidiMessage::Sustain { down, .. } => TakeEventKind::Sustain(down),
+        };
+        let fraction = if at.row_frames > 0.0 {
+            (at.frames_into_row as f64 / at.row_frames * FRACTION)
+                .round()
+                .clamp(0.0, FRACTION - 1.0) as u16
+        } else {
+            0
+        };
+        let event = TakeEvent {
+            order: at.order,
+            pattern: at.pattern,
+            row: at.row,
+            fraction,
+            kind,
+        };
+        if self.rec.pass.is_none() {
+            if !matches!(kind, TakeEventKind::On { .. }) {
+                // A release or pedal from before the pass: nothing to write yet.
+                return;
+            }
+            self.start_pass();
+        }
+        if let Some(p) = self.rec.pass.as_mut() {
+            if p.take.events.len() >= crate::model::takes::MAX_TAKE_EVENTS {
+                self.message = "the take is full; stop and record another".into();
+                return;
+            }
+            p.take.events.push(event);
+        }
+        self.refresh_pass();
+    }
+
+    /// Follows the play position: a jump back (loop, jump) ends the pass; stopping or leaving
+    /// edit mode ends it too. Called by the event loop after each pump.
+    pub fn record_tick(&mut self) {
+        if !self.recording() {
+            self.finish_pass();
+            self.rec.last_pos = None;
+            self.rec.replace = None;
+            return;
+        }
+        let Some(pos) = self.engine.as_ref().map(|h| h.status().position) else {
+            return;
+        };
+        let now = (pos.order as u16, pos.row as u16);
+        if let Some(last) = self.rec.last_pos
+            && now < last
+            && self.rec.pass.is_some()
+        {
+            let replaced = self
+                .rec
+                .pass
+                .as_ref()
+                .map(|p| (p.before.clone(), p.written.clone()));
+            self.finish_pass();
+            if !self.rec.overdub {
+                self.rec.replace = replaced;
+            }
+        }
+        self.rec.last_pos = Some(now);
+    }
+
+    fn start_pass(&mut self) {
+        let track = self.cursor.track.min(self.song.tracks.len() - 1);
+        // A new loop pass without overdub takes the place of the last one: its notes go, and
+        // the cells under them come back (the last take stays in the takes list).
+        if let Some((before, cells)) = self.rec.replace.take() {
+            for c in &cells {
+                let under = cell_in(&before, track, c);
+                self.set_cell_live(track, c, under);
+            }
+        }
+        let n = self.song.takes.len() + 1;
+        self.rec.pass = Some(Pass {
+            before: Box::new(self.song.clone()),
+            take: Take {
+                name: format!("Take {n}"),
+                track: track as u8,
+                instrument: self.instrument,
+                velocity: self.rec.velocity,
+                quantize: self.rec.quantize,
+                events: Vec::new(),
+            },
+            written: Vec::new(),
+        });
+    }
+
+    /// Writes one cell now (song and engine), outside the undo history (the pass is one step).
+    fn set_cell_live(&mut self, track: usize, c: &TakeCell, cell: NoteCell) {
+        let Some(p) = self.song.patterns.get(c.pattern as usize) else {
+            return;
+        };
+        if c.row as u32 >= p.rows || c.column as usize >= p.note_columns(track) {
+            return;
+        }
+        let before = p.note(track, c.row as usize, c.column as usize);
+        if before == cell {
+            return;
+        }
+        let edit = Edit::Note {
+            pattern: c.pattern as usize,
+            row: c.row as usize,
+            track,
+            column: c.column as usize,
+            before,
+            after: cell,
+        };
+        self.apply_live(&edit);
+    }
+
+    /// Brings the cells in line with the pass's take: cells it no longer writes get back what
+    /// was under them, new ones are written; the track grows note columns for wide chords.
+    fn refresh_pass(&mut self) {
+        let Some(pass) = self.rec.pass.as_ref() else {
+            return;
+        };
+        let t = pass.take.track as usize;
+        if t >= self.song.tracks.len() {
+            self.rec.pass = None;
+            return;
+        }
+        let columns = self.song.tracks[t].note_columns as usize;
+        let song = &self.song;
+        let (cells, width) = take_cells(&pass.take, pass.take.quantize, columns, |p| {
+            song.patterns.get(p as usize).map_or(1, |x| x.rows as u16)
+        });
+        if width > columns {
+            let before = Box::new(self.song.clone());
+            let mut after = before.clone();
+            after.set_track_columns(t, width as u8, after.tracks[t].effect_columns);
+            let edit = Edit::Song {
+                what: "added note columns for a chord",
+                before,
+                after,
+            };
+            self.apply_live(&edit);
+            self.message = format!("track {}: {width} note columns for the chord", t + 1);
+        }
+        let Some(pass) = self.rec.pass.take() else {
+            return;
+        };
+        for old in &pass.written {
+            if !cells
+                .iter()
+                .any(|c| (c.pattern, c.row, c.column) == (old.pattern, old.row, old.column))
+            {
+                let under = cell_in(&pass.before, t, old);
+                self.set_cell_live(t, old, under);
+            }
+        }
+        for c in &cells {
+            self.set_cell_live(t, c, c.cell);
+        }
+        self.rec.pass = Some(Pass {
+            written: cells,
+            ..pass
+        });
+    }
+
+    /// Ends the pass: the take goes into the song and the whole pass becomes one undo step.
+    pub fn finish_pass(&mut self) {
+        let Some(pass) = self.rec.pass.take() else {
+            return;
+        };
+        if pass.take.events.is_empty() {
+            return;
+        }
+        let notes = pass
+            .take
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, TakeEventKind::On { .. }))
+            .count();
+        let name = pass.take.name.clone();
+        self.song.takes.push(pass.take);
+        self.history.push(Edit::Song {
+            what: "recorded a take",
+            before: pass.before,
+            after: Box::new(self.song.clone()),
+        });
+        self.dirty = true;
+        self.revision += 1;
+        self.message = format!("{name}: {notes} notes recorded (Ctrl-Z removes them)");
+    }
+
+    /// Applies an edit to the song and the engine without recording it in the undo history.
+    fn apply_live(&mut self, edit: &Edit) {
+        edit.apply(&mut self.song);
+        let mut cmds = Vec::new();
+        edit.mirror(&self.song, self.rate, &mut cmds);
+        if let Some(h) = self.engine.as_mut() {
+            for c in cmds {
+                h.send(c);
+            }
+        }
+        self.dirty = true;
+        self.revision += 1;
+    }
+
+    /// Steps the quantize setting and writes the last take's cells again with it (one undo
+    /// step).
+    pub fn cycle_quantize(&mut self) {
+        let i = QUANTIZE_STEPS
+            .iter()
+            .position(|&q| q == self.rec.quantize)
+            .map_or(0, |i| (i + 1) % QUANTIZE_STEPS.len());
+        self.rec.quantize = QUANTIZE_STEPS[i];
+        let q = self.rec.quantize;
+        let what = if q == 0 {
+            "quantize off (exact, with delay values)".to_string()
+        } else {
+            format!("quantize to {q} row{}", if q == 1 { "" } else { "s" })
+        };
+        if self.rec.pass.is_some() {
+            self.message = format!("{what}; the pass being recorded keeps its setting");
+            return;
+        }
+        let Some(k) = self.song.takes.len().checked_sub(1) else {
+            self.message = what;
+            return;
+        };
+        self.requantize(k, q);
+        self.message = format!("{what}: {} rewritten", self.song.takes[k].name);
+    }
+
+    /// Writes take `k`'s cells again with quantize `q`: the cells it wrote before are cleared,
+    /// the new ones written; one undo step.
+    pub fn requantize(&mut self, k: usize, q: u8) {
+        let Some(take) = self.song.takes.get(k).cloned() else {
+            return;
+        };
+        let t = take.track as usize;
+        if t >= self.song.tracks.len() || take.quantize == q {
+            return;
+        }
+        let columns = self.song.tracks[t].note_columns as usize;
+        let rows = |s: &Song| {
+            let rows: Vec<u16> = s.patterns.iter().map(|p| p.rows as u16).collect();
+            move |p: u16| rows.get(p as usize).copied().unwrap_or(1)
+        };
+        let (old, _) = take_cells(&take, take.quantize, columns, rows(&self.song));
+        let (new, width) = take_cells(&take, q, columns, rows(&self.song));
+        self.song_edit("quantized the take again", |s| {
+            if width > columns {
+                s.set_track_columns(t, width as u8, s.tracks[t].effect_columns);
+            }
+            let mut put = |c: &TakeCell, cell: NoteCell| {
+                if let Some(p) = s.patterns.get_mut(c.pattern as usize)
+                    && (c.row as u32) < p.rows
+                    && (c.column as usize) < p.note_columns(t)
+                {
+                    *p.note_mut(t, c.row as usize, c.column as usize) = cell;
+                }
+            };
+            for c in &old {
+                put(c, NoteCell::EMPTY);
+            }
+            for c in &new {
+                put(c, c.cell);
+            }
+            s.takes[k].quantize = q;
+        });
+    }
+}
