@@ -496,6 +496,63 @@ fn measure_once(song: &Song) -> Result<(), String> {
         }
     }
 
+    // (c) Recording: the same reports through the app's recorder (edit mode on, playing) become
+    // cells whose row and delay value reproduce the times played within 1 ms, with full velocity
+    // in the volume column and a note-off where each key was released.
+    {
+        let mut app = ttrack::ui::App::new(song.clone(), None);
+        app.edit_mode = true;
+        app.playing = true;
+        for r in &reports {
+            app.record_midi(r);
+        }
+        app.playing = false;
+        app.record_tick();
+        assert_eq!(app.song.takes.len(), 1, "one pass, one take");
+        let pat = &app.song.patterns[0];
+        let columns = pat.note_columns(0);
+        assert_eq!(columns, 2, "the two-note chord needs two note columns");
+        let at_ms = |row: usize, delay: u8, frame: u64| {
+            let t =
+                row_start(row as u64) as f64 + delay as f64 / 256.0 * row_frames(row as u64) as f64;
+            (t - frame as f64) / RATE as f64 * 1000.0
+        };
+        for p in &played {
+            for &key in p.keys {
+                let want = Note::from_midi(key).unwrap();
+                // The recorded cell of this key nearest the time it was played. (Rows 0 and 1 hold
+                // the song's own beat, a C-5 and its release.)
+                let (row, col) = (2..pat.rows as usize)
+                    .flat_map(|r| (0..columns).map(move |c| (r, c)))
+                    .filter(|&(r, c)| pat.note(0, r, c).note == want)
+                    .min_by(|&(r1, c1), &(r2, c2)| {
+                        let e = |r, c| at_ms(r, pat.note(0, r, c).delay, p.song_frame).abs();
+                        e(r1, c1).total_cmp(&e(r2, c2))
+                    })
+                    .unwrap_or_else(|| panic!("key {key} was not recorded"));
+                let cell = pat.note(0, row, col);
+                let err = at_ms(row, cell.delay, p.song_frame);
+                eprintln!(
+                    "recorded key {key}: row {row} delay {:02X}, {err:+.3} ms from when it was played",
+                    cell.delay
+                );
+                assert!(err.abs() <= 1.0, "key {key} recorded {err:+.3} ms off");
+                assert_eq!(cell.volume, 0x40, "velocity 127 is full volume");
+                let (off_row, off) = (row + 1..pat.rows as usize)
+                    .map(|r| (r, pat.note(0, r, col)))
+                    .find(|(_, c)| c.note != Note::Empty)
+                    .expect("a note-off after the note");
+                assert_eq!(
+                    off.note,
+                    Note::Off,
+                    "key {key}: the next cell is its release"
+                );
+                let err = at_ms(off_row, off.delay, p.song_frame + p.hold as u64);
+                assert!(err.abs() <= 1.0, "key {key}: note-off {err:+.3} ms off");
+            }
+        }
+    }
+
     // (a) The thru notes in the audio: onset at the frame sent, pitch, chord, release.
     for (p, &t) in played.iter().zip(&sent_at) {
         let sent = t as u64 - t0;
