@@ -359,3 +359,92 @@ fn a_midi_command_from_the_ui_plays_and_is_reported_like_an_input() {
     assert_eq!(r.len(), 1);
     assert_eq!((r[0].msg, r[0].frame, r[0].at), (on(69, 127), 1024, None));
 }
+
+/// The metronome clicks on every beat (2 kHz on the first of each bar of four, 1 kHz on the
+/// others) at the beat's frame; a count-in of one bar plays four clicks and starts the song on
+/// the fifth beat; renders never click.
+#[test]
+fn metronome_and_count_in_click_on_the_beats_live_only() {
+    use common::measure::*;
+    use common::{RATE, put, render, song, synth};
+    let mut s = song(1, 32, vec![synth(Waveform::Sine)]);
+    s.bpm = 125; // a beat = 4 rows = 0.48 s = 23040 frames
+    put(&mut s, 0, 0, "A-4", 1, Some(0x30));
+    put(&mut s, 0, 1, "OFF", 0, None);
+    let beat = 23_040usize;
+    let run = |count_in: u8, on: bool| {
+        let es = EngineSong::from_model(&s, RATE);
+        let (mut h, link) = engine::link();
+        let mut e = Engine::new(Box::new(es.clone()));
+        e.connect(link);
+        h.send(Command::Metronome {
+            on,
+            level: 0.5,
+            count_in_bars: count_in,
+        });
+        h.send(Command::Play {
+            range: PlayRange::song(&es),
+            row: 0,
+            bpm: es.bpm,
+            tpl: es.tpl,
+            at: None,
+        });
+        let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+        let mut out = Vec::new();
+        while out.len() < 8 * beat {
+            rt::process_block(&mut e, &mut l, &mut r);
+            out.extend_from_slice(&l);
+            h.pump();
+        }
+        out
+    };
+    // Metronome on, no count-in: the song starts at once; clicks at 1, 2, 3 beats (beat 0 has
+    // the note too) with the right pitch.
+    let plain = run(0, false);
+    let clicked = run(0, true);
+    let click: Vec<f32> = clicked.iter().zip(&plain).map(|(a, b)| a - b).collect();
+    for k in 0..6 {
+        let at = k * beat;
+        let before = &click[at.saturating_sub(480)..at];
+        assert!(peak_db(before) < -80.0, "beat {k}: sound before the click");
+        let onset = click[at..at + 480]
+            .iter()
+            .position(|v| v.abs() > 1e-4)
+            .unwrap();
+        assert!(onset <= 48, "beat {k}: click {onset} frames late");
+        let hz = pitch_zero_crossings(&click[at..at + 1200], RATE);
+        let want = if k % 4 == 0 { 2000.0 } else { 1000.0 };
+        assert!(
+            (hz - want).abs() < 30.0,
+            "beat {k}: {hz:.0} Hz, want {want}"
+        );
+    }
+    // The render is the song without clicks, sample for sample.
+    let (rendered, _) = render(&s);
+    assert_eq!(&plain[..4 * beat], &rendered[..4 * beat]);
+    // A one-bar count-in: four clicks, then the note on the fifth beat.
+    let counted = run(1, false);
+    let note_at = 4 * beat;
+    assert!(
+        peak_db(&counted[..beat - 1000]) > -30.0,
+        "the count-in clicks"
+    );
+    let quiet = &counted[beat * 3 + 2000..note_at];
+    assert!(
+        peak_db(quiet) < -80.0,
+        "nothing between the last click and the song"
+    );
+    let song_onset = counted[note_at..]
+        .iter()
+        .position(|v| v.abs() > 1e-3)
+        .unwrap();
+    assert!(
+        song_onset <= 48,
+        "the song starts {song_onset} frames after the count-in"
+    );
+    let hz = pitch_zero_crossings(&counted[note_at + 2000..note_at + 6000], RATE);
+    assert!(
+        (hz - 440.0).abs() < 1.0,
+        "the song's note after the count-in: {hz:.1} Hz"
+    );
+}

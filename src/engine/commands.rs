@@ -199,6 +199,15 @@ impl Engine {
             Command::MidiThru { track, slot } => self.set_midi_thru(track, slot),
             Command::MidiIn(msg) => self.midi_in(0, msg),
             Command::SetOutputLatency { frames } => self.set_output_latency(frames),
+            Command::Metronome {
+                on,
+                level,
+                count_in_bars,
+            } => {
+                self.click.on = on;
+                self.click.level = level.clamp(0.0, 1.0);
+                self.click.count_in_bars = count_in_bars.min(4);
+            }
         }
         None
     }

@@ -11,6 +11,7 @@
     clippy::expect_used
 )]
 
+pub mod click;
 mod commands;
 pub mod frozen;
 pub mod handle;
@@ -68,6 +69,8 @@ pub struct Engine {
     lanes: Box<[Lane]>,
     track_fx: Box<[TrackFx]>,
     track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
+    /// Metronome and count-in (live only).
+    click: click::Click,
     /// Playback state of each frozen track.
     frozen: Box<[frozen::FrozenState]>,
     /// The order position the frozen tracks were last synced to (`usize::MAX`: none since play).
@@ -119,6 +122,7 @@ impl Engine {
                 .collect(),
             track_fx: (0..MAX_TRACKS).map(|_| TrackFx::default()).collect(),
             track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
+            click: click::Click::new(rate),
             frozen: vec![frozen::FrozenState::default(); MAX_TRACKS].into_boxed_slice(),
             frozen_order: usize::MAX,
             mix,
@@ -202,7 +206,11 @@ impl Engine {
         self.preroll = self.mix.latency_frames() as u64;
         self.sequencing = !self.transport.finished;
         self.frames_per_tick = transport::frames_per_tick(self.song.rate, bpm, self.song.lpb, tpl);
-        self.next_tick_frame = 0;
+        // A count-in delays the song's first tick by its bars; its clicks are heard from now.
+        let beat = self.frames_per_tick * tpl as f64 * self.song.lpb as f64;
+        let count_in = self.click.start_count_in(self.latency_frames(), beat);
+        self.next_tick_frame = count_in;
+        self.anchor_frame = count_in;
         self.recompute_next_event();
     }
 
@@ -220,6 +228,7 @@ impl Engine {
         for f in self.frozen.iter_mut() {
             f.stop();
         }
+        self.click.cancel();
         self.next_event = u64::MAX;
     }
 
@@ -423,6 +432,11 @@ impl Engine {
         {
             let (cl, cr) = chunk.split_at_mut(MAX_CHUNK);
             self.render_chunk(&mut cl[..len], &mut cr[..len]);
+        }
+        {
+            let (cl, cr) = chunk.split_at_mut(MAX_CHUNK);
+            self.click
+                .render(self.frame, &mut cl[..len], &mut cr[..len]);
         }
         self.chunk = chunk;
         self.chunk_len = len;

@@ -122,6 +122,16 @@ pub enum Command {
         /// Latency in frames.
         frames: u32,
     },
+    /// Metronome settings (heard live only; renders never send this): a click on every beat,
+    /// and a count-in of some bars before each play start.
+    Metronome {
+        /// Clicks on the song's beats.
+        on: bool,
+        /// Linear gain of the click.
+        level: f32,
+        /// Bars of count-in before the song starts (0, 1, 2 or 4).
+        count_in_bars: u8,
+    },
     /// New mixer settings: every track's strip and the buses (the track count must match; column
     /// layouts in it are ignored). Changes ramp; only changed effects are recomputed.
     SetMix(Box<MixState>),

@@ -4,7 +4,7 @@
 
 use super::transport::frames_per_tick;
 use super::voice::Start;
-use super::{Engine, MAX_NOTE_COLUMNS};
+use super::{Engine, MAX_NOTE_COLUMNS, click};
 use crate::dsp::rng::Rng;
 use crate::model::{EffectCell, Note, NoteCell};
 
@@ -144,6 +144,13 @@ impl Engine {
             let (order, row) = (self.transport.order_pos, self.transport.row);
             self.midi
                 .row_started(self.row_start, self.row_frames, order, pattern, row);
+            let lpb = self.song.lpb.max(1) as usize;
+            if row % lpb == 0 {
+                // The click is added after the master look-ahead: due that much later.
+                let heard = self.row_start + self.latency_frames();
+                self.click
+                    .beat(heard, (row / lpb) % click::BEATS_PER_BAR as usize == 0);
+            }
             if order != self.frozen_order || row == 0 {
                 self.sync_frozen(order, row);
             }

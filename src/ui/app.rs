@@ -801,6 +801,9 @@ impl App {
             Action::GroupCycle => self.group_cycle(),
             Action::GroupFold => self.group_fold(),
             Action::RecQuantize => self.cycle_quantize(),
+            Action::Metronome | Action::MetronomeLevel | Action::CountIn | Action::Punch => {
+                self.record_setting(action)
+            }
             Action::RecVelocity => {
                 self.rec.velocity = !self.rec.velocity;
                 self.message = format!(
@@ -1806,6 +1809,11 @@ impl App {
         };
         let es = EngineSong::from_model(&self.song, self.rate);
         let (bpm, tpl) = engine::chase_tempo(&es, at.unwrap_or(range.from));
+        h.send(Command::Metronome {
+            on: self.rec.metronome,
+            level: self.rec.click_level,
+            count_in_bars: if self.edit_mode { self.rec.count_in } else { 0 },
+        });
         h.send(Command::Play {
             range,
             row: row as u16,

@@ -294,6 +294,14 @@ pub enum Action {
     RecVelocity,
     /// Loop recording: overdub (passes add up) or takes (each pass replaces the last).
     RecOverdub,
+    /// Metronome on/off.
+    Metronome,
+    /// Metronome level: 25, 50, 100 %.
+    MetronomeLevel,
+    /// Count-in before recording: 0, 1, 2, 4 bars.
+    CountIn,
+    /// Punch in/out on the selected rows (no selection: off).
+    Punch,
 }
 
 /// One row of the command table.
@@ -1340,6 +1348,34 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-o"],
         A::RecOverdub,
         "loop recording: overdub, or each pass a new take replacing the last",
+    ),
+    cmd(
+        "record.metronome",
+        S::Global,
+        &["A-m"],
+        A::Metronome,
+        "metronome on/off (heard while playing, never rendered)",
+    ),
+    cmd(
+        "record.metronome_level",
+        S::Global,
+        &["A-l"],
+        A::MetronomeLevel,
+        "metronome level: 25, 50, 100 %",
+    ),
+    cmd(
+        "record.count_in",
+        S::Global,
+        &["A-c"],
+        A::CountIn,
+        "count-in before playing in edit mode: 0, 1, 2, 4 bars",
+    ),
+    cmd(
+        "record.punch",
+        S::Pattern,
+        &["A-p"],
+        A::Punch,
+        "punch in/out: record only the selected rows (no selection: every row)",
     ),
     cmd(
         "mixer.group",

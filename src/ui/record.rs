@@ -27,6 +27,14 @@ pub struct Recorder {
     pub velocity: bool,
     /// Loop passes add to each other instead of replacing the last one.
     pub overdub: bool,
+    /// Metronome clicks while playing (heard live, never rendered).
+    pub metronome: bool,
+    /// Metronome level, 0..=1.
+    pub click_level: f32,
+    /// Bars of count-in before playback starts in edit mode (0, 1, 2 or 4).
+    pub count_in: u8,
+    /// Record only these rows (inclusive) of any pattern: punch in and out.
+    pub punch: Option<(u16, u16)>,
     pass: Option<Pass>,
     /// After a loop wrap without overdub: the song before the replaced pass, and its cells.
     replace: Option<(Box<Song>, Vec<TakeCell>)>,
@@ -40,6 +48,10 @@ impl Default for Recorder {
             quantize: 0,
             velocity: true,
             overdub: false,
+            metronome: false,
+            click_level: 0.5,
+            count_in: 0,
+            punch: None,
             pass: None,
             replace: None,
             last_pos: None,
@@ -99,6 +111,13 @@ impl App {
         let Some(at) = r.at else {
             return;
         };
+        if let Some((a, b)) = self.rec.punch
+            && !(a..=b).contains(&at.row)
+            && matches!(r.msg, MidiMessage::NoteOn { .. })
+        {
+            // Outside the punch range new notes are only heard (their releases still count).
+            return;
+        }
         let kind = match r.msg {
             MidiMessage::NoteOn { key, velocity, .. } => TakeEventKind::On { key, velocity },
             MidiMessage::NoteOff { key, .. } => TakeEventKind::Off { key },
@@ -365,5 +384,71 @@ impl App {
             }
             s.takes[k].quantize = q;
         });
+    }
+}
+
+impl App {
+    /// Sends the metronome settings to the engine; the count-in only counts when recording
+    /// (edit mode on) is about to start.
+    pub fn send_metronome(&mut self) {
+        let count_in_bars = if self.edit_mode { self.rec.count_in } else { 0 };
+        let cmd = crate::engine::Command::Metronome {
+            on: self.rec.metronome,
+            level: self.rec.click_level,
+            count_in_bars,
+        };
+        if let Some(h) = self.engine.as_mut() {
+            h.send(cmd);
+        }
+    }
+
+    /// The recording setting keys: metronome, its level, count-in, punch range.
+    pub fn record_setting(&mut self, action: super::commands::Action) {
+        use super::commands::Action;
+        match action {
+            Action::Metronome => {
+                self.rec.metronome = !self.rec.metronome;
+                self.message = format!(
+                    "metronome {} (heard, never rendered)",
+                    if self.rec.metronome { "on" } else { "off" }
+                );
+            }
+            Action::MetronomeLevel => {
+                self.rec.click_level = match self.rec.click_level {
+                    l if l < 0.3 => 0.5,
+                    l if l < 0.75 => 1.0,
+                    _ => 0.25,
+                };
+                self.message = format!("metronome level {:.0} %", self.rec.click_level * 100.0);
+            }
+            Action::CountIn => {
+                self.rec.count_in = match self.rec.count_in {
+                    0 => 1,
+                    1 => 2,
+                    2 => 4,
+                    _ => 0,
+                };
+                self.message = match self.rec.count_in {
+                    0 => "count-in off".into(),
+                    n => format!(
+                        "count-in {n} bar{} when playing in edit mode",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                };
+            }
+            Action::Punch => {
+                if self.selection.is_some() {
+                    let (r0, r1, _, _) = self.block();
+                    self.rec.punch = Some((r0 as u16, r1 as u16));
+                    self.message = format!("punch in at row {r0:02}, out after row {r1:02}");
+                } else {
+                    self.rec.punch = None;
+                    self.message =
+                        "punch off: recording takes every row (select rows to punch)".into();
+                }
+            }
+            _ => {}
+        }
+        self.send_metronome();
     }
 }
