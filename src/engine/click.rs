@@ -89,7 +89,7 @@ impl Click {
             if let Some((start, k, total, beat)) = self.count_in
                 && f >= start + (k as f64 * beat).round() as u64
             {
-                self.sounding = Some((0, k % BEATS_PER_BAR == 0));
+                self.sounding = Some((0, k.is_multiple_of(BEATS_PER_BAR)));
                 self.count_in = (k + 1 < total).then_some((start, k + 1, total, beat));
             }
             if let Some((at, down)) = self.next

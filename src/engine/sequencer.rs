@@ -148,8 +148,10 @@ impl Engine {
             if row % lpb == 0 {
                 // The click is added after the master look-ahead: due that much later.
                 let heard = self.row_start + self.latency_frames();
-                self.click
-                    .beat(heard, (row / lpb) % click::BEATS_PER_BAR as usize == 0);
+                self.click.beat(
+                    heard,
+                    (row / lpb).is_multiple_of(click::BEATS_PER_BAR as usize),
+                );
             }
             if order != self.frozen_order || row == 0 {
                 self.sync_frozen(order, row);
