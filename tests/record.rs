@@ -198,3 +198,66 @@ fn takes_survive_both_file_formats() {
     assert!(text.contains("00 00 2:21823 on C#4 90"), "{text}");
     assert!(text.contains("sustain on"), "{text}");
 }
+
+/// Two passes over the same rows are two takes; the takes panel picks one, comps the other into
+/// selected rows, renames and removes takes, and undo covers picking and comping.
+#[test]
+fn takes_are_picked_comped_renamed_and_removed() {
+    let mut a = recording_app();
+    let pass = |a: &mut App, keys: [u8; 2]| {
+        a.playing = true;
+        a.record_midi(&report(on(keys[0], 127), 2.0));
+        a.record_midi(&report(off(keys[0]), 3.0));
+        a.record_midi(&report(on(keys[1], 127), 10.0));
+        a.record_midi(&report(off(keys[1]), 11.0));
+        a.playing = false;
+        a.record_tick();
+    };
+    pass(&mut a, [60, 62]);
+    pass(&mut a, [64, 65]);
+    assert_eq!(a.song.takes.len(), 2);
+    let t = 2;
+    let note = |a: &App, row: usize| a.song.patterns[0].note(t, row, 0).note;
+    let n = |k: u8| Note::from_midi(k).unwrap();
+    assert_eq!(
+        (note(&a, 2), note(&a, 10)),
+        (n(64), n(65)),
+        "the last pass is in the pattern"
+    );
+    // Pick take 1.
+    key(&mut a, "A-k");
+    key(&mut a, "Up");
+    key(&mut a, "Enter");
+    assert_eq!((note(&a, 2), note(&a, 10)), (n(60), n(62)));
+    assert!(a.message.contains("picked Take 1"), "{}", a.message);
+    key(&mut a, "Esc");
+    let picked = a.song.clone();
+    // Comp take 2 into rows 8..=12 only.
+    a.cursor.row = 8;
+    key(&mut a, "S-Down");
+    key(&mut a, "S-Down");
+    key(&mut a, "S-Down");
+    key(&mut a, "S-Down");
+    key(&mut a, "A-k");
+    key(&mut a, "Enter");
+    assert_eq!(
+        (note(&a, 2), note(&a, 10)),
+        (n(60), n(65)),
+        "one take per row range"
+    );
+    assert_eq!(note(&a, 11), Note::Off);
+    // Rename the take under the cursor, then remove it from the list.
+    for k in ["r", "Backspace", "X", "Enter"] {
+        key(&mut a, k);
+    }
+    assert_eq!(a.song.takes[1].name, "Take X");
+    key(&mut a, "Delete");
+    assert_eq!(a.song.takes.len(), 1);
+    assert_eq!(note(&a, 10), n(65), "removing a take keeps its notes");
+    key(&mut a, "Esc");
+    // Undo: the removal, the rename, the comp.
+    for _ in 0..3 {
+        key(&mut a, "C-z");
+    }
+    assert_eq!(a.song, picked);
+}

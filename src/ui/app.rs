@@ -115,6 +115,8 @@ pub enum Popup {
         /// Text so far.
         text: String,
     },
+    /// The takes panel of the cursor's track and pattern.
+    Takes(super::takes::TakesPanel),
     /// Typing a name for the section starting at the matrix cursor (empty: no section).
     SectionName {
         /// Text so far.
@@ -483,6 +485,7 @@ impl App {
                     }
                 }
             },
+            Popup::Takes(panel) => self.takes_key(panel, chord),
             Popup::Rename { slot, mut text } => match type_text(&mut text, chord, 64) {
                 TextKey::Cancel => {
                     self.popups.pop();
@@ -801,6 +804,7 @@ impl App {
             Action::GroupCycle => self.group_cycle(),
             Action::GroupFold => self.group_fold(),
             Action::RecQuantize => self.cycle_quantize(),
+            Action::Takes => self.open_takes(),
             Action::Metronome | Action::MetronomeLevel | Action::CountIn | Action::Punch => {
                 self.record_setting(action)
             }
@@ -1802,7 +1806,7 @@ impl App {
         self.message = format!("pattern {:02}", self.pattern);
     }
 
-    fn play(&mut self, range: PlayRange, at: Option<usize>, row: usize) {
+    pub(super) fn play(&mut self, range: PlayRange, at: Option<usize>, row: usize) {
         let Some(h) = self.engine.as_mut() else {
             self.message = "no engine".into();
             return;

@@ -302,6 +302,8 @@ pub enum Action {
     CountIn,
     /// Punch in/out on the selected rows (no selection: off).
     Punch,
+    /// The takes panel of the track under the cursor in this pattern.
+    Takes,
 }
 
 /// One row of the command table.
@@ -1376,6 +1378,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-p"],
         A::Punch,
         "punch in/out: record only the selected rows (no selection: every row)",
+    ),
+    cmd(
+        "record.takes",
+        S::Pattern,
+        &["A-k"],
+        A::Takes,
+        "takes of this track in this pattern: audition, pick, comp, rename, remove",
     ),
     cmd(
         "mixer.group",

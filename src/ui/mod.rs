@@ -14,6 +14,7 @@ pub mod mix_fx;
 pub mod mixer;
 pub mod mixer_view;
 pub mod record;
+pub mod takes;
 pub mod terminal;
 pub mod view;
 

@@ -120,7 +120,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         message,
     );
     for p in &app.popups {
-        draw_popup(f, p, theme);
+        draw_popup(f, app, p, theme);
     }
 }
 
@@ -597,10 +597,11 @@ fn draw_picker(f: &mut Frame, p: &super::instruments::FilePicker, theme: &Theme)
     );
 }
 
-fn draw_popup(f: &mut Frame, p: &Popup, theme: &Theme) {
+fn draw_popup(f: &mut Frame, app: &App, p: &Popup, theme: &Theme) {
     let recover;
     let text = match p {
         Popup::Picker(picker) => return draw_picker(f, picker, theme),
+        Popup::Takes(panel) => return super::takes::draw_takes(f, app, panel, theme),
         Popup::Path { purpose, text } => {
             let what = match purpose {
                 super::app::PathPurpose::SaveAs => "Save as",
