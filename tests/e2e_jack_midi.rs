@@ -240,6 +240,133 @@ fn midi_into_the_jack_client_plays_at_its_frame_and_reports_its_song_position() 
             Err(why) => panic!("{why} in each of 3 runs: the machine is too loaded"),
         }
     }
+    if common::tmux::available() {
+        for attempt in 1..=3 {
+            match the_tui_records_notes_played_into_it(&song) {
+                Ok(()) => break,
+                Err(why) if attempt < 3 => eprintln!("TUI, attempt {attempt}: {why}; once more"),
+                Err(why) => panic!("{why} in each of 3 runs: the machine is too loaded"),
+            }
+        }
+    }
+}
+
+/// The real binary in a terminal (tmux) as a user records: `ttrack SONG --audio-host jack
+/// --midi-in tui-sender`, Esc (edit mode), Space (play), two notes played a known number of
+/// frames apart, F8, Ctrl-S, Ctrl-Q. The saved song holds one take, and cells whose rows and
+/// delay values lie as far apart as the notes were played, within 1 ms, with their note-offs.
+fn the_tui_records_notes_played_into_it(song: &Song) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.ttrk");
+    ttrack::format::save_song(song, &path).unwrap();
+    let (client, _) = Client::new("tui-sender", ClientOptions::NO_START_SERVER).unwrap();
+    let (mut tx, rx) = HeapRb::<Scheduled>::new(16).split();
+    let late = Arc::new(AtomicU64::new(0));
+    let sender = Sender {
+        port: client
+            .register_port("midi_out", MidiOut::default())
+            .unwrap(),
+        incoming: rx,
+        queue: Vec::with_capacity(16),
+        late: late.clone(),
+    };
+    let sender = client.activate_async((), sender).unwrap();
+    let c = sender.as_client();
+    let bin = std::env::var("TTRACK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ttrack").into());
+    let t = common::tmux::Tmux::start(
+        "jack-rec",
+        100,
+        30,
+        &format!(
+            "{bin} {} --audio-host jack --midi-in tui-sender",
+            path.display()
+        ),
+        &[("JACK_DEFAULT_SERVER", SERVER)],
+    );
+    t.wait_for("rec.ttrk", 10.0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !c
+        .port_by_name("tui-sender:midi_out")
+        .is_some_and(|p| p.is_connected_to("ttrack:midi_in").unwrap_or(false))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "--midi-in did not connect; the screen is:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    t.keys(&["Escape"]);
+    t.wait_for("EDIT", 5.0);
+    t.keys(&["Space"]);
+    t.wait_for("REC", 5.0);
+    let gap = 30_011u32;
+    // Longer than a row: a key released within the row its note starts on gets its note-off on
+    // the next row (one cell cannot hold both), which this check would count as an error.
+    let hold = 7_200u32;
+    let start = c.frame_time() + RATE / 2;
+    for (at, bytes) in [
+        (start, note_on(60, 100)),
+        (start + hold, note_off(60)),
+        (start + gap, note_on(67, 90)),
+        (start + gap + hold, note_off(67)),
+    ] {
+        tx.try_push((at, bytes)).unwrap();
+    }
+    while c.frame_time() < start + gap + hold + RATE / 2 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys(&["F8"]);
+    t.wait_for("notes recorded", 5.0);
+    t.keys(&["C-s"]);
+    t.wait_for("saved", 5.0);
+    t.keys(&["C-q"]);
+    t.wait_for("[exit 0]", 10.0);
+    drop(sender);
+    if late.load(SeqCst) > 0 {
+        return Err(String::from("the test sent notes late"));
+    }
+    let saved = ttrack::format::load_song(&path).unwrap();
+    assert_eq!(saved.takes.len(), 1, "one pass, one take");
+    assert_eq!(saved.takes[0].events.len(), 4);
+    let pat = &saved.patterns[0];
+    // Song frame of a cell from its row and delay value (the tempo changes at row 8).
+    let frame_of = |row: usize, delay: u8| {
+        row_start(row as u64) as f64 + delay as f64 / 256.0 * row_frames(row as u64) as f64
+    };
+    let find = |want: Note, from: usize| {
+        (from..pat.rows as usize)
+            .find(|&r| pat.note(0, r, 0).note == want)
+            .map(|r| (r, pat.note(0, r, 0)))
+    };
+    // (Rows 0 and 1 hold the song's own C-5 and its note-off.)
+    let (r1, c1) = find(Note::from_midi(60).unwrap(), 0).ok_or("note 60 not recorded")?;
+    let (r2, c2) = find(Note::from_midi(67).unwrap(), 0).ok_or("note 67 not recorded")?;
+    let (o1, off1) = find(Note::Off, r1 + 1).ok_or("no note-off after 60")?;
+    let (_, off2) = find(Note::Off, r2 + 1).ok_or("no note-off after 67")?;
+    let (o2, _) = find(Note::Off, r2 + 1).unwrap();
+    let ms = |frames: f64| frames / RATE as f64 * 1000.0;
+    let apart = frame_of(r2, c2.delay) - frame_of(r1, c1.delay);
+    let err = ms(apart - gap as f64);
+    eprintln!(
+        "TUI recording: notes at row {r1} delay {:02X} and row {r2} delay {:02X}: {err:+.3} ms from \
+         the {gap} frames they were played apart",
+        c1.delay, c2.delay
+    );
+    assert!(
+        err.abs() <= 1.0,
+        "the notes are {err:+.3} ms off their distance"
+    );
+    for (r, cell, off_r, off) in [(r1, c1, o1, off1), (r2, c2, o2, off2)] {
+        let held = ms(frame_of(off_r, off.delay) - frame_of(r, cell.delay) - hold as f64);
+        assert!(held.abs() <= 1.0, "a note-off is {held:+.3} ms off");
+    }
+    assert_eq!(
+        (c1.volume, c2.volume),
+        (0x32, 0x2D),
+        "velocities 100 and 90"
+    );
+    Ok(())
 }
 
 /// One run of ttrack's client with the three test clients; `Err(why)` when JACK reported xruns
