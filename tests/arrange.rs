@@ -243,3 +243,51 @@ fn a_frozen_track_plays_from_any_position() {
         assert!(rms_db(&out) > -40.0, "the track plays");
     }
 }
+
+/// From the matrix, a selection render plays the loop range (or the section under the cursor)
+/// at the tempo in force there: here positions 1 and 2, a second each at 330 and 440 Hz.
+#[test]
+fn the_matrix_renders_the_loop_range_or_the_section() {
+    let mut s = song(1, 8, vec![synth(Waveform::Sine)]);
+    s.bpm = 120;
+    let notes = ["A-3", "E-4", "A-4", "C#5"];
+    s.patterns = notes
+        .iter()
+        .map(|n| {
+            let mut p = Pattern::new(8, &s.tracks);
+            let c = p.note_mut(0, 0, 0);
+            c.note = Note::parse(n).unwrap();
+            c.instrument = 1;
+            p
+        })
+        .collect();
+    s.order = vec![0, 1, 2, 3];
+    // Tempo 120 → 60 at position 1: the range starts at half speed (2 s per entry).
+    *s.patterns[0].effect_mut(0, 7, 0) = EffectCell::new('F', 0x3C);
+    s.arrangement.loop_range = Some((1, 2));
+    let mut app = ttrack::ui::App::new(s, None);
+    app.handle_key(ttrack::ui::keymap::KeyChord::parse("F3").unwrap());
+    let part = app.order_range_song();
+    assert_eq!(part.order, vec![1, 2]);
+    assert_eq!(part.bpm, 60);
+    let (l, _) = render(&part);
+    for (k, hz) in [(0usize, 329.63), (1, 440.0)] {
+        let w = &l[k * frames(2.0) + frames(0.1)..k * frames(2.0) + frames(1.9)];
+        let f = pitch_zero_crossings(w, RATE);
+        assert!((f - hz).abs() < 1.0, "entry {k}: {f:.1} Hz, want {hz}");
+    }
+    assert!(
+        l.len() < frames(4.6),
+        "only the range (and its tail): {} frames",
+        l.len()
+    );
+    // Without a loop range: the section under the cursor.
+    app.song.arrangement.loop_range = None;
+    app.song.arrangement.sections = vec![ttrack::model::arrange::Section {
+        start: 2,
+        name: "B".into(),
+        colour: 0,
+    }];
+    app.order_cursor = 3;
+    assert_eq!(app.order_range_song().order, vec![2, 3]);
+}

@@ -1509,6 +1509,9 @@ impl App {
     /// order entry, the tracks outside the selection muted, at the tempo in force at that point
     /// of the song. Without a selection: the whole current pattern, every track.
     pub fn selection_song(&self) -> Song {
+        if self.view == View::Arrangement {
+            return self.order_range_song();
+        }
         let (r0, r1, t0, t1) = match self.selection {
             Some(_) => self.block(),
             None => (
@@ -1519,7 +1522,13 @@ impl App {
             ),
         };
         let mut s = self.song.clone();
-        let src = &self.song.patterns[self.pattern];
+        // Frozen tracks play their notes here: their audio follows the whole song's order.
+        for t in 0..s.tracks.len() {
+            if let Ok(u) = crate::render::freeze::unfreeze(&s, t) {
+                s = u;
+            }
+        }
+        let src = &s.patterns[self.pattern].clone();
         let mut p = crate::model::Pattern::new((r1 - r0 + 1) as u32, &s.tracks);
         p.name = format!("{} rows {r0:02X}-{r1:02X}", src.name);
         for t in 0..s.tracks.len() {
@@ -1551,8 +1560,13 @@ impl App {
         s.bpm = bpm;
         s.tpl = tpl;
         s.patterns.push(p);
+        let pos = self.order_position_of_pattern();
         s.order = vec![(s.patterns.len() - 1) as u16];
         s.restart = 0;
+        s.arrangement = crate::model::arrange::Arrangement {
+            mutes: vec![self.song.arrangement.mutes.get(pos).copied().unwrap_or(0)],
+            ..Default::default()
+        };
         s
     }
 

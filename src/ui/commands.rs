@@ -656,6 +656,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         "render the selection (or the pattern) to a WAV file",
     ),
     cmd(
+        "arrangement.render_range",
+        S::Arrangement,
+        &["A-w"],
+        A::RenderSelection,
+        "render the loop range (or the section, or the entry) to a WAV file",
+    ),
+    cmd(
         "pattern.bounce",
         S::Pattern,
         &["A-b"],

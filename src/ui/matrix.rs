@@ -334,4 +334,40 @@ impl App {
             },
         );
     }
+
+    /// The song a render from the matrix plays: the loop range, else the section under the
+    /// cursor, else the entry under the cursor; at the tempo in force where it starts. Frozen
+    /// tracks keep their audio (their starts follow the order positions).
+    pub fn order_range_song(&self) -> crate::model::Song {
+        let i = self.order_cursor.min(self.song.order.len() - 1);
+        let (a, b) = match (self.song.arrangement.loop_range, self.song.section_at(i)) {
+            (Some((a, b)), _) => (a as usize, b as usize),
+            (None, Some(k)) => {
+                let r = self.song.section_range(k);
+                (r.start, r.end - 1)
+            }
+            (None, None) => (i, i),
+        };
+        let mut s = self.song.clone();
+        let es = crate::engine::EngineSong::from_model(&self.song, 48_000);
+        (s.bpm, s.tpl) = crate::engine::chase_tempo(&es, a);
+        let entries: Vec<Entry> = s.entries()[a..=b]
+            .iter()
+            .map(|e| Entry {
+                section: None,
+                ..e.clone()
+            })
+            .collect();
+        s.arrangement.loop_range = None;
+        s.restart = 0;
+        s.set_entries(entries);
+        for t in &mut s.tracks {
+            if let Some(f) = t.frozen.as_deref_mut() {
+                f.starts = (a..=b)
+                    .map(|p| f.starts.get(p).copied().flatten())
+                    .collect();
+            }
+        }
+        s
+    }
 }
