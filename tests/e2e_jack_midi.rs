@@ -251,8 +251,8 @@ fn midi_into_the_jack_client_plays_at_its_frame_and_reports_its_song_position() 
     }
 }
 
-/// The real binary in a terminal (tmux) as a user records: `ttrack SONG --audio-host jack
-/// --midi-in tui-sender`, Esc (edit mode), Space (play), two notes played a known number of
+/// The real binary in a terminal (tmux) as a user records: `ttrack SONG --audio-host jack`, F6
+/// and Enter to choose the MIDI input, Esc (edit mode), Space (play), two notes played a known number of
 /// frames apart, F8, Ctrl-S, Ctrl-Q. The saved song holds one take, and cells whose rows and
 /// delay values lie as far apart as the notes were played, within 1 ms, with their note-offs.
 fn the_tui_records_notes_played_into_it(song: &Song) -> Result<(), String> {
@@ -277,13 +277,14 @@ fn the_tui_records_notes_played_into_it(song: &Song) -> Result<(), String> {
         "jack-rec",
         100,
         30,
-        &format!(
-            "{bin} {} --audio-host jack --midi-in tui-sender",
-            path.display()
-        ),
+        &format!("{bin} {} --audio-host jack", path.display()),
         &[("JACK_DEFAULT_SERVER", SERVER)],
     );
     t.wait_for("rec.ttrk", 10.0);
+    // Choose the MIDI input in the devices panel (F6), as a user without --midi-in would.
+    t.keys(&["F6"]);
+    t.wait_for("tui-sender:midi_out", 5.0);
+    t.keys(&["Enter"]);
     let deadline = Instant::now() + Duration::from_secs(5);
     while !c
         .port_by_name("tui-sender:midi_out")

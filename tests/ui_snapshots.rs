@@ -349,3 +349,28 @@ fn groups_in_the_mixer_and_folded_in_the_pattern_view() {
     }
     assert_eq!(a.song, original);
 }
+
+/// The devices panel (F6 fills it from the event loop): MIDI inputs to choose and the recording
+/// settings; Enter asks for the port under the cursor.
+#[test]
+fn devices_panel_lists_inputs_and_settings() {
+    use ttrack::ui::app::Popup;
+    use ttrack::ui::record::DevicesPanel;
+    let mut a = demo();
+    keys(&mut a, "A-q A-q A-m A-c A-c");
+    a.popups.push(Popup::Devices(DevicesPanel {
+        ports: vec![
+            "keys:midi_out".into(),
+            "a2j:Keystation [20] (capture)".into(),
+        ],
+        why_none: None,
+        cursor: 0,
+    }));
+    insta::assert_snapshot!("devices_80x24", screen(&a, 80, 24).0);
+    keys(&mut a, "Down Enter");
+    assert_eq!(
+        a.midi_request.as_deref(),
+        Some("a2j:Keystation [20] (capture)")
+    );
+    assert!(a.popups.is_empty());
+}

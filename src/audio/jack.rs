@@ -55,6 +55,20 @@ impl JackStream {
         self.client.as_client()
     }
 
+    /// The MIDI output ports of other clients (what can play into `midi_in`).
+    pub fn midi_sources(&self) -> Vec<String> {
+        let own = format!("{}:", self.name);
+        self.client()
+            .ports(
+                None,
+                Some(jack::jack_sys::RAW_MIDI_TYPE),
+                jack::PortFlags::IS_OUTPUT,
+            )
+            .into_iter()
+            .filter(|p| !p.starts_with(&own))
+            .collect()
+    }
+
     /// Connects the first MIDI output port of another client whose name contains `wanted`
     /// (ignoring case) to `midi_in`; returns its name. `Ok(None)` when no port matches.
     pub fn connect_midi_source(&self, wanted: &str) -> Result<Option<String>, AudioError> {

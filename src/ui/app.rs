@@ -117,6 +117,8 @@ pub enum Popup {
     },
     /// The takes panel of the cursor's track and pattern.
     Takes(super::takes::TakesPanel),
+    /// MIDI inputs and recording settings.
+    Devices(super::record::DevicesPanel),
     /// Typing a name for the section starting at the matrix cursor (empty: no section).
     SectionName {
         /// Text so far.
@@ -222,6 +224,10 @@ pub struct App {
     pub matrix_track: usize,
     /// MIDI recording: settings and the pass being recorded.
     pub rec: super::record::Recorder,
+    /// Set by the devices key; the event loop lists the MIDI inputs into a panel.
+    pub devices_request: bool,
+    /// A MIDI input chosen in the devices panel, for the event loop to connect.
+    pub midi_request: Option<String>,
     /// Instrument list cursor (0-based slot index).
     pub instrument_cursor: usize,
     /// One-line message (errors, "saved").
@@ -294,6 +300,8 @@ impl App {
             order_cursor: 0,
             matrix_track: 0,
             rec: super::record::Recorder::default(),
+            devices_request: false,
+            midi_request: None,
             instrument_cursor: 0,
             message: String::new(),
             popups: Vec::new(),
@@ -486,6 +494,7 @@ impl App {
                 }
             },
             Popup::Takes(panel) => self.takes_key(panel, chord),
+            Popup::Devices(panel) => self.devices_key(panel, chord),
             Popup::Rename { slot, mut text } => match type_text(&mut text, chord, 64) {
                 TextKey::Cancel => {
                     self.popups.pop();
@@ -805,6 +814,7 @@ impl App {
             Action::GroupFold => self.group_fold(),
             Action::RecQuantize => self.cycle_quantize(),
             Action::Takes => self.open_takes(),
+            Action::Devices => self.devices_request = true,
             Action::Metronome | Action::MetronomeLevel | Action::CountIn | Action::Punch => {
                 self.record_setting(action)
             }

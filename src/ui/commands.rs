@@ -304,6 +304,8 @@ pub enum Action {
     Punch,
     /// The takes panel of the track under the cursor in this pattern.
     Takes,
+    /// MIDI inputs and recording settings.
+    Devices,
 }
 
 /// One row of the command table.
@@ -1385,6 +1387,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-p"],
         A::Punch,
         "punch in/out: record only the selected rows (no selection: every row)",
+    ),
+    cmd(
+        "devices",
+        S::Global,
+        &["F6"],
+        A::Devices,
+        "MIDI inputs (choose one) and the recording settings",
     ),
     cmd(
         "record.takes",

@@ -290,6 +290,27 @@ fn event_loop(
             app.message = app.audio.description.clone();
             dirty_screen = true;
         }
+        if app.devices_request {
+            app.devices_request = false;
+            let (ports, why_none) = match output.backend() {
+                audio::Backend::Jack(j) => (j.midi_sources(), None),
+                _ => match crate::midi::list_inputs() {
+                    Ok(p) => (p, None),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                },
+            };
+            app.popups.push(app::Popup::Devices(record::DevicesPanel {
+                ports,
+                why_none,
+                cursor: 0,
+            }));
+            dirty_screen = true;
+        }
+        if let Some(name) = app.midi_request.take() {
+            // Dropping the old connection closes its port; the new one replaces it.
+            midi = start_midi(app, &output, Some(&name));
+            dirty_screen = true;
+        }
         if app.reopen_audio {
             app.reopen_audio = false;
             let position = app.engine.as_ref().map(|h| h.status().position);

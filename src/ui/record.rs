@@ -452,3 +452,126 @@ impl App {
         self.send_metronome();
     }
 }
+
+/// The devices and recording settings panel (F6): the MIDI inputs to choose from and the
+/// recording settings with their keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevicesPanel {
+    /// MIDI input ports found (JACK sources or ALSA sequencer ports).
+    pub ports: Vec<String>,
+    /// Why there are none, when listing failed.
+    pub why_none: Option<String>,
+    /// Line under the cursor.
+    pub cursor: usize,
+}
+
+impl App {
+    /// Keys of the devices panel: Up/Down choose, Enter connects the port, Esc closes.
+    pub(super) fn devices_key(&mut self, mut panel: DevicesPanel, chord: super::keymap::KeyChord) {
+        match chord.to_string().as_str() {
+            "Up" => panel.cursor = panel.cursor.saturating_sub(1),
+            "Down" => panel.cursor = (panel.cursor + 1).min(panel.ports.len().saturating_sub(1)),
+            "Enter" => {
+                if let Some(p) = panel.ports.get(panel.cursor) {
+                    self.midi_request = Some(p.clone());
+                    self.message = format!("connecting MIDI input {p}");
+                }
+                self.popups.pop();
+                return;
+            }
+            "Esc" | "F6" => {
+                self.popups.pop();
+                return;
+            }
+            _ => {}
+        }
+        if let Some(top) = self.popups.last_mut() {
+            *top = super::app::Popup::Devices(panel);
+        }
+    }
+}
+
+/// Draws the devices panel.
+pub fn draw_devices(
+    f: &mut ratatui::Frame,
+    app: &App,
+    panel: &DevicesPanel,
+    theme: &super::view::Theme,
+) {
+    use ratatui::layout::Rect;
+    use ratatui::text::Line;
+    use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+    let mut lines = vec![Line::styled(" MIDI input (Enter connects)", theme.title)];
+    if panel.ports.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                " none found{}",
+                panel
+                    .why_none
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(": {w}"))
+            ),
+            theme.dim,
+        ));
+    }
+    for (i, p) in panel.ports.iter().enumerate() {
+        let st = if i == panel.cursor {
+            theme.cursor
+        } else {
+            theme.text
+        };
+        lines.push(Line::styled(format!(" {p}"), st));
+    }
+    let r = &app.rec;
+    let on = |b: bool| if b { "on" } else { "off" };
+    lines.push(Line::styled(" Recording", theme.title));
+    for l in [
+        format!(
+            " quantize       {:<10} A-q",
+            match r.quantize {
+                0 => "off".to_string(),
+                q => format!("{q} rows"),
+            }
+        ),
+        format!(" velocity       {:<10} A-v", on(r.velocity)),
+        format!(
+            " loop passes    {:<10} A-o",
+            if r.overdub { "overdub" } else { "new take" }
+        ),
+        format!(" metronome      {:<10} A-m", on(r.metronome)),
+        format!(
+            " click level    {:<10} A-l",
+            format!("{:.0} %", r.click_level * 100.0)
+        ),
+        format!(
+            " count-in       {:<10} A-c",
+            match r.count_in {
+                0 => "off".to_string(),
+                n => format!("{n} bars"),
+            }
+        ),
+        format!(
+            " punch          {:<10} A-p",
+            r.punch
+                .map_or("off".to_string(), |(a, b)| format!("{a:02}-{b:02}"))
+        ),
+        format!(" audio          {}", app.audio.description),
+    ] {
+        lines.push(Line::styled(l, theme.text));
+    }
+    lines.push(Line::styled(" Esc closes", theme.dim));
+    let area = f.area();
+    let w = 72.min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect {
+        x: area.width.saturating_sub(w) / 2,
+        y: area.height.saturating_sub(h) / 2,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL)),
+        rect,
+    );
+}

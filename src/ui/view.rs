@@ -602,6 +602,7 @@ fn draw_popup(f: &mut Frame, app: &App, p: &Popup, theme: &Theme) {
     let text = match p {
         Popup::Picker(picker) => return draw_picker(f, picker, theme),
         Popup::Takes(panel) => return super::takes::draw_takes(f, app, panel, theme),
+        Popup::Devices(panel) => return super::record::draw_devices(f, app, panel, theme),
         Popup::Path { purpose, text } => {
             let what = match purpose {
                 super::app::PathPurpose::SaveAs => "Save as",
