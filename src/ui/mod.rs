@@ -154,6 +154,9 @@ struct MidiLive {
     connection: Option<crate::midi::MidiConnection>,
     /// (track, instrument slot) last sent as [`engine::Command::MidiThru`].
     thru: Option<(u8, u8)>,
+    /// The connected port's name, watched so that unplugging it is noticed, and when it was
+    /// last looked for.
+    watched: Option<(String, std::time::Instant)>,
 }
 
 /// Connects the MIDI input named `wanted` to the app's engine: under JACK a MIDI port of another
@@ -164,6 +167,7 @@ fn start_midi(app: &mut App, output: &audio::AudioOutput, wanted: Option<&str>) 
         wanted: wanted.map(str::to_string),
         connection: None,
         thru: None,
+        watched: None,
     };
     let Some(name) = wanted else {
         return live;
@@ -172,6 +176,7 @@ fn start_midi(app: &mut App, output: &audio::AudioOutput, wanted: Option<&str>) 
         match j.connect_midi_source(name) {
             Ok(Some(port)) => {
                 app.message = format!("MIDI input: {port} (JACK)");
+                live.watched = Some((port, std::time::Instant::now()));
                 return live;
             }
             Ok(None) => {}
@@ -188,11 +193,36 @@ fn start_midi(app: &mut App, output: &audio::AudioOutput, wanted: Option<&str>) 
                 h.send(engine::Command::SetMidiInput(Some(Box::new(rx))));
             }
             app.message = format!("MIDI input: {}", c.port());
+            live.watched = Some((c.port().to_string(), std::time::Instant::now()));
             live.connection = Some(c);
         }
         Err(e) => app.message = format!("MIDI input unavailable: {e}"),
     }
     live
+}
+
+/// Once a second, looks whether the connected MIDI port still exists; when it is gone
+/// (unplugged, its client quit) says so. Nothing recorded is lost: the pass goes on and ends as
+/// usual, and F6 connects another input.
+fn watch_midi(app: &mut App, live: &mut MidiLive, output: &audio::AudioOutput) {
+    let Some((port, last)) = live.watched.as_mut() else {
+        return;
+    };
+    if last.elapsed() < Duration::from_secs(1) {
+        return;
+    }
+    *last = std::time::Instant::now();
+    let present = match output.backend() {
+        audio::Backend::Jack(j) => j.midi_sources().contains(port),
+        _ => crate::midi::list_inputs().is_ok_and(|p| p.contains(port)),
+    };
+    if !present {
+        app.message = format!(
+            "MIDI input {port} is gone (unplugged?); everything recorded is kept; F6 connects another"
+        );
+        live.watched = None;
+        live.connection = None;
+    }
 }
 
 /// Keeps MIDI thru on the track under the cursor and the current instrument.
@@ -259,6 +289,7 @@ fn event_loop(
             }
         }
         sync_midi_thru(app, &mut midi);
+        watch_midi(app, &mut midi, &output);
         if app.pump() {
             dirty_screen = true;
         }
