@@ -45,6 +45,12 @@ pub struct Voice {
     filter: Svf,
     coefs: SvfCoefs,
     filter_open: bool,
+    /// Inputs the oscillator increments, the filter coefficients and the read step were last
+    /// computed from (pitch, second pitch or resonance, rate): the control step recomputes them
+    /// (exp2, tan) only when one changes.
+    freq_key: [f32; 3],
+    cutoff_key: [f32; 3],
+    step_key: (f32, f32, f64),
     /// Oscillator output of the current block (filtered in place).
     sig: [f32; MAX_BLOCK],
     /// `sig` holds this block's oscillators (and filter) already.
@@ -104,6 +110,9 @@ impl Voice {
             filter: Svf::default(),
             coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
             filter_open: false,
+            freq_key: [f32::NAN; 3],
+            cutoff_key: [f32::NAN; 3],
+            step_key: (f32::NAN, f32::NAN, f64::NAN),
             sig: [0.0; MAX_BLOCK],
             prepared: false,
             amp_env: Envelope::IDLE,
@@ -215,10 +224,14 @@ impl Voice {
             Source::Synth(p) => {
                 let params = &p.params;
                 let pitch = self.pitch + params.pitch_env_semitones * self.pitch_env;
-                let f1 = Note::pitch_hz(pitch as f64) as f32;
-                self.osc1.set_freq(f1, rate);
-                let f2 = Note::pitch_hz((pitch + params.osc2_semitones) as f64) as f32;
-                self.osc2.set_freq(f2, rate);
+                let key = [pitch, params.osc2_semitones, rate];
+                if key != self.freq_key {
+                    self.freq_key = key;
+                    let f1 = Note::pitch_hz(pitch as f64) as f32;
+                    self.osc1.set_freq(f1, rate);
+                    let f2 = Note::pitch_hz((pitch + params.osc2_semitones) as f64) as f32;
+                    self.osc2.set_freq(f2, rate);
+                }
                 if !snap {
                     self.pitch_env *= p.pitch_env_step;
                     if self.pitch_env < 1e-4 {
@@ -230,13 +243,19 @@ impl Voice {
                 let cutoff = params.cutoff_hz * octaves.exp2();
                 // A filter opened past 20 kHz without resonance changes nothing audible: skip it.
                 self.filter_open = cutoff >= 20_000.0 && params.resonance == 0.0;
-                if !self.filter_open {
+                let key = [cutoff, params.resonance, rate];
+                if !self.filter_open && key != self.cutoff_key {
+                    self.cutoff_key = key;
                     self.coefs = SvfCoefs::lowpass(cutoff, params.resonance, rate);
                 }
             }
             Source::Sampler(p) => {
-                let ratio = ((self.pitch - p.base_pitch) / 12.0).exp2() as f64;
-                self.step = ((ratio * p.rate_ratio * FIX_ONE).min(64.0 * FIX_ONE)) as u64;
+                let key = (self.pitch, p.base_pitch, p.rate_ratio);
+                if key != self.step_key {
+                    self.step_key = key;
+                    let ratio = ((self.pitch - p.base_pitch) / 12.0).exp2() as f64;
+                    self.step = ((ratio * p.rate_ratio * FIX_ONE).min(64.0 * FIX_ONE)) as u64;
+                }
             }
         }
         if self.pan != self.pan_cached.0 {
@@ -398,11 +417,25 @@ impl Voice {
     }
 
     fn render_sampler(&mut self, p: &SamplerPatch, left: &mut [f32], right: &mut [f32]) {
+        // One copy of the loop per channel count, so the gather of interpolation points has
+        // constant strides and no loop over channels.
+        if p.sample.channels == 1 {
+            self.render_sampler_ch::<1>(p, left, right);
+        } else {
+            self.render_sampler_ch::<2>(p, left, right);
+        }
+    }
+
+    fn render_sampler_ch<const CH: usize>(
+        &mut self,
+        p: &SamplerPatch,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         let n = left.len().min(right.len()).min(MAX_BLOCK);
         let data = &p.sample.data[..];
         let channels = p.sample.channels as usize;
         let frames = p.sample.frames as usize;
-        let (mut sl, mut sr) = ([0.0f32; MAX_BLOCK], [0.0f32; MAX_BLOCK]);
         let mut produced = n;
         // Interior frames (all four interpolation points inside the region the head may read
         // directly) take the fast path; the edges and loop points go through `frame_at`.
@@ -411,41 +444,62 @@ impl Voice {
         } else {
             p.loop_end as usize
         };
+        // Positions below this have their last interpolation point (idx + 2) inside the region.
+        let fast_end = (limit.saturating_sub(2) as u64) << 32;
         // Pass 1 walks the read head and gathers the four interpolation points of every frame and
         // channel; pass 2 runs the interpolation over whole arrays, which the compiler vectorises.
         let mut frac = [0.0f32; MAX_BLOCK];
-        let mut taps = [[0.0f32; MAX_BLOCK]; 8];
-        for i in 0..n {
-            let idx = (self.pos >> 32) as usize;
-            frac[i] = (self.pos as u32) as f32 * (1.0 / FIX_ONE as f32);
-            if idx >= 1 && idx + 2 < limit {
-                let b = (idx - 1) * channels;
-                for c in 0..channels {
-                    for k in 0..4 {
-                        taps[c * 4 + k][i] = data[b + k * channels + c];
+        let mut taps = [[[0.0f32; MAX_BLOCK]; 4]; CH];
+        let mut i = 0;
+        while i < n {
+            let pos = self.pos;
+            if channels == CH && self.forward && pos >= 1 << 32 && pos < fast_end {
+                // A run of frames moving forward inside the region: no edge, no loop point and no
+                // end can come before its last frame, so the head just adds its step.
+                let step = self.step;
+                let k = if step == 0 {
+                    n - i
+                } else {
+                    ((fast_end - 1 - pos) / step + 1).min((n - i) as u64) as usize
+                };
+                let mut q = pos;
+                for j in i..i + k {
+                    let idx = (q >> 32) as usize;
+                    frac[j] = (q as u32) as f32 * (1.0 / FIX_ONE as f32);
+                    let w = &data[(idx - 1) * CH..(idx + 3) * CH];
+                    for (c, tc) in taps.iter_mut().enumerate() {
+                        for (kk, t) in tc.iter_mut().enumerate() {
+                            t[j] = w[kk * CH + c];
+                        }
                     }
+                    q += step;
                 }
-            } else {
-                for c in 0..channels {
-                    for k in 0..4 {
-                        taps[c * 4 + k][i] =
-                            self.frame_at(p, idx as isize - 1 + k as isize, c, channels);
-                    }
+                // The last frame's step goes through `advance`, which wraps or ends the sample.
+                self.pos = pos + (k as u64 - 1) * step;
+                i += k;
+                if !self.advance(p) {
+                    produced = i;
+                    break;
+                }
+                continue;
+            }
+            let idx = (pos >> 32) as usize;
+            frac[i] = (pos as u32) as f32 * (1.0 / FIX_ONE as f32);
+            for (c, tc) in taps.iter_mut().enumerate() {
+                for (kk, t) in tc.iter_mut().enumerate() {
+                    t[i] = self.frame_at(p, idx as isize - 1 + kk as isize, c, channels);
                 }
             }
+            i += 1;
             if !self.advance(p) {
-                produced = i + 1;
+                produced = i;
                 break;
             }
         }
-        for c in 0..channels {
+        let (mut sl, mut sr) = ([0.0f32; MAX_BLOCK], [0.0f32; MAX_BLOCK]);
+        for (c, tc) in taps.iter().enumerate() {
             let out = if c == 0 { &mut sl } else { &mut sr };
-            let [a, b, cc, d] = [
-                &taps[c * 4],
-                &taps[c * 4 + 1],
-                &taps[c * 4 + 2],
-                &taps[c * 4 + 3],
-            ];
+            let [a, b, cc, d] = tc;
             for i in 0..produced {
                 out[i] = hermite4(frac[i], a[i], b[i], cc[i], d[i]);
             }
@@ -454,7 +508,7 @@ impl Voice {
         let env = &mut env[..produced];
         self.amp_env.fill(&p.amp, env);
         let sounding = self.apply_fades(env);
-        let sr = if channels == 1 { &sl } else { &sr };
+        let sr = if CH == 1 { &sl } else { &sr };
         self.mix_out(&sl, sr, &env[..sounding], left, right);
         if produced < n {
             self.amp_env = Envelope::IDLE;
