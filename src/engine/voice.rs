@@ -70,6 +70,10 @@ pub struct Voice {
     gain_r: f32,
     step_l: f32,
     step_r: f32,
+    /// Where the running gain ramp ends: the gains are set to it exactly when it has run, so an
+    /// unchanged gain and pan need no ramp at the next control step.
+    target_l: f32,
+    target_r: f32,
     ramp_left: u32,
     fade_in: u32,
     fade_out: u32,
@@ -127,6 +131,8 @@ impl Voice {
             gain_r: 0.0,
             step_l: 0.0,
             step_r: 0.0,
+            target_l: 0.0,
+            target_r: 0.0,
             ramp_left: 0,
             fade_in: 0,
             fade_out: 0,
@@ -264,11 +270,12 @@ impl Voice {
         let (l, r) = self.pan_cached.1;
         let g = self.gain * inst.volume;
         let (tl, tr) = (g * l, g * r);
-        if snap {
+        if snap || (self.ramp_left == 0 && tl == self.gain_l && tr == self.gain_r) {
             self.gain_l = tl;
             self.gain_r = tr;
             self.ramp_left = 0;
         } else {
+            (self.target_l, self.target_r) = (tl, tr);
             let n = CONTROL_FRAMES as f32;
             self.step_l = (tl - self.gain_l) / n;
             self.step_r = (tr - self.gain_r) / n;
@@ -332,10 +339,18 @@ impl Voice {
             right[i] += sig_r[i] * env[i] * self.gain_r;
         }
         self.ramp_left -= ramp as u32;
+        if ramp > 0 && self.ramp_left == 0 {
+            (self.gain_l, self.gain_r) = (self.target_l, self.target_r);
+        }
         let (gl, gr) = (self.gain_l, self.gain_r);
-        for i in ramp..n {
-            left[i] += sig_l[i] * env[i] * gl;
-            right[i] += sig_r[i] * env[i] * gr;
+        let frames = sig_l[ramp..]
+            .iter()
+            .zip(&sig_r[ramp..])
+            .zip(&env[ramp..])
+            .zip(left[ramp..].iter_mut().zip(right[ramp..].iter_mut()));
+        for (((&a, &b), &e), (l, r)) in frames {
+            *l += a * e * gl;
+            *r += b * e * gr;
         }
     }
 
