@@ -11,6 +11,7 @@ use thiserror::Error;
 
 pub mod master;
 pub mod stems;
+mod true_peak;
 pub use master::{LoudnessReport, Mastering, Measure};
 
 /// Frames per block handed to the engine by the renderer.
