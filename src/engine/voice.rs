@@ -466,8 +466,6 @@ impl Voice {
         // than four frames per vector straight from the data). Stereo runs interpolate two frames
         // (four lanes: left and right of each) at a time straight from the interleaved data.
         // Frames at the edges gather their points through `frame_at`.
-        let mut frac = [0.0f32; MAX_BLOCK];
-        let mut taps = [[[0.0f32; MAX_BLOCK]; 4]; CH];
         let (mut sl, mut sr) = ([0.0f32; MAX_BLOCK], [0.0f32; MAX_BLOCK]);
         let mut i = 0;
         while i < n {
@@ -484,19 +482,7 @@ impl Voice {
                 if CH == 2 {
                     stereo_run(data, pos, step, &mut sl[i..i + k], &mut sr[i..i + k]);
                 } else {
-                    let mut q = pos;
-                    for j in i..i + k {
-                        let idx = (q >> 32) as usize;
-                        frac[j] = (q as u32) as f32 * (1.0 / FIX_ONE as f32);
-                        let w = &data[(idx - 1) * CH..(idx + 3) * CH];
-                        for (c, tc) in taps.iter_mut().enumerate() {
-                            for (kk, t) in tc.iter_mut().enumerate() {
-                                t[j] = w[kk * CH + c];
-                            }
-                        }
-                        q += step;
-                    }
-                    interpolate(&taps, &frac, &mut sl, &mut sr, i..i + k);
+                    mono_run(data, pos, step, &mut sl[i..i + k]);
                 }
                 // The last frame's step goes through `advance`, which wraps or ends the sample.
                 self.pos = pos + (k as u64 - 1) * step;
@@ -507,14 +493,14 @@ impl Voice {
                 }
                 continue;
             }
-            let idx = (pos >> 32) as usize;
-            frac[i] = (pos as u32) as f32 * (1.0 / FIX_ONE as f32);
-            for (c, tc) in taps.iter_mut().enumerate() {
-                for (kk, t) in tc.iter_mut().enumerate() {
-                    t[i] = self.frame_at(p, idx as isize - 1 + kk as isize, c, channels);
-                }
+            let idx = (pos >> 32) as isize;
+            let t = (pos as u32) as f32 * (1.0 / FIX_ONE as f32);
+            for c in 0..CH {
+                let x: [f32; 4] =
+                    std::array::from_fn(|k| self.frame_at(p, idx - 1 + k as isize, c, channels));
+                let out = if c == 0 { &mut sl } else { &mut sr };
+                out[i] = hermite4(t, x[0], x[1], x[2], x[3]);
             }
-            interpolate(&taps, &frac, &mut sl, &mut sr, i..i + 1);
             i += 1;
             if !self.advance(p) {
                 produced = i;
@@ -600,21 +586,27 @@ impl Default for Voice {
     }
 }
 
-/// Interpolates the gathered points of frames `range` into `sl` (and `sr` for stereo).
+/// Interpolates `out.len()` frames of mono `data` from read position `pos` (32.32 fixed point)
+/// moving by `step`, every point inside `data`. Pass 1 gathers the four points of every frame,
+/// pass 2 interpolates whole arrays (vectorised).
 #[inline(always)]
-fn interpolate<const CH: usize>(
-    taps: &[[[f32; MAX_BLOCK]; 4]; CH],
-    frac: &[f32; MAX_BLOCK],
-    sl: &mut [f32; MAX_BLOCK],
-    sr: &mut [f32; MAX_BLOCK],
-    range: std::ops::Range<usize>,
-) {
-    for (c, tc) in taps.iter().enumerate() {
-        let out = if c == 0 { &mut *sl } else { &mut *sr };
-        let [a, b, cc, d] = tc;
-        for i in range.clone() {
-            out[i] = hermite4(frac[i], a[i], b[i], cc[i], d[i]);
+fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
+    let n = out.len().min(MAX_BLOCK);
+    let mut frac = [0.0f32; MAX_BLOCK];
+    let mut taps = [[0.0f32; MAX_BLOCK]; 4];
+    let mut q = pos;
+    for j in 0..n {
+        let idx = (q >> 32) as usize;
+        frac[j] = (q as u32) as f32 * (1.0 / FIX_ONE as f32);
+        let w = &data[idx - 1..idx + 3];
+        for (t, &x) in taps.iter_mut().zip(w) {
+            t[j] = x;
         }
+        q += step;
+    }
+    let [a, b, c, d] = &taps;
+    for j in 0..n {
+        out[j] = hermite4(frac[j], a[j], b[j], c[j], d[j]);
     }
 }
 
