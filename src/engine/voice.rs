@@ -626,18 +626,8 @@ fn stereo_run(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr: &mut [f32])
     let (pairs_l, rest_l) = sl[..n].split_at_mut(n & !1);
     let (pairs_r, rest_r) = sr[..n].split_at_mut(n & !1);
     for (l, r) in pairs_l.chunks_exact_mut(2).zip(pairs_r.chunks_exact_mut(2)) {
-        let (q1, w0) = (q + step, window(q));
-        let w1 = window(q1);
-        let (t0, t1) = (frac(q), frac(q1));
-        let t = [t0, t0, t1, t1];
-        let xm1 = [w0[0], w0[1], w1[0], w1[1]];
-        let x0 = [w0[2], w0[3], w1[2], w1[3]];
-        let x1 = [w0[4], w0[5], w1[4], w1[5]];
-        let x2 = [w0[6], w0[7], w1[6], w1[7]];
-        let mut y = [0.0f32; 4];
-        for m in 0..4 {
-            y[m] = hermite4(t[m], xm1[m], x0[m], x1[m], x2[m]);
-        }
+        let q1 = q + step;
+        let y = hermite_pair(window(q), window(q1), frac(q), frac(q1));
         (l[0], r[0], l[1], r[1]) = (y[0], y[1], y[2], y[3]);
         q = q1 + step;
     }
@@ -647,4 +637,60 @@ fn stereo_run(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr: &mut [f32])
         *l = hermite4(t, w[0], w[2], w[4], w[6]);
         *r = hermite4(t, w[1], w[3], w[5], w[7]);
     }
+}
+
+/// [`hermite4`] of two stereo frames at once, lanes (left 0, right 0, left 1, right 1), from the
+/// interleaved points `w0` and `w1` (left and right of x₋₁, x₀, x₁, x₂) at fractions `t0`, `t1`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn hermite_pair(w0: &[f32], w1: &[f32], t0: f32, t1: f32) -> [f32; 4] {
+    // Explicit vectors, because the compiler on its own splits the four lanes into two-lane
+    // halves here.
+    use std::arch::x86_64::*;
+    let (w0, w1): (&[f32; 8], &[f32; 8]) = match (w0.first_chunk(), w1.first_chunk()) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return [0.0; 4],
+    };
+    // SAFETY: these intrinsics only compute on registers (no memory access, no pointers); they
+    // are `unsafe` solely because they need SSE and SSE2, which the x86-64 baseline target this
+    // crate is built for always has, so the instructions exist on every CPU the build runs on.
+    unsafe {
+        let lo0 = _mm_set_ps(w0[3], w0[2], w0[1], w0[0]);
+        let hi0 = _mm_set_ps(w0[7], w0[6], w0[5], w0[4]);
+        let lo1 = _mm_set_ps(w1[3], w1[2], w1[1], w1[0]);
+        let hi1 = _mm_set_ps(w1[7], w1[6], w1[5], w1[4]);
+        let xm1 = _mm_movelh_ps(lo0, lo1);
+        let x0 = _mm_movehl_ps(lo1, lo0);
+        let x1 = _mm_movelh_ps(hi0, hi1);
+        let x2 = _mm_movehl_ps(hi1, hi0);
+        let t = _mm_set_ps(t1, t1, t0, t0);
+        let half = _mm_set1_ps(0.5);
+        // The steps of `hermite4`, in its order.
+        let c = _mm_mul_ps(_mm_sub_ps(x1, xm1), half);
+        let v = _mm_sub_ps(x0, x1);
+        let w = _mm_add_ps(c, v);
+        let a = _mm_add_ps(_mm_add_ps(w, v), _mm_mul_ps(_mm_sub_ps(x2, x0), half));
+        let b = _mm_add_ps(w, a);
+        let y = _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(a, t), b), t);
+        let y = _mm_add_ps(_mm_mul_ps(_mm_add_ps(y, c), t), x0);
+        [
+            _mm_cvtss_f32(y),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b01>(y, y)),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b10>(y, y)),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b11>(y, y)),
+        ]
+    }
+}
+
+/// [`hermite4`] of two stereo frames at once (see the x86-64 version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn hermite_pair(w0: &[f32], w1: &[f32], t0: f32, t1: f32) -> [f32; 4] {
+    [
+        hermite4(t0, w0[0], w0[2], w0[4], w0[6]),
+        hermite4(t0, w0[1], w0[3], w0[5], w0[7]),
+        hermite4(t1, w1[0], w1[2], w1[4], w1[6]),
+        hermite4(t1, w1[1], w1[3], w1[5], w1[7]),
+    ]
 }
