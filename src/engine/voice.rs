@@ -474,10 +474,9 @@ impl Voice {
                 // A run of frames moving forward inside the region: no edge, no loop point and no
                 // end can come before its last frame, so the head just adds its step.
                 let step = self.step;
-                let k = if step == 0 {
-                    n - i
-                } else {
-                    ((fast_end - 1 - pos) / step + 1).min((n - i) as u64) as usize
+                let k = match (fast_end - 1 - pos).checked_div(step) {
+                    Some(more) => (more + 1).min((n - i) as u64) as usize,
+                    None => n - i,
                 };
                 if CH == 2 {
                     stereo_run(data, pos, step, &mut sl[i..i + k], &mut sr[i..i + k]);

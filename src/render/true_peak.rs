@@ -177,12 +177,10 @@ mod tests {
                 at = e;
             }
             let want = reference(&l, &r, rate);
-            for c in 0..2 {
-                let sample_peak = if c == 0 { &l } else { &r }
-                    .iter()
-                    .fold(0.0f32, |m, v| m.max(v.abs()));
+            for (c, (&want, signal)) in want.iter().zip([&l, &r]).enumerate() {
+                let sample_peak = signal.iter().fold(0.0f32, |m, v| m.max(v.abs()));
                 let ours = (tp.peak(c) as f64).max(sample_peak as f64);
-                assert_eq!(ours, want[c], "rate {rate} channel {c}");
+                assert_eq!(ours, want, "rate {rate} channel {c}");
             }
         }
     }
