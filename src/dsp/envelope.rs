@@ -168,9 +168,23 @@ impl Envelope {
     }
 
     /// Advances `n` frames without producing levels (for envelopes read only on the control grid).
+    /// Ends at the level [`Envelope::fill`] would end at, in closed form when it can.
     pub fn skip(&mut self, c: &AdsrCoefs, n: usize) {
-        if matches!(self.stage, Stage::Sustain | Stage::Idle) {
-            return;
+        let segment = match self.stage {
+            Stage::Sustain | Stage::Idle => return,
+            Stage::Decay => Some((c.sustain, &c.decay_pow)),
+            Stage::Release => Some((0.0, &c.release_pow)),
+            Stage::Attack => None,
+        };
+        if let Some((target, pow)) = segment
+            && n > 0
+            && n <= BLOCK
+        {
+            let d = self.level - target;
+            if d * pow[n - 1] >= SILENT {
+                self.level = target + d * pow[n - 1];
+                return;
+            }
         }
         for _ in 0..n {
             self.next(c);

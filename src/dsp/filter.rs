@@ -70,13 +70,24 @@ impl Svf {
 /// lane `k`. The same arithmetic as [`Svf::lowpass_block`] in the same order, so the output is
 /// identical; the four recursions interleave, so the latency of one no longer bounds the speed.
 pub fn lowpass4(coefs: &[SvfCoefs; 4], states: &mut [Svf; 4], x: &mut [[f32; 4]], lanes: usize) {
-    let a1: [f32; 4] = std::array::from_fn(|k| coefs[k].a1);
-    let a2: [f32; 4] = std::array::from_fn(|k| coefs[k].a2);
-    let a3: [f32; 4] = std::array::from_fn(|k| coefs[k].a3);
-    let mut ic1: [f32; 4] = std::array::from_fn(|k| states[k].ic1);
-    let mut ic2: [f32; 4] = std::array::from_fn(|k| states[k].ic2);
+    lowpass_lanes(coefs, states, x, lanes);
+}
+
+/// [`lowpass4`] for `L` lanes (4 or 8: eight are two vectors whose recursions overlap, for about
+/// the time of one).
+pub fn lowpass_lanes<const L: usize>(
+    coefs: &[SvfCoefs; L],
+    states: &mut [Svf; L],
+    x: &mut [[f32; L]],
+    lanes: usize,
+) {
+    let a1: [f32; L] = std::array::from_fn(|k| coefs[k].a1);
+    let a2: [f32; L] = std::array::from_fn(|k| coefs[k].a2);
+    let a3: [f32; L] = std::array::from_fn(|k| coefs[k].a3);
+    let mut ic1: [f32; L] = std::array::from_fn(|k| states[k].ic1);
+    let mut ic2: [f32; L] = std::array::from_fn(|k| states[k].ic2);
     for frame in x.iter_mut() {
-        for k in 0..4 {
+        for k in 0..L {
             let v3 = frame[k] - ic2[k];
             let v1 = a1[k] * ic1[k] + a2[k] * v3;
             let v2 = ic2[k] + a2[k] * ic1[k] + a3[k] * v3;
@@ -85,7 +96,7 @@ pub fn lowpass4(coefs: &[SvfCoefs; 4], states: &mut [Svf; 4], x: &mut [[f32; 4]]
             frame[k] = v2;
         }
     }
-    for k in 0..lanes.min(4) {
+    for k in 0..lanes.min(L) {
         states[k].ic1 = if ic1[k].abs() < DENORMAL_FLOOR {
             0.0
         } else {

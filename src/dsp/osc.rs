@@ -58,31 +58,53 @@ fn wrap(p: f32) -> f32 {
 }
 
 /// One oscillator: a phase accumulator and a waveform.
+///
+/// The phase is a 0.32 fixed-point fraction of a cycle that wraps by itself, so a block's phases are
+/// a chain of integer adds (one cycle each) instead of a float add-and-wrap chain (about eight), and
+/// converting them to floats vectorises.
 #[derive(Clone, Copy, Debug)]
 pub struct Oscillator {
-    /// Phase in cycles, [0, 1).
-    pub phase: f32,
-    /// Phase increment per frame (frequency / rate), kept below 0.5.
-    pub inc: f32,
+    /// Phase in 1/2^32 cycles.
+    phase: u32,
+    /// Phase increment per frame in 1/2^32 cycles (frequency / rate), kept below half a cycle.
+    inc: u32,
+}
+
+/// One cycle in the fixed-point phase.
+const CYCLE: f64 = 4_294_967_296.0;
+
+/// The phase as a float in [0, 1): its top 24 bits, converted exactly (never rounds up to 1).
+#[inline(always)]
+fn unit(phase: u32) -> f32 {
+    (phase >> 8) as i32 as f32 * (1.0 / 16_777_216.0)
 }
 
 impl Oscillator {
-    /// An oscillator at phase `phase`.
+    /// An oscillator at phase `phase` (in cycles, [0, 1)).
     pub fn new(phase: f32) -> Oscillator {
-        Oscillator { phase, inc: 0.0 }
+        Oscillator {
+            phase: (phase.rem_euclid(1.0) as f64 * CYCLE) as u64 as u32,
+            inc: 0,
+        }
     }
 
     /// Sets the frequency.
     #[inline]
     pub fn set_freq(&mut self, freq_hz: f32, rate: f32) {
-        self.inc = (freq_hz / rate).clamp(0.0, 0.49);
+        self.inc = ((freq_hz / rate).clamp(0.0, 0.49) as f64 * CYCLE) as u32;
+    }
+
+    /// Phase increment per frame in cycles.
+    #[inline(always)]
+    fn dt(&self) -> f32 {
+        self.inc as f32 * (1.0 / CYCLE as f32)
     }
 
     /// The next value of `wave` in -1..=1; `width` is the pulse width.
     #[inline(always)]
     pub fn next(&mut self, wave: Waveform, width: f32, rng: &mut Rng) -> f32 {
-        let t = self.phase;
-        let dt = self.inc;
+        let t = unit(self.phase);
+        let dt = self.dt();
         let out = match wave {
             Waveform::Off => 0.0,
             Waveform::Sine => sin_cycle(t),
@@ -98,7 +120,7 @@ impl Oscillator {
             }
             Waveform::Noise => rng.bipolar(),
         };
-        self.phase = wrap(t + dt);
+        self.phase = self.phase.wrapping_add(self.inc);
         out
     }
 }
@@ -115,27 +137,29 @@ impl Oscillator {
         out: &mut [f32],
         add: bool,
     ) {
-        // Pass 1: the phases (the only serial dependency, a short add-and-wrap chain).
-        // Pass 2: the wave shapes, independent per frame, so frames overlap in the pipeline.
+        // Pass 1: the phases (integer adds that wrap by themselves).
+        // Pass 2: the wave shapes, independent per frame, so they vectorise.
         let n = out.len().min(FILL_MAX);
         let out = &mut out[..n];
-        let dt = self.inc;
-        let mut phases = [0.0f32; FILL_MAX];
-        let mut t = self.phase;
-        for p in phases[..n].iter_mut() {
-            *p = t;
-            t = wrap(t + dt);
+        let dt = self.dt();
+        let mut phases = [0u32; FILL_MAX];
+        let mut p = self.phase;
+        for x in phases[..n].iter_mut() {
+            *x = p;
+            p = p.wrapping_add(self.inc);
         }
-        self.phase = t;
+        self.phase = p;
         let phases = &phases[..n];
         macro_rules! run {
             (|$t:ident| $v:expr) => {
                 if add {
-                    for (o, &$t) in out.iter_mut().zip(phases) {
+                    for (o, &ph) in out.iter_mut().zip(phases) {
+                        let $t = unit(ph);
                         *o += gain * $v;
                     }
                 } else {
-                    for (o, &$t) in out.iter_mut().zip(phases) {
+                    for (o, &ph) in out.iter_mut().zip(phases) {
+                        let $t = unit(ph);
                         *o = gain * $v;
                     }
                 }

@@ -426,8 +426,10 @@ impl MixStage {
                 st.idle = false;
                 st.quiet_frames = 0;
             } else if st.idle {
-                for _ in 0..len {
-                    self.returns[b].next_value();
+                if self.returns[b].is_ramping() {
+                    for _ in 0..len {
+                        self.returns[b].next_value();
+                    }
                 }
                 if let Some(stems) = self.stems.as_deref_mut() {
                     let (l, r) = stems.bufs[STEM_REVERB + b].split_at_mut(MAX_CHUNK);
@@ -643,17 +645,22 @@ fn run_strip(
         }
     } else {
         let (a, b) = (gl.value(), gr.value());
+        // Zipped slices (no index checks), so both loops vectorise.
         if keep {
-            for i in 0..len {
-                bl[i] *= a;
-                br[i] *= b;
-                out_l[i] += bl[i];
-                out_r[i] += br[i];
+            for (x, o) in bl.iter_mut().zip(out_l.iter_mut()) {
+                *x *= a;
+                *o += *x;
+            }
+            for (x, o) in br.iter_mut().zip(out_r.iter_mut()) {
+                *x *= b;
+                *o += *x;
             }
         } else {
-            for i in 0..len {
-                out_l[i] += bl[i] * a;
-                out_r[i] += br[i] * b;
+            for (x, o) in bl.iter().zip(out_l.iter_mut()) {
+                *o += x * a;
+            }
+            for (x, o) in br.iter().zip(out_r.iter_mut()) {
+                *o += x * b;
             }
         }
     }

@@ -444,10 +444,11 @@ impl Engine {
         self.frame += len as u64;
     }
 
-    /// Runs the oscillators of every synth voice and their filters four voices at a time (the
-    /// filter recursion is the longest dependency chain of a voice; four interleave for free).
+    /// Runs the oscillators of every synth voice and their filters up to eight voices at a time
+    /// (the filter recursion is the longest dependency chain of a voice; eight interleave for
+    /// about the time of one).
     fn prepare_synths(&mut self, len: usize) {
-        let mut group = [0u16; 4];
+        let mut group = [0u16; FILTER_LANES];
         let mut lanes = 0;
         for k in 0..self.active_len {
             let i = self.active_list[k] as usize;
@@ -461,14 +462,18 @@ impl Engine {
             if v.prepare(inst, len) {
                 group[lanes] = i as u16;
                 lanes += 1;
-                if lanes == 4 {
-                    filter_group(&mut self.voices, &group, 4, len);
+                if lanes == FILTER_LANES {
+                    filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, len);
                     lanes = 0;
                 }
             }
         }
-        if lanes > 0 {
-            filter_group(&mut self.voices, &group, lanes, len);
+        if lanes > 4 {
+            filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, len);
+        } else if lanes > 0 {
+            let mut four = [0u16; 4];
+            four.copy_from_slice(&group[..4]);
+            filter_group::<4>(&mut self.voices, &four, lanes, len);
         }
     }
 
@@ -559,12 +564,17 @@ struct StemBlock {
     data: Box<[f32]>,
 }
 
-/// Filters the prepared signals of up to four voices in one interleaved pass.
-fn filter_group(voices: &mut [Voice], group: &[u16; 4], lanes: usize, len: usize) {
-    use crate::dsp::filter::{Svf, SvfCoefs, lowpass4};
-    let mut coefs = [SvfCoefs::lowpass(1000.0, 0.0, 48_000.0); 4];
-    let mut states = [Svf::default(); 4];
-    let mut x = [[0.0f32; 4]; MAX_CHUNK];
+/// Most synth voices filtered in one pass.
+const FILTER_LANES: usize = 8;
+
+/// Filters the prepared signals of up to `L` voices in one interleaved pass.
+fn filter_group<const L: usize>(voices: &mut [Voice], group: &[u16; L], lanes: usize, len: usize) {
+    use crate::dsp::filter::{Svf, SvfCoefs, lowpass_lanes};
+    // Unused lanes run on the first voice's coefficients (their output is dropped).
+    let first = voices[group[0] as usize].filter_parts().1;
+    let mut coefs: [SvfCoefs; L] = [first; L];
+    let mut states = [Svf::default(); L];
+    let mut x = [[0.0f32; L]; MAX_CHUNK];
     for (k, &vi) in group.iter().enumerate().take(lanes) {
         let (state, c, sig) = voices[vi as usize].filter_parts();
         coefs[k] = c;
@@ -573,7 +583,7 @@ fn filter_group(voices: &mut [Voice], group: &[u16; 4], lanes: usize, len: usize
             frame[k] = sig[i];
         }
     }
-    lowpass4(&coefs, &mut states, &mut x[..len], lanes);
+    lowpass_lanes(&coefs, &mut states, &mut x[..len], lanes);
     for (k, &vi) in group.iter().enumerate().take(lanes) {
         let (state, _, sig) = voices[vi as usize].filter_parts();
         *state = states[k];

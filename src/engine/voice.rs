@@ -45,6 +45,12 @@ pub struct Voice {
     filter: Svf,
     coefs: SvfCoefs,
     filter_open: bool,
+    /// Inputs the oscillator increments, the filter coefficients and the read step were last
+    /// computed from (pitch, second pitch or resonance, rate): the control step recomputes them
+    /// (exp2, tan) only when one changes.
+    freq_key: [f32; 3],
+    cutoff_key: [f32; 3],
+    step_key: (f32, f32, f64),
     /// Oscillator output of the current block (filtered in place).
     sig: [f32; MAX_BLOCK],
     /// `sig` holds this block's oscillators (and filter) already.
@@ -64,6 +70,10 @@ pub struct Voice {
     gain_r: f32,
     step_l: f32,
     step_r: f32,
+    /// Where the running gain ramp ends: the gains are set to it exactly when it has run, so an
+    /// unchanged gain and pan need no ramp at the next control step.
+    target_l: f32,
+    target_r: f32,
     ramp_left: u32,
     fade_in: u32,
     fade_out: u32,
@@ -104,6 +114,9 @@ impl Voice {
             filter: Svf::default(),
             coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
             filter_open: false,
+            freq_key: [f32::NAN; 3],
+            cutoff_key: [f32::NAN; 3],
+            step_key: (f32::NAN, f32::NAN, f64::NAN),
             sig: [0.0; MAX_BLOCK],
             prepared: false,
             amp_env: Envelope::IDLE,
@@ -118,6 +131,8 @@ impl Voice {
             gain_r: 0.0,
             step_l: 0.0,
             step_r: 0.0,
+            target_l: 0.0,
+            target_r: 0.0,
             ramp_left: 0,
             fade_in: 0,
             fade_out: 0,
@@ -215,10 +230,14 @@ impl Voice {
             Source::Synth(p) => {
                 let params = &p.params;
                 let pitch = self.pitch + params.pitch_env_semitones * self.pitch_env;
-                let f1 = Note::pitch_hz(pitch as f64) as f32;
-                self.osc1.set_freq(f1, rate);
-                let f2 = Note::pitch_hz((pitch + params.osc2_semitones) as f64) as f32;
-                self.osc2.set_freq(f2, rate);
+                let key = [pitch, params.osc2_semitones, rate];
+                if key != self.freq_key {
+                    self.freq_key = key;
+                    let f1 = Note::pitch_hz(pitch as f64) as f32;
+                    self.osc1.set_freq(f1, rate);
+                    let f2 = Note::pitch_hz((pitch + params.osc2_semitones) as f64) as f32;
+                    self.osc2.set_freq(f2, rate);
+                }
                 if !snap {
                     self.pitch_env *= p.pitch_env_step;
                     if self.pitch_env < 1e-4 {
@@ -230,13 +249,19 @@ impl Voice {
                 let cutoff = params.cutoff_hz * octaves.exp2();
                 // A filter opened past 20 kHz without resonance changes nothing audible: skip it.
                 self.filter_open = cutoff >= 20_000.0 && params.resonance == 0.0;
-                if !self.filter_open {
+                let key = [cutoff, params.resonance, rate];
+                if !self.filter_open && key != self.cutoff_key {
+                    self.cutoff_key = key;
                     self.coefs = SvfCoefs::lowpass(cutoff, params.resonance, rate);
                 }
             }
             Source::Sampler(p) => {
-                let ratio = ((self.pitch - p.base_pitch) / 12.0).exp2() as f64;
-                self.step = ((ratio * p.rate_ratio * FIX_ONE).min(64.0 * FIX_ONE)) as u64;
+                let key = (self.pitch, p.base_pitch, p.rate_ratio);
+                if key != self.step_key {
+                    self.step_key = key;
+                    let ratio = ((self.pitch - p.base_pitch) / 12.0).exp2() as f64;
+                    self.step = ((ratio * p.rate_ratio * FIX_ONE).min(64.0 * FIX_ONE)) as u64;
+                }
             }
         }
         if self.pan != self.pan_cached.0 {
@@ -245,11 +270,12 @@ impl Voice {
         let (l, r) = self.pan_cached.1;
         let g = self.gain * inst.volume;
         let (tl, tr) = (g * l, g * r);
-        if snap {
+        if snap || (self.ramp_left == 0 && tl == self.gain_l && tr == self.gain_r) {
             self.gain_l = tl;
             self.gain_r = tr;
             self.ramp_left = 0;
         } else {
+            (self.target_l, self.target_r) = (tl, tr);
             let n = CONTROL_FRAMES as f32;
             self.step_l = (tl - self.gain_l) / n;
             self.step_r = (tr - self.gain_r) / n;
@@ -313,10 +339,18 @@ impl Voice {
             right[i] += sig_r[i] * env[i] * self.gain_r;
         }
         self.ramp_left -= ramp as u32;
+        if ramp > 0 && self.ramp_left == 0 {
+            (self.gain_l, self.gain_r) = (self.target_l, self.target_r);
+        }
         let (gl, gr) = (self.gain_l, self.gain_r);
-        for i in ramp..n {
-            left[i] += sig_l[i] * env[i] * gl;
-            right[i] += sig_r[i] * env[i] * gr;
+        let frames = sig_l[ramp..]
+            .iter()
+            .zip(&sig_r[ramp..])
+            .zip(&env[ramp..])
+            .zip(left[ramp..].iter_mut().zip(right[ramp..].iter_mut()));
+        for (((&a, &b), &e), (l, r)) in frames {
+            *l += a * e * gl;
+            *r += b * e * gr;
         }
     }
 
@@ -347,7 +381,7 @@ impl Voice {
     }
 
     /// The filter state, coefficients and signal of a prepared synth voice, for
-    /// [`crate::dsp::filter::lowpass4`].
+    /// [`crate::dsp::filter::lowpass_lanes`].
     pub fn filter_parts(&mut self) -> (&mut Svf, SvfCoefs, &mut [f32; MAX_BLOCK]) {
         (&mut self.filter, self.coefs, &mut self.sig)
     }
@@ -398,11 +432,25 @@ impl Voice {
     }
 
     fn render_sampler(&mut self, p: &SamplerPatch, left: &mut [f32], right: &mut [f32]) {
+        // One copy of the loop per channel count, so the gather of interpolation points has
+        // constant strides and no loop over channels.
+        if p.sample.channels == 1 {
+            self.render_sampler_ch::<1>(p, left, right);
+        } else {
+            self.render_sampler_ch::<2>(p, left, right);
+        }
+    }
+
+    fn render_sampler_ch<const CH: usize>(
+        &mut self,
+        p: &SamplerPatch,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         let n = left.len().min(right.len()).min(MAX_BLOCK);
         let data = &p.sample.data[..];
         let channels = p.sample.channels as usize;
         let frames = p.sample.frames as usize;
-        let (mut sl, mut sr) = ([0.0f32; MAX_BLOCK], [0.0f32; MAX_BLOCK]);
         let mut produced = n;
         // Interior frames (all four interpolation points inside the region the head may read
         // directly) take the fast path; the edges and loop points go through `frame_at`.
@@ -411,50 +459,58 @@ impl Voice {
         } else {
             p.loop_end as usize
         };
-        // Pass 1 walks the read head and gathers the four interpolation points of every frame and
-        // channel; pass 2 runs the interpolation over whole arrays, which the compiler vectorises.
-        let mut frac = [0.0f32; MAX_BLOCK];
-        let mut taps = [[0.0f32; MAX_BLOCK]; 8];
-        for i in 0..n {
-            let idx = (self.pos >> 32) as usize;
-            frac[i] = (self.pos as u32) as f32 * (1.0 / FIX_ONE as f32);
-            if idx >= 1 && idx + 2 < limit {
-                let b = (idx - 1) * channels;
-                for c in 0..channels {
-                    for k in 0..4 {
-                        taps[c * 4 + k][i] = data[b + k * channels + c];
-                    }
+        // Positions below this have their last interpolation point (idx + 2) inside the region.
+        let fast_end = (limit.saturating_sub(2) as u64) << 32;
+        // Mono: the read head gathers the four interpolation points of every frame, then the
+        // interpolation runs over the run's arrays, which the compiler vectorises (faster here
+        // than four frames per vector straight from the data). Stereo runs interpolate two frames
+        // (four lanes: left and right of each) at a time straight from the interleaved data.
+        // Frames at the edges gather their points through `frame_at`.
+        let (mut sl, mut sr) = ([0.0f32; MAX_BLOCK], [0.0f32; MAX_BLOCK]);
+        let mut i = 0;
+        while i < n {
+            let pos = self.pos;
+            if channels == CH && self.forward && pos >= 1 << 32 && pos < fast_end {
+                // A run of frames moving forward inside the region: no edge, no loop point and no
+                // end can come before its last frame, so the head just adds its step.
+                let step = self.step;
+                let k = match (fast_end - 1 - pos).checked_div(step) {
+                    Some(more) => (more + 1).min((n - i) as u64) as usize,
+                    None => n - i,
+                };
+                if CH == 2 {
+                    stereo_run(data, pos, step, &mut sl[i..i + k], &mut sr[i..i + k]);
+                } else {
+                    mono_run(data, pos, step, &mut sl[i..i + k]);
                 }
-            } else {
-                for c in 0..channels {
-                    for k in 0..4 {
-                        taps[c * 4 + k][i] =
-                            self.frame_at(p, idx as isize - 1 + k as isize, c, channels);
-                    }
+                // The last frame's step goes through `advance`, which wraps or ends the sample.
+                self.pos = pos + (k as u64 - 1) * step;
+                i += k;
+                if !self.advance(p) {
+                    produced = i;
+                    break;
                 }
+                continue;
             }
+            let idx = (pos >> 32) as isize;
+            let t = (pos as u32) as f32 * (1.0 / FIX_ONE as f32);
+            for c in 0..CH {
+                let x: [f32; 4] =
+                    std::array::from_fn(|k| self.frame_at(p, idx - 1 + k as isize, c, channels));
+                let out = if c == 0 { &mut sl } else { &mut sr };
+                out[i] = hermite4(t, x[0], x[1], x[2], x[3]);
+            }
+            i += 1;
             if !self.advance(p) {
-                produced = i + 1;
+                produced = i;
                 break;
-            }
-        }
-        for c in 0..channels {
-            let out = if c == 0 { &mut sl } else { &mut sr };
-            let [a, b, cc, d] = [
-                &taps[c * 4],
-                &taps[c * 4 + 1],
-                &taps[c * 4 + 2],
-                &taps[c * 4 + 3],
-            ];
-            for i in 0..produced {
-                out[i] = hermite4(frac[i], a[i], b[i], cc[i], d[i]);
             }
         }
         let mut env = [0.0f32; MAX_BLOCK];
         let env = &mut env[..produced];
         self.amp_env.fill(&p.amp, env);
         let sounding = self.apply_fades(env);
-        let sr = if channels == 1 { &sl } else { &sr };
+        let sr = if CH == 1 { &sl } else { &sr };
         self.mix_out(&sl, sr, &env[..sounding], left, right);
         if produced < n {
             self.amp_env = Envelope::IDLE;
@@ -527,4 +583,113 @@ impl Default for Voice {
     fn default() -> Voice {
         Voice::new()
     }
+}
+
+/// Interpolates `out.len()` frames of mono `data` from read position `pos` (32.32 fixed point)
+/// moving by `step`, every point inside `data`. Pass 1 gathers the four points of every frame,
+/// pass 2 interpolates whole arrays (vectorised).
+#[inline(always)]
+fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
+    let n = out.len().min(MAX_BLOCK);
+    let mut frac = [0.0f32; MAX_BLOCK];
+    let mut taps = [[0.0f32; MAX_BLOCK]; 4];
+    let mut q = pos;
+    for j in 0..n {
+        let idx = (q >> 32) as usize;
+        frac[j] = (q as u32) as f32 * (1.0 / FIX_ONE as f32);
+        let w = &data[idx - 1..idx + 3];
+        for (t, &x) in taps.iter_mut().zip(w) {
+            t[j] = x;
+        }
+        q += step;
+    }
+    let [a, b, c, d] = &taps;
+    for j in 0..n {
+        out[j] = hermite4(frac[j], a[j], b[j], c[j], d[j]);
+    }
+}
+
+/// Interpolates `sl.len()` frames of interleaved stereo `data` from read position `pos` (32.32
+/// fixed point) moving by `step`, every point inside `data`. Two frames at a time fill the four
+/// lanes (left and right of each), loaded as pairs from the interleaved data; the arithmetic per
+/// lane is [`hermite4`]'s, so the result is the same as one frame at a time.
+#[inline(always)]
+fn stereo_run(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr: &mut [f32]) {
+    let frac = |q: u64| (q as u32) as f32 * (1.0 / FIX_ONE as f32);
+    let window = |q: u64| {
+        let b = ((q >> 32) as usize - 1) * 2;
+        &data[b..b + 8]
+    };
+    let mut q = pos;
+    let n = sl.len().min(sr.len());
+    let (pairs_l, rest_l) = sl[..n].split_at_mut(n & !1);
+    let (pairs_r, rest_r) = sr[..n].split_at_mut(n & !1);
+    for (l, r) in pairs_l.chunks_exact_mut(2).zip(pairs_r.chunks_exact_mut(2)) {
+        let q1 = q + step;
+        let y = hermite_pair(window(q), window(q1), frac(q), frac(q1));
+        (l[0], r[0], l[1], r[1]) = (y[0], y[1], y[2], y[3]);
+        q = q1 + step;
+    }
+    if let (Some(l), Some(r)) = (rest_l.first_mut(), rest_r.first_mut()) {
+        let w = window(q);
+        let t = frac(q);
+        *l = hermite4(t, w[0], w[2], w[4], w[6]);
+        *r = hermite4(t, w[1], w[3], w[5], w[7]);
+    }
+}
+
+/// [`hermite4`] of two stereo frames at once, lanes (left 0, right 0, left 1, right 1), from the
+/// interleaved points `w0` and `w1` (left and right of x₋₁, x₀, x₁, x₂) at fractions `t0`, `t1`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn hermite_pair(w0: &[f32], w1: &[f32], t0: f32, t1: f32) -> [f32; 4] {
+    // Explicit vectors, because the compiler on its own splits the four lanes into two-lane
+    // halves here.
+    use std::arch::x86_64::*;
+    let (w0, w1): (&[f32; 8], &[f32; 8]) = match (w0.first_chunk(), w1.first_chunk()) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return [0.0; 4],
+    };
+    // SAFETY: these intrinsics only compute on registers (no memory access, no pointers); they
+    // are `unsafe` solely because they need SSE and SSE2, which the x86-64 baseline target this
+    // crate is built for always has, so the instructions exist on every CPU the build runs on.
+    unsafe {
+        let lo0 = _mm_set_ps(w0[3], w0[2], w0[1], w0[0]);
+        let hi0 = _mm_set_ps(w0[7], w0[6], w0[5], w0[4]);
+        let lo1 = _mm_set_ps(w1[3], w1[2], w1[1], w1[0]);
+        let hi1 = _mm_set_ps(w1[7], w1[6], w1[5], w1[4]);
+        let xm1 = _mm_movelh_ps(lo0, lo1);
+        let x0 = _mm_movehl_ps(lo1, lo0);
+        let x1 = _mm_movelh_ps(hi0, hi1);
+        let x2 = _mm_movehl_ps(hi1, hi0);
+        let t = _mm_set_ps(t1, t1, t0, t0);
+        let half = _mm_set1_ps(0.5);
+        // The steps of `hermite4`, in its order.
+        let c = _mm_mul_ps(_mm_sub_ps(x1, xm1), half);
+        let v = _mm_sub_ps(x0, x1);
+        let w = _mm_add_ps(c, v);
+        let a = _mm_add_ps(_mm_add_ps(w, v), _mm_mul_ps(_mm_sub_ps(x2, x0), half));
+        let b = _mm_add_ps(w, a);
+        let y = _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(a, t), b), t);
+        let y = _mm_add_ps(_mm_mul_ps(_mm_add_ps(y, c), t), x0);
+        [
+            _mm_cvtss_f32(y),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b01>(y, y)),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b10>(y, y)),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b11>(y, y)),
+        ]
+    }
+}
+
+/// [`hermite4`] of two stereo frames at once (see the x86-64 version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn hermite_pair(w0: &[f32], w1: &[f32], t0: f32, t1: f32) -> [f32; 4] {
+    [
+        hermite4(t0, w0[0], w0[2], w0[4], w0[6]),
+        hermite4(t0, w0[1], w0[3], w0[5], w0[7]),
+        hermite4(t1, w1[0], w1[2], w1[4], w1[6]),
+        hermite4(t1, w1[1], w1[3], w1[5], w1[7]),
+    ]
 }

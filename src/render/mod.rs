@@ -12,6 +12,7 @@ use thiserror::Error;
 pub mod freeze;
 pub mod master;
 pub mod stems;
+mod true_peak;
 pub use master::{LoudnessReport, Mastering, Measure};
 
 /// Frames per block handed to the engine by the renderer.
@@ -192,9 +193,7 @@ impl Renderer {
                 }
             }
         }
-        for i in 0..end {
-            self.peak = self.peak.max(self.left[i].abs()).max(self.right[i].abs());
-        }
+        self.peak = peak_abs(self.peak, &self.left[..end], &self.right[..end]);
         self.frames += end as u64;
         Some((&self.left[..end], &self.right[..end]))
     }
@@ -217,6 +216,24 @@ pub fn render_to_vec(
         rr.extend_from_slice(b);
     }
     Ok((l, rr))
+}
+
+/// The largest of `peak` and every |sample| of `l` and `r`. Eight running maxima instead of one
+/// serial chain, so it vectorises; the maximum is exact, so the result is the same.
+pub(crate) fn peak_abs(peak: f32, l: &[f32], r: &[f32]) -> f32 {
+    let mut lanes = [peak; 8];
+    for ch in [l, r] {
+        let mut chunks = ch.chunks_exact(8);
+        for c in &mut chunks {
+            for (m, x) in lanes.iter_mut().zip(c) {
+                *m = m.max(x.abs());
+            }
+        }
+        for (m, x) in lanes.iter_mut().zip(chunks.remainder()) {
+            *m = m.max(x.abs());
+        }
+    }
+    lanes.iter().fold(peak, |m, &x| m.max(x))
 }
 
 /// TPDF dither for 16-bit output: the sum of two uniform values, ±1 LSB peak.
@@ -417,9 +434,7 @@ pub(crate) fn run_pass(
         if l.is_empty() {
             continue;
         }
-        for (&a, &b) in l.iter().zip(rr) {
-            peak = peak.max(a.abs()).max(b.abs());
-        }
+        peak = peak_abs(peak, l, rr);
         analyzer.push(l, rr);
         if let Some((sink, dither, fmt)) = &mut sink {
             write_dithered(sink, l, rr, *fmt, dither, &mut dl, &mut dr)?;

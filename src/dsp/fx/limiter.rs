@@ -249,9 +249,7 @@ impl LimiterProcessor {
                 // Off: only the delay, so switching never shifts time. The detector rests; it
                 // refills within the look-ahead, long before a switch-on ramp lets it act.
                 self.gain = 1.0;
-                for (xl, xr) in lh.iter_mut().zip(rh.iter_mut()) {
-                    (*xl, *xr) = self.delay(*xl, *xr);
-                }
+                self.delay_block(lh, rh);
                 self.ctl_left -= m as u32;
                 l = lt;
                 r = rt;
@@ -289,6 +287,27 @@ impl LimiterProcessor {
         }
         self.delay_pos = if p + 1 == len { 0 } else { p + 1 };
         out
+    }
+
+    /// Pushes a block through the signal delay in place: the same as [`Self::delay`] per frame,
+    /// as whole-slice swaps with the ring (at most two contiguous pieces per pass).
+    fn delay_block(&mut self, mut l: &mut [f32], mut r: &mut [f32]) {
+        let len = self.delay_l.len().min(self.delay_r.len());
+        if len == 0 {
+            l.fill(0.0);
+            r.fill(0.0);
+            return;
+        }
+        while !l.is_empty() {
+            let p = self.delay_pos.min(len - 1);
+            let k = (len - p).min(l.len()).min(r.len());
+            let (lh, lt) = std::mem::take(&mut l).split_at_mut(k);
+            let (rh, rt) = std::mem::take(&mut r).split_at_mut(k);
+            lh.swap_with_slice(&mut self.delay_l[p..p + k]);
+            rh.swap_with_slice(&mut self.delay_r[p..p + k]);
+            self.delay_pos = if p + k == len { 0 } else { p + k };
+            (l, r) = (lt, rt);
+        }
     }
 
     /// Pushes one input frame into the detector and returns the gain for the frame leaving the
