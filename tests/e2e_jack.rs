@@ -54,7 +54,8 @@ fn play_with_256_frame_buffers_under_jack_keeps_time_without_xruns() {
         return;
     }
     // One fixed name: a registry entry left by an interrupted run is reused, not piled up.
-    let name = "ttrack-e2e".to_string();
+    // With this process's id: test runs side by side must not meet on one server.
+    let name = format!("ttrack-e2e-{}", std::process::id());
     let _jack = start_jackd(&name);
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("asound.conf");

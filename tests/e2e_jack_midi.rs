@@ -32,7 +32,10 @@ const PERIOD: u32 = 256;
 /// Frames of a row at 125 BPM, LPB 4 (rows 0..8), and at 150 BPM (from row 8, F96).
 const ROW_SLOW: u64 = 5760;
 const ROW_FAST: u64 = 4800;
-const SERVER: &str = "ttrack-e2e-midi";
+/// The JACK server's name, with this process's id: test runs side by side (two checkouts on one
+/// machine) must not meet on one server.
+static SERVER_NAME: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("ttrack-e2e-midi-{}", std::process::id()));
 
 use common::jack::Jackd;
 
@@ -50,7 +53,15 @@ fn jackd_installed() -> bool {
 
 fn start_jackd() -> Jackd {
     let child = Command::new("jackd")
-        .args(["-n", SERVER, "-d", "dummy", "-r", "48000", "-p"])
+        .args([
+            "-n",
+            SERVER_NAME.as_str(),
+            "-d",
+            "dummy",
+            "-r",
+            "48000",
+            "-p",
+        ])
         .arg(PERIOD.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -59,7 +70,7 @@ fn start_jackd() -> Jackd {
     let j = Jackd(child);
     let ok = Command::new("jack_wait")
         .args(["-w", "-t", "8"])
-        .env("JACK_DEFAULT_SERVER", SERVER)
+        .env("JACK_DEFAULT_SERVER", SERVER_NAME.as_str())
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(ok, "jackd did not come up");
@@ -220,7 +231,7 @@ fn midi_into_the_jack_client_plays_at_its_frame_and_reports_its_song_position() 
     // SAFETY: set before any JACK client exists; this file's only test reads it.
     #[allow(unsafe_code)]
     unsafe {
-        std::env::set_var("JACK_DEFAULT_SERVER", SERVER);
+        std::env::set_var("JACK_DEFAULT_SERVER", SERVER_NAME.as_str());
     }
     let song = test_song();
     // The frame checks need a run without xruns (a late cycle shifts JACK's frame clock against
@@ -278,7 +289,7 @@ fn the_tui_records_notes_played_into_it(song: &Song) -> Result<(), String> {
         100,
         30,
         &format!("{bin} {} --audio-host jack", path.display()),
-        &[("JACK_DEFAULT_SERVER", SERVER)],
+        &[("JACK_DEFAULT_SERVER", SERVER_NAME.as_str())],
     );
     t.wait_for("rec.ttrk", 10.0);
     // Choose the MIDI input in the devices panel (F6), as a user without --midi-in would.
@@ -789,7 +800,7 @@ fn the_binary_prints_the_song_positions_of_notes_played_into_it(song: &Song) -> 
             "--seconds",
             "3",
         ])
-        .env("JACK_DEFAULT_SERVER", SERVER)
+        .env("JACK_DEFAULT_SERVER", SERVER_NAME.as_str())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
