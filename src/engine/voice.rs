@@ -163,6 +163,12 @@ impl Voice {
         self.rng = Rng::new(s.seed);
         self.osc1 = Oscillator::new(0.0);
         self.osc2 = Oscillator::new(0.0);
+        // The new oscillators, filter and read step know nothing of the last note on this voice:
+        // the caches of what they were computed from must not either, or a voice would sound
+        // differently depending on which note it played before.
+        self.freq_key = [f32::NAN; 3];
+        self.cutoff_key = [f32::NAN; 3];
+        self.step_key = (f32::NAN, f32::NAN, f64::NAN);
         self.forward = true;
         self.fade_in = FADE_IN_FRAMES;
         self.fade_out = 0;
