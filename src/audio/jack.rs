@@ -17,10 +17,10 @@ use jack::{
     AudioIn, AudioOut, Client, ClientOptions, ClientStatus, Control, LatencyType, MidiIn,
     NotificationHandler, Port, ProcessHandler, ProcessScope,
 };
+use super::input::CaptureState;
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// The client name ttrack asks JACK for.
 pub const CLIENT_NAME: &str = "ttrack";
@@ -85,19 +85,25 @@ impl JackStream {
 /// The recorder's end of the input ring: interleaved stereo `f32` frames of `in_1`, `in_2`.
 pub struct InputCapture {
     ring: ringbuf::HeapCons<f32>,
-    enabled: Arc<AtomicBool>,
+    state: Arc<CaptureState>,
     rate: u32,
 }
 
 impl InputCapture {
     /// Starts copying input into the ring (until then only the level is measured).
     pub fn start(&self) {
-        self.enabled.store(true, Relaxed);
+        self.state.start(None);
     }
 
     /// Stops copying input; what is in the ring stays to be read.
     pub fn stop(&self) {
-        self.enabled.store(false, Relaxed);
+        self.state.stop();
+    }
+
+    /// The atomics shared with the process callback: start/stop, frame budget, per-port peaks
+    /// (channel 0 = `in_1`), overruns.
+    pub fn state(&self) -> &Arc<CaptureState> {
+        &self.state
     }
 
     /// Moves up to `out.len()` samples (interleaved stereo) out of the ring; returns how many.
@@ -229,7 +235,7 @@ pub(super) fn open(
     let frames = (buffer as usize).max(64);
     let callback = AudioCallback::new(engine, stats.clone(), frames, opts.stop);
     let (prod, cons) = HeapRb::<f32>::new(rate as usize * 2 * CAPTURE_SECONDS).split();
-    let enabled = Arc::new(AtomicBool::new(false));
+    let capture_state = Arc::new(CaptureState::new());
     let name = client.name().to_string();
     let process = JackProcess {
         callback,
@@ -241,7 +247,7 @@ pub(super) fn open(
         parser: MidiParser::new(),
         scratch: vec![0.0; 2 * frames],
         capture: prod,
-        capture_on: enabled.clone(),
+        capture_state: capture_state.clone(),
         stats: stats.clone(),
     };
     let notify = JackNotify {
@@ -276,7 +282,7 @@ pub(super) fn open(
             name,
             capture: Some(InputCapture {
                 ring: cons,
-                enabled,
+                state: capture_state,
                 rate,
             }),
         },
@@ -334,7 +340,7 @@ struct JackProcess {
     /// Interleaved stereo output of the engine, split into the two ports.
     scratch: Vec<f32>,
     capture: ringbuf::HeapProd<f32>,
-    capture_on: Arc<AtomicBool>,
+    capture_state: Arc<CaptureState>,
     stats: Arc<AudioStats>,
 }
 
@@ -351,22 +357,33 @@ impl JackProcess {
         }
     }
 
-    /// Meters the inputs and, while capturing, copies them into the ring (a whole period or,
-    /// when it does not fit, nothing: counted as an overrun).
+    /// Meters the inputs and, while capturing, copies them into the ring (a whole period, or
+    /// the part the capture's frame budget allows, or, when it does not fit, nothing: counted as
+    /// an overrun).
     fn read_inputs(&mut self, ps: &ProcessScope) {
         let (l, r) = (self.in_l.as_slice(ps), self.in_r.as_slice(ps));
-        let peak = l.iter().chain(r.iter()).fold(0.0f32, |m, x| m.max(x.abs()));
-        self.stats.set_input_peak(peak);
-        if !self.capture_on.load(Relaxed) {
+        let peak_of = |x: &[f32]| x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let (peak_l, peak_r) = (peak_of(l), peak_of(r));
+        self.stats.set_input_peak(peak_l.max(peak_r));
+        self.capture_state.note_peak(0, peak_l);
+        self.capture_state.note_peak(1, peak_r);
+        let n = self.capture_state.frames_to_take(l.len().min(r.len()));
+        if n == 0 {
             return;
         }
-        if self.capture.vacant_len() < 2 * l.len().min(r.len()) {
+        if self.capture.vacant_len() < 2 * n {
             self.stats.add_input_overrun();
+            self.capture_state.overrun(n);
             return;
         }
         // Fits: checked above, and only this thread pushes.
-        self.capture
-            .push_iter(l.iter().zip(r.iter()).flat_map(|(&a, &b)| [a, b]));
+        self.capture.push_iter(
+            l[..n]
+                .iter()
+                .zip(r[..n].iter())
+                .flat_map(|(&a, &b)| [a, b]),
+        );
+        self.capture_state.captured(n);
     }
 }
 
