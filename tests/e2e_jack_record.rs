@@ -130,61 +130,80 @@ fn a_signal_played_into_the_jack_inputs_is_recorded_frame_for_frame() {
     std::thread::sleep(Duration::from_millis(300));
 
     let dir = tempfile::tempdir().unwrap();
-    let input: Box<dyn InputSource> =
+    let mut input: Box<dyn InputSource> =
         Box::new(JackInput::new(capture, ChannelSelect::Stereo(0, 1), &ttrack).unwrap());
     let state = input.state().clone();
-    let xruns_before = out.stats().xruns();
     let frames = 2 * RATE as u64;
-    let recorder = Recorder::start(
-        input,
-        dir.path(),
-        RecordOptions {
-            format: TakeFormat::S24,
-            max_frames: Some(frames),
-            ..RecordOptions::default()
-        },
-    )
-    .map_err(|(_, e)| e)
-    .unwrap();
-    while !recorder.status().done() {
-        std::thread::sleep(Duration::from_millis(20));
+    // A JACK xrun on a loaded machine makes the source skip a period; then the recorder, which
+    // hands the input back, records the next take, up to three.
+    for attempt in 1..=3u32 {
+        let xruns_before = out.stats().xruns();
+        let recorder = Recorder::start(
+            input,
+            dir.path(),
+            RecordOptions {
+                format: TakeFormat::S24,
+                max_frames: Some(frames),
+                ..RecordOptions::default()
+            },
+        )
+        .map_err(|(_, e)| e)
+        .unwrap();
+        while !recorder.status().done() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (back, take) = recorder.stop();
+        input = back;
+        let take = take.unwrap();
+        assert_eq!(take.path, dir.path().join(format!("take-{attempt:03}.wav")));
+        assert_eq!(
+            (take.frames, take.overruns, take.dropped_frames),
+            (frames, 0, 0)
+        );
+        let s = ttrack::format::wav::read_wav(&take.path).unwrap();
+        assert_eq!(
+            (s.rate, s.channels, s.bits, s.frames),
+            (RATE, 2, 24, frames)
+        );
+        let t0 = decode(s.data[0]);
+        let db = difference_db(
+            &s.data,
+            2,
+            t0,
+            |t, c| if c == 0 { code(t) } else { sine(t) },
+        );
+        let xruns = out.stats().xruns() - xruns_before;
+        eprintln!(
+            "JACK stereo s24 take {attempt}: {frames} frames from JACK frame {t0}, difference \
+             {db:.1} dB, {xruns} xruns"
+        );
+        if xruns > 0 && attempt < 3 {
+            continue;
+        }
+        assert_eq!(
+            xruns, 0,
+            "JACK xruns in each of 3 takes: the machine is too loaded"
+        );
+        assert!(
+            db <= -80.0,
+            "the take differs by {db:.1} dB from what was played"
+        );
+        break;
     }
-    let (input, take) = recorder.stop();
-    let take = take.unwrap();
-    assert_eq!(take.path, dir.path().join("take-001.wav"));
-    assert_eq!((take.frames, take.overruns, take.dropped_frames), (frames, 0, 0));
-    let s = ttrack::format::wav::read_wav(&take.path).unwrap();
-    assert_eq!((s.rate, s.channels, s.bits, s.frames), (RATE, 2, 24, frames));
-    let t0 = decode(s.data[0]);
-    let db = difference_db(&s.data, 2, t0, |t, c| if c == 0 { code(t) } else { sine(t) });
-    let xruns = out.stats().xruns() - xruns_before;
-    eprintln!("JACK stereo s24 take: {frames} frames from JACK frame {t0}, difference {db:.1} dB, {xruns} xruns");
-    if xruns == 0 {
-        assert!(db <= -80.0, "the take differs by {db:.1} dB from what was played");
-    }
-    // Every frame once, in order (also with xruns, the source then skips with the capture).
-    let mismatched = s
-        .data
-        .chunks_exact(2)
-        .enumerate()
-        .filter(|(k, f)| xruns == 0 && f[0] != code(t0.wrapping_add(*k as u32)))
-        .count();
-    assert_eq!(mismatched, 0, "frames of the time code out of place");
     let peak_in_2 = state.peak(1);
     assert!(
         (0.49..=0.51).contains(&peak_in_2),
         "in_2 meter {peak_in_2}, want 0.5"
     );
-
     drop(input);
     let stats = out.stats().snapshot();
-    assert_eq!(stats.alloc_violations, 0, "the JACK process callback allocated");
+    assert_eq!(
+        stats.alloc_violations, 0,
+        "the JACK process callback allocated"
+    );
     assert_eq!(stats.input_overruns, 0);
 }
 
-fn source_client_activate(
-    client: Client,
-    source: Source,
-) -> jack::AsyncClient<(), Source> {
+fn source_client_activate(client: Client, source: Source) -> jack::AsyncClient<(), Source> {
     client.activate_async((), source).unwrap()
 }

@@ -44,7 +44,13 @@ impl ChannelSelect {
 
     /// Parses `1` (mono) or `1,2` / `1-2` (stereo), counting from 1.
     pub fn parse(text: &str) -> Option<ChannelSelect> {
-        let one = |s: &str| s.trim().parse::<u16>().ok().filter(|&n| n >= 1).map(|n| n - 1);
+        let one = |s: &str| {
+            s.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .map(|n| n - 1)
+        };
         match text.split_once([',', '-']) {
             Some((a, b)) => Some(ChannelSelect::Stereo(one(a)?, one(b)?)),
             None => Some(ChannelSelect::Mono(one(text)?)),
@@ -217,7 +223,8 @@ impl CaptureState {
         self.dropped_frames.fetch_add(frames as u64, Relaxed);
         let budget = self.budget.load(Relaxed);
         if budget != u64::MAX {
-            self.budget.store(budget.saturating_sub(frames as u64), Relaxed);
+            self.budget
+                .store(budget.saturating_sub(frames as u64), Relaxed);
         }
     }
 }
@@ -566,12 +573,10 @@ impl Pusher {
         }
         let frames = data[..n * ch].chunks_exact(ch);
         if count == 1 {
-            self.ring
-                .push_iter(frames.map(|f| f32::from_sample(f[a])));
+            self.ring.push_iter(frames.map(|f| f32::from_sample(f[a])));
         } else {
-            self.ring.push_iter(
-                frames.flat_map(|f| [f32::from_sample(f[a]), f32::from_sample(f[b])]),
-            );
+            self.ring
+                .push_iter(frames.flat_map(|f| [f32::from_sample(f[a]), f32::from_sample(f[b])]));
         }
         self.state.captured(n);
     }
@@ -660,7 +665,11 @@ mod tests {
         p.push(&data);
         p.push(&data);
         p.push(&data);
-        assert_eq!(p.state.overruns(), 1, "the third push does not fit into 8 samples");
+        assert_eq!(
+            p.state.overruns(),
+            1,
+            "the third push does not fit into 8 samples"
+        );
         assert_eq!(p.state.dropped_frames(), 2);
         assert_eq!(p.state.captured_frames(), 6);
     }

@@ -9,6 +9,7 @@
 //! runs ttrack with the ALSA host and gets a clear error only when it asks for JACK.
 
 use super::callback::AudioCallback;
+use super::input::CaptureState;
 use super::stats::{AudioStats, StreamFault};
 use super::{AudioError, BackendKind, OpenOptions, OutputInfo};
 use crate::engine::Engine;
@@ -17,7 +18,6 @@ use jack::{
     AudioIn, AudioOut, Client, ClientOptions, ClientStatus, Control, LatencyType, MidiIn,
     NotificationHandler, Port, ProcessHandler, ProcessScope,
 };
-use super::input::CaptureState;
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use std::sync::Arc;
@@ -377,12 +377,8 @@ impl JackProcess {
             return;
         }
         // Fits: checked above, and only this thread pushes.
-        self.capture.push_iter(
-            l[..n]
-                .iter()
-                .zip(r[..n].iter())
-                .flat_map(|(&a, &b)| [a, b]),
-        );
+        self.capture
+            .push_iter(l[..n].iter().zip(r[..n].iter()).flat_map(|(&a, &b)| [a, b]));
         self.capture_state.captured(n);
     }
 }

@@ -143,7 +143,9 @@ pub enum AudioError {
         available: Vec<String>,
     },
     /// A channel to record is beyond the device's channels.
-    #[error("the audio device {device} has {channels} input channels, there is no channel {channel}")]
+    #[error(
+        "the audio device {device} has {channels} input channels, there is no channel {channel}"
+    )]
     NoSuchChannel {
         /// Device name and id.
         device: String,

@@ -314,7 +314,9 @@ impl Recorder {
                     state: Arc::new(crate::audio::CaptureState::new()),
                     select: ChannelSelect::Mono(0),
                 }),
-                Err(RecordError::Thread(io::Error::other("the disk writer panicked"))),
+                Err(RecordError::Thread(io::Error::other(
+                    "the disk writer panicked",
+                ))),
             ),
         }
     }

@@ -36,10 +36,10 @@ impl RepairedTake {
 
 impl std::fmt::Display for RepairedTake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = self
-            .path
-            .file_name()
-            .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into());
+        let name = self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
         if self.frames >= self.frames_before {
             write!(
                 f,
@@ -174,11 +174,7 @@ pub fn repair_takes(dir: &Path) -> Result<RepairReport, RecordError> {
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .is_some_and(|x| x.eq_ignore_ascii_case("wav"))
-        })
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
         .collect();
     paths.sort();
     for path in paths {
@@ -221,7 +217,11 @@ mod tests {
         let s = crate::format::wav::read_wav(&path).unwrap();
         assert_eq!(s.frames, 52_799);
         assert_eq!(s.data[2 * 52_798], -0.5);
-        assert_eq!(repair_takes(dir.path()).unwrap(), RepairReport::default(), "fixed once");
+        assert_eq!(
+            repair_takes(dir.path()).unwrap(),
+            RepairReport::default(),
+            "fixed once"
+        );
     }
 
     #[test]

@@ -109,10 +109,7 @@ impl TakeWriter {
         channels: u16,
         format: TakeFormat,
     ) -> io::Result<TakeWriter> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
         file.write_all(&header(rate, channels, format, 0))?;
         Ok(TakeWriter {
             file,
@@ -237,7 +234,10 @@ mod tests {
             let s = crate::format::wav::read_wav(&path).unwrap();
             assert_eq!(s.frames, 3);
             assert_eq!(s.data, [0.5, -0.25, 0.125, -1.0, 0.75, 0.0]);
-            assert!(TakeWriter::create(&path, 48_000, 2, format).is_err(), "never replaces");
+            assert!(
+                TakeWriter::create(&path, 48_000, 2, format).is_err(),
+                "never replaces"
+            );
         }
     }
 }
