@@ -687,4 +687,39 @@ mod tests {
         assert_eq!(&got[..3], &[1.0, 2.0, 1.0]);
         assert!(!p.state.is_capturing());
     }
+
+    #[test]
+    fn the_input_callback_does_not_allocate() {
+        use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count};
+        // The checker works here: an allocation inside its scope is counted.
+        reset_violation_count();
+        assert_no_alloc(|| drop(std::hint::black_box(vec![0u8; 64])));
+        assert!(
+            violation_count() > 0,
+            "the allocation checker is not active"
+        );
+        for select in [ChannelSelect::Stereo(0, 2), ChannelSelect::Mono(1)] {
+            let (mut p, mut cons) = pusher(48_000, select);
+            let floats = vec![0.25f32; 3 * 512];
+            let ints = vec![-1000i16; 3 * 512];
+            let mut out = vec![0.0f32; 48_000];
+            p.state.start(None);
+            reset_violation_count();
+            for i in 0..200 {
+                // Meter, push, and once the ring is full, overruns.
+                assert_no_alloc(|| {
+                    if i % 2 == 0 {
+                        p.push(&floats);
+                    } else {
+                        p.push(&ints);
+                    }
+                });
+                if i == 150 {
+                    cons.pop_slice(&mut out);
+                }
+            }
+            assert_eq!(violation_count(), 0, "{select}: the callback allocated");
+            assert!(p.state.overruns() > 0, "the overrun path ran too");
+        }
+    }
 }
