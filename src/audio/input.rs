@@ -178,7 +178,8 @@ impl CaptureState {
             .map_or(0.0, |p| f32::from_bits(p.swap(0, Relaxed)))
     }
 
-    /// Input latency in frames as the device reports it (capture to callback); 0 when unknown.
+    /// Input latency in frames as the device reports it (cpal: from capture to the callback;
+    /// JACK: the capture latency of `in_1`); 0 when unknown. For placing a take in the song.
     pub fn latency_frames(&self) -> u32 {
         self.latency_frames.load(Relaxed)
     }

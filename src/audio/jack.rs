@@ -253,6 +253,8 @@ pub(super) fn open(
     let notify = JackNotify {
         stats: stats.clone(),
         out_port: format!("{name}:out_1"),
+        in_port: format!("{name}:in_1"),
+        capture_state: capture_state.clone(),
     };
     let active = client
         .activate_async(notify, process)
@@ -268,6 +270,7 @@ pub(super) fn open(
         }
     }
     update_latency(c, &format!("{name}:out_1"), &stats);
+    update_capture_latency(c, &format!("{name}:in_1"), &capture_state);
     let info = OutputInfo {
         backend: BackendKind::Jack,
         device: label,
@@ -299,10 +302,21 @@ fn update_latency(client: &Client, port: &str, stats: &AudioStats) {
     }
 }
 
+/// Reads the capture latency of `port` (frames from the sound reaching the input to the period
+/// that delivers it) into the capture state, for placing takes in the song.
+fn update_capture_latency(client: &Client, port: &str, state: &CaptureState) {
+    if let Some(p) = client.port_by_name(port) {
+        let (_, max) = p.get_latency_range(LatencyType::Capture);
+        state.set_latency_frames(max);
+    }
+}
+
 /// Server events, on JACK's notification thread (not real time).
 struct JackNotify {
     stats: Arc<AudioStats>,
     out_port: String,
+    in_port: String,
+    capture_state: Arc<CaptureState>,
 }
 
 impl NotificationHandler for JackNotify {
@@ -320,11 +334,13 @@ impl NotificationHandler for JackNotify {
 
     fn graph_reorder(&mut self, client: &Client) -> Control {
         update_latency(client, &self.out_port, &self.stats);
+        update_capture_latency(client, &self.in_port, &self.capture_state);
         Control::Continue
     }
 
     fn ports_connected(&mut self, client: &Client, _a: jack::PortId, _b: jack::PortId, _on: bool) {
         update_latency(client, &self.out_port, &self.stats);
+        update_capture_latency(client, &self.in_port, &self.capture_state);
     }
 }
 
