@@ -12,6 +12,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+mod record_input;
+
 /// ttrack: a keyboard-driven terminal tracker. Without a subcommand it opens SONG in the terminal
 /// UI (a file that does not exist yet starts a new song saved there).
 #[derive(Debug, Parser)]
@@ -121,6 +123,36 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         midi_in: Option<String>,
     },
+    /// Record audio input into a new take (take-NNN.wav) in a song's recordings folder
+    /// (NAME.rec/ beside NAME.ttrk) or in a folder; takes left damaged by a killed recorder are
+    /// repaired first.
+    RecordInput {
+        /// A song file (its NAME.rec/ folder is used) or a folder for the takes.
+        target: PathBuf,
+        /// Input device (a part of its name or id, see `ttrack devices`); with --audio-host jack,
+        /// the JACK ports to connect to ttrack:in_1/in_2 (a part of their names).
+        #[arg(long, value_name = "NAME")]
+        input: Option<String>,
+        /// Input channels to record, counting from 1: one (mono, e.g. 1) or two (stereo, e.g.
+        /// 1,2). Default: the first two, or the only one.
+        #[arg(long, value_name = "N[,M]", value_parser = parse_channels)]
+        channels: Option<audio::ChannelSelect>,
+        /// Audio system: alsa (through cpal) or jack (ttrack's client ports in_1, in_2).
+        #[arg(long, value_name = "alsa|jack", default_value = "alsa", value_parser = parse_host)]
+        audio_host: AudioHost,
+        /// Sample rate in Hz (default: the device's, 48000 where it can).
+        #[arg(long, value_parser = parse_play_rate)]
+        rate: Option<u32>,
+        /// Frames per device buffer (default: the device's).
+        #[arg(long, value_name = "FRAMES", value_parser = clap::value_parser!(u32).range(16..=65536))]
+        buffer: Option<u32>,
+        /// Record this many seconds of input (default: until Enter).
+        #[arg(long, value_parser = parse_seconds)]
+        seconds: Option<f64>,
+        /// Sample format of the take: s24 or f32.
+        #[arg(long, default_value = "s24", value_parser = parse_take_format)]
+        format: crate::record::TakeFormat,
+    },
     /// List the audio output and input devices, the MIDI inputs and whether JACK runs.
     Devices,
     /// Print the default key bindings as a keys.toml to copy and edit.
@@ -163,6 +195,17 @@ fn parse_play_rate(s: &str) -> std::result::Result<u32, String> {
 
 fn parse_host(s: &str) -> std::result::Result<AudioHost, String> {
     AudioHost::from_name(s).ok_or_else(|| format!("'{s}' is not an audio host; use alsa or jack"))
+}
+
+fn parse_channels(s: &str) -> std::result::Result<audio::ChannelSelect, String> {
+    audio::ChannelSelect::parse(s).ok_or_else(|| {
+        format!("'{s}' is not a channel choice; use one channel (1) or two (1,2), counting from 1")
+    })
+}
+
+fn parse_take_format(s: &str) -> std::result::Result<crate::record::TakeFormat, String> {
+    crate::record::TakeFormat::from_name(s)
+        .ok_or_else(|| format!("'{s}' is not a take format; use s24 or f32"))
 }
 
 fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
@@ -312,6 +355,25 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             cmd_play(&song, opts, from, to, midi_in.as_deref())
         }
+        Command::RecordInput {
+            target,
+            input,
+            channels,
+            audio_host,
+            rate,
+            buffer,
+            seconds,
+            format,
+        } => record_input::run(record_input::RecordInputArgs {
+            target,
+            input,
+            channels,
+            host: audio_host,
+            rate,
+            buffer,
+            seconds,
+            format,
+        }),
         Command::Devices => cmd_devices(),
         Command::Info { song } => cmd_info(&song),
         Command::Convert {

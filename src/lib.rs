@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! layer 4   cli
-//! layer 3   render  audio  midi
+//! layer 3   render  audio  midi  record
 //! layer 2   engine  format
 //! layer 1   model   dsp
 //! ```
@@ -17,6 +17,7 @@ pub mod engine;
 pub mod format;
 pub mod midi;
 pub mod model;
+pub mod record;
 pub mod render;
 pub mod ui;
 

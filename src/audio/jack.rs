@@ -9,6 +9,7 @@
 //! runs ttrack with the ALSA host and gets a clear error only when it asks for JACK.
 
 use super::callback::AudioCallback;
+use super::input::CaptureState;
 use super::stats::{AudioStats, StreamFault};
 use super::{AudioError, BackendKind, OpenOptions, OutputInfo};
 use crate::engine::Engine;
@@ -20,7 +21,6 @@ use jack::{
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// The client name ttrack asks JACK for.
 pub const CLIENT_NAME: &str = "ttrack";
@@ -99,19 +99,25 @@ impl JackStream {
 /// The recorder's end of the input ring: interleaved stereo `f32` frames of `in_1`, `in_2`.
 pub struct InputCapture {
     ring: ringbuf::HeapCons<f32>,
-    enabled: Arc<AtomicBool>,
+    state: Arc<CaptureState>,
     rate: u32,
 }
 
 impl InputCapture {
     /// Starts copying input into the ring (until then only the level is measured).
     pub fn start(&self) {
-        self.enabled.store(true, Relaxed);
+        self.state.start(None);
     }
 
     /// Stops copying input; what is in the ring stays to be read.
     pub fn stop(&self) {
-        self.enabled.store(false, Relaxed);
+        self.state.stop();
+    }
+
+    /// The atomics shared with the process callback: start/stop, frame budget, per-port peaks
+    /// (channel 0 = `in_1`), overruns.
+    pub fn state(&self) -> &Arc<CaptureState> {
+        &self.state
     }
 
     /// Moves up to `out.len()` samples (interleaved stereo) out of the ring; returns how many.
@@ -243,7 +249,7 @@ pub(super) fn open(
     let frames = (buffer as usize).max(64);
     let callback = AudioCallback::new(engine, stats.clone(), frames, opts.stop);
     let (prod, cons) = HeapRb::<f32>::new(rate as usize * 2 * CAPTURE_SECONDS).split();
-    let enabled = Arc::new(AtomicBool::new(false));
+    let capture_state = Arc::new(CaptureState::new());
     let name = client.name().to_string();
     let process = JackProcess {
         callback,
@@ -255,12 +261,14 @@ pub(super) fn open(
         parser: MidiParser::new(),
         scratch: vec![0.0; 2 * frames],
         capture: prod,
-        capture_on: enabled.clone(),
+        capture_state: capture_state.clone(),
         stats: stats.clone(),
     };
     let notify = JackNotify {
         stats: stats.clone(),
         out_port: format!("{name}:out_1"),
+        in_port: format!("{name}:in_1"),
+        capture_state: capture_state.clone(),
     };
     let active = client
         .activate_async(notify, process)
@@ -276,6 +284,7 @@ pub(super) fn open(
         }
     }
     update_latency(c, &format!("{name}:out_1"), &stats);
+    update_capture_latency(c, &format!("{name}:in_1"), &capture_state);
     let info = OutputInfo {
         backend: BackendKind::Jack,
         device: label,
@@ -290,7 +299,7 @@ pub(super) fn open(
             name,
             capture: Some(InputCapture {
                 ring: cons,
-                enabled,
+                state: capture_state,
                 rate,
             }),
         },
@@ -307,10 +316,21 @@ fn update_latency(client: &Client, port: &str, stats: &AudioStats) {
     }
 }
 
+/// Reads the capture latency of `port` (frames from the sound reaching the input to the period
+/// that delivers it) into the capture state, for placing takes in the song.
+fn update_capture_latency(client: &Client, port: &str, state: &CaptureState) {
+    if let Some(p) = client.port_by_name(port) {
+        let (_, max) = p.get_latency_range(LatencyType::Capture);
+        state.set_latency_frames(max);
+    }
+}
+
 /// Server events, on JACK's notification thread (not real time).
 struct JackNotify {
     stats: Arc<AudioStats>,
     out_port: String,
+    in_port: String,
+    capture_state: Arc<CaptureState>,
 }
 
 impl NotificationHandler for JackNotify {
@@ -328,11 +348,13 @@ impl NotificationHandler for JackNotify {
 
     fn graph_reorder(&mut self, client: &Client) -> Control {
         update_latency(client, &self.out_port, &self.stats);
+        update_capture_latency(client, &self.in_port, &self.capture_state);
         Control::Continue
     }
 
     fn ports_connected(&mut self, client: &Client, _a: jack::PortId, _b: jack::PortId, _on: bool) {
         update_latency(client, &self.out_port, &self.stats);
+        update_capture_latency(client, &self.in_port, &self.capture_state);
     }
 }
 
@@ -348,7 +370,7 @@ struct JackProcess {
     /// Interleaved stereo output of the engine, split into the two ports.
     scratch: Vec<f32>,
     capture: ringbuf::HeapProd<f32>,
-    capture_on: Arc<AtomicBool>,
+    capture_state: Arc<CaptureState>,
     stats: Arc<AudioStats>,
 }
 
@@ -365,22 +387,29 @@ impl JackProcess {
         }
     }
 
-    /// Meters the inputs and, while capturing, copies them into the ring (a whole period or,
-    /// when it does not fit, nothing: counted as an overrun).
+    /// Meters the inputs and, while capturing, copies them into the ring (a whole period, or
+    /// the part the capture's frame budget allows, or, when it does not fit, nothing: counted as
+    /// an overrun).
     fn read_inputs(&mut self, ps: &ProcessScope) {
         let (l, r) = (self.in_l.as_slice(ps), self.in_r.as_slice(ps));
-        let peak = l.iter().chain(r.iter()).fold(0.0f32, |m, x| m.max(x.abs()));
-        self.stats.set_input_peak(peak);
-        if !self.capture_on.load(Relaxed) {
+        let peak_of = |x: &[f32]| x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let (peak_l, peak_r) = (peak_of(l), peak_of(r));
+        self.stats.set_input_peak(peak_l.max(peak_r));
+        self.capture_state.note_peak(0, peak_l);
+        self.capture_state.note_peak(1, peak_r);
+        let n = self.capture_state.frames_to_take(l.len().min(r.len()));
+        if n == 0 {
             return;
         }
-        if self.capture.vacant_len() < 2 * l.len().min(r.len()) {
+        if self.capture.vacant_len() < 2 * n {
             self.stats.add_input_overrun();
+            self.capture_state.overrun(n);
             return;
         }
         // Fits: checked above, and only this thread pushes.
         self.capture
-            .push_iter(l.iter().zip(r.iter()).flat_map(|(&a, &b)| [a, b]));
+            .push_iter(l[..n].iter().zip(r[..n].iter()).flat_map(|(&a, &b)| [a, b]));
+        self.capture_state.captured(n);
     }
 }
 

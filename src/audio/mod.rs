@@ -20,6 +20,7 @@ mod callback;
 mod clock;
 pub mod convert;
 pub mod devices;
+pub mod input;
 pub mod jack;
 mod stats;
 mod stream;
@@ -27,6 +28,9 @@ mod stream;
 pub use callback::{AudioCallback, AudioSource, PlayLimit, StopRule, in_audio_callback};
 pub use clock::{ClockThread, PaceStep, Pacer};
 pub use devices::{DeviceCaps, DeviceInfo, DeviceList, list_devices};
+pub use input::{
+    CaptureState, ChannelSelect, CpalInput, InputOptions, InputSource, JackInput, open_input,
+};
 pub use jack::{InputCapture, JackStream};
 pub use stats::{AudioStats, StatsSnapshot, StreamFault};
 pub use stream::CpalStream;
@@ -124,6 +128,32 @@ pub enum AudioError {
     /// The host has no default output device.
     #[error("there is no default audio output device")]
     NoDevice,
+    /// The host has no default input device.
+    #[error("there is no default audio input device")]
+    NoInputDevice,
+    /// No input device matched the name asked for.
+    #[error(
+        "no audio input device is named like \"{wanted}\"; the inputs are: {}",
+        list_or_none(available)
+    )]
+    InputNotFound {
+        /// What was asked for.
+        wanted: String,
+        /// Every input device, as "name (id)".
+        available: Vec<String>,
+    },
+    /// A channel to record is beyond the device's channels.
+    #[error(
+        "the audio device {device} has {channels} input channels, there is no channel {channel}"
+    )]
+    NoSuchChannel {
+        /// Device name and id.
+        device: String,
+        /// The channel asked for, counting from 1.
+        channel: u16,
+        /// Channels the device has.
+        channels: u16,
+    },
     /// The audio system itself cannot be used.
     #[error("the audio system cannot be used: {0}")]
     Host(String),
