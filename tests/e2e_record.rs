@@ -1,23 +1,23 @@
 //! Audio recording through the real binary: `ttrack record-input`.
 //!
-//! (1) ALSA: a sine sweep generated here is fed into ALSA's default capture device by
-//! `../shared/audio-test/alsa-test-env.sh -m infile` (the `file` PCM reading a raw FLOAT_LE,
-//! 48 kHz, stereo file); the take must equal it after alignment (difference ≤ −80 dB), with no
+//! (1) ALSA: a sine sweep generated here is fed into ALSA's default capture device by an ALSA
+//! configuration written here (the `file` PCM reading a raw FLOAT_LE, 48 kHz, stereo file,
+//! `ALSA_CONFIG_PATH` set for the child only); the take must equal it after alignment (difference ≤ −80 dB), with no
 //! overruns and no allocation in the cpal input callback (the debug binary's allocator reports
 //! any). (2) kill -9: on a JACK dummy server a feeder client plays a signal that encodes its frame
 //! time into `ttrack:in_1/in_2`; `ttrack record-input --audio-host jack` is killed after a few
 //! seconds; the WAV on disk must be valid and hold all but at most the last 0.5 s fed, and the
 //! next `record-input` repairs the take and says so.
 //!
-//! Without the shared audio-test scripts or jackd a test skips, saying why; under `CI=true` it
-//! fails instead.
+//! Without alsa-lib's configuration or jackd a test skips, saying why; under `CI=true` it fails
+//! instead.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 
 use common::jack::Jackd;
 use jack::{Client, ClientOptions, Control, ProcessScope};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,8 +46,36 @@ fn ttrack_bin() -> String {
     std::env::var("TTRACK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ttrack").into())
 }
 
-fn alsa_env_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio-test/alsa-test-env.sh")
+/// Writes an ALSA configuration into `out` whose default device plays into a file (unpaced) and
+/// captures from the raw file `infile` (FLOAT_LE, 48 kHz, stereo: what cpal opens), and returns
+/// the `ALSA_CONFIG_PATH` that reads it after the system's configuration. No `plug` in front of
+/// the capture file: alsa-lib would then skip whole periods of it.
+fn alsa_infile_config(out: &Path, infile: &Path) -> String {
+    std::fs::create_dir_all(out).unwrap();
+    let conf = format!(
+        r#"pcm.!default {{
+    type asym
+    playback.pcm {{
+        type file
+        slave.pcm "null"
+        file "{out}/out_%r_%c_%f.raw"
+        format "raw"
+    }}
+    capture.pcm {{
+        type file
+        slave.pcm "null"
+        file "{out}/captured.raw"
+        infile "{infile}"
+        format "raw"
+    }}
+}}
+"#,
+        out = out.display(),
+        infile = infile.display()
+    );
+    let path = out.join("asound.conf");
+    std::fs::write(&path, conf).unwrap();
+    format!("/usr/share/alsa/alsa.conf:{}", path.display())
 }
 
 /// The test signal: a logarithmic sweep 100 Hz → 10 kHz on the left, a 997 Hz sine on the right.
@@ -106,10 +134,9 @@ fn figure(stdout: &str, key: &str) -> u64 {
 #[test]
 fn alsa_file_capture_comes_back_as_an_equal_take() {
     let _serial = serial();
-    let script = alsa_env_script();
     if !prerequisite(
-        script.is_file() && Path::new("/usr/share/alsa/alsa.conf").is_file(),
-        "../shared/audio-test/alsa-test-env.sh or alsa-lib's configuration is missing",
+        Path::new("/usr/share/alsa/alsa.conf").is_file(),
+        "alsa-lib's configuration (/usr/share/alsa/alsa.conf) is missing",
     ) {
         return;
     }
@@ -122,14 +149,8 @@ fn alsa_file_capture_comes_back_as_an_equal_take() {
     let song = dir.path().join("song.ttrk");
     for (n, format) in [(1, "s24"), (2, "f32")] {
         let out = dir.path().join(format!("alsa-{format}"));
-        let o = Command::new("bash")
-            .arg(&script)
-            .args(["-m", "infile", "-i"])
-            .arg(&raw)
-            .arg("-o")
-            .arg(&out)
-            .arg("--")
-            .arg(ttrack_bin())
+        let o = Command::new(ttrack_bin())
+            .env("ALSA_CONFIG_PATH", alsa_infile_config(&out, &raw))
             .arg("record-input")
             .arg(&song)
             .args(["--seconds", "2", "--format", format])
