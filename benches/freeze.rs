@@ -1,5 +1,5 @@
-//! What freezing saves: the engine rendering the mixed demo (`songs/demo-mix.ttrk`) with every
-//! track playing its notes, and with every track frozen (each plays its audio, after its inserts);
+//! What freezing saves: the engine rendering the synth demo (`songs/demo-synth.ttrk`, mixer off,
+//! so the voices are most of the cost) with every track playing its notes, and with every track frozen;
 //! plus the cost of freezing one track. Run: `cargo bench --bench freeze`.
 // The real-time rules (clippy.toml) bind the engine; test and tool code may allocate freely.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -20,7 +20,7 @@ fn render_all(song: &ttrack::model::Song) -> (u64, f32) {
 
 fn bench(c: &mut Criterion) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let song = ttrack::format::load_song(&root.join("songs/demo-mix.ttrk")).expect("demo");
+    let song = ttrack::format::load_song(&root.join("songs/demo-synth.ttrk")).expect("demo");
     let mut frozen = song.clone();
     for t in 0..frozen.tracks.len() {
         frozen = freeze(&frozen, t, 48_000).expect("freeze");
@@ -28,14 +28,14 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("freeze");
     g.sample_size(10);
     g.throughput(Throughput::Elements(render_all(&song).0));
-    g.bench_function("demo-mix notes", |b| {
+    g.bench_function("demo-synth notes", |b| {
         b.iter(|| black_box(render_all(&song)))
     });
-    g.bench_function("demo-mix all frozen", |b| {
+    g.bench_function("demo-synth all frozen", |b| {
         b.iter(|| black_box(render_all(&frozen)))
     });
     g.throughput(Throughput::Elements(1));
-    g.bench_function("freeze the pad track", |b| {
+    g.bench_function("freeze one track", |b| {
         b.iter(|| black_box(freeze(&song, 4, 48_000).expect("freeze")))
     });
     g.finish();
