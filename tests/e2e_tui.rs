@@ -353,3 +353,62 @@ fn mixer_meters_move_while_playing() {
     t.keys(&["n"]);
     t.wait_for("[exit 0]", 5.0);
 }
+
+/// A take cut short by a crash (its WAV header still says 0 frames) is repaired when the song
+/// opens, and the message line says how much came back.
+#[test]
+fn opening_a_song_repairs_a_cut_short_take_and_says_so() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let song = dir.path().join("crashed.ttrk");
+    ttrack::format::save_song(&ttrack::model::Song::new_default(), &song).unwrap();
+    let takes = dir.path().join("crashed.rec");
+    std::fs::create_dir_all(&takes).unwrap();
+    let wav = takes.join("take-001.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    for i in 0..48_000 {
+        let v = (i as f32 * 0.01).sin() * 0.5;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    // As a writer killed before its first header update leaves it: RIFF and data sizes 0.
+    let mut bytes = std::fs::read(&wav).unwrap();
+    bytes[4..8].copy_from_slice(&0u32.to_le_bytes());
+    let data = bytes.windows(4).position(|x| x == b"data").unwrap();
+    bytes[data + 4..data + 8].copy_from_slice(&0u32.to_le_bytes());
+    std::fs::write(&wav, bytes).unwrap();
+
+    let conf = dir.path().join("asound.conf");
+    std::fs::write(
+        &conf,
+        "pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n",
+    )
+    .unwrap();
+    let alsa = format!("/usr/share/alsa/alsa.conf:{}", conf.display());
+    let bin = std::env::var("TTRACK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ttrack").into());
+    let t = Tmux::start(
+        "repair",
+        120,
+        24,
+        &format!("{bin} {}", song.display()),
+        &[
+            ("ALSA_CONFIG_PATH", &alsa),
+            ("HOME", dir.path().to_str().unwrap()),
+        ],
+    );
+    let s = t.wait_for("repaired take-001.wav", 10.0);
+    assert!(s.contains("1.0 s"), "{s}");
+    t.keys(&["C-q"]);
+    t.wait_for("[exit 0]", 5.0);
+    let fixed = ttrack::format::wav::read_wav(&wav).unwrap();
+    assert_eq!(fixed.frames, 48_000);
+}

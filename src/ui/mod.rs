@@ -94,6 +94,19 @@ pub fn run(path: PathBuf, opts: OpenOptions, midi_in: Option<String>) -> Result<
     let log_path = log.as_ref().map(|l| l.path.clone());
     let output = start_audio(&mut app, &opts, log_path.as_deref())?;
     let midi = start_midi(&mut app, &output, midi_in.as_deref());
+    // Audio takes cut short by a crash get their headers repaired now, and the user is told.
+    match crate::record::repair_takes(&crate::record::recordings_dir(&path)) {
+        Ok(r) if !r.repaired.is_empty() => {
+            app.message = r
+                .repaired
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        Ok(_) => {}
+        Err(e) => app.message = format!("recordings: {e}"),
+    }
     let result = event_loop(&mut app, output, midi, &opts, log_path.as_deref());
     let log_note = log
         .as_ref()
