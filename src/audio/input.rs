@@ -9,7 +9,7 @@
 
 use super::AudioError;
 use super::jack::InputCapture;
-use super::stream::{default_host, describe_rates, device_id, device_name, pick_config};
+use super::stream::{choose_config, default_host, device_id, device_label, device_name};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SampleFormat, SizedSample, SupportedStreamConfigRange};
 use ringbuf::HeapRb;
@@ -432,12 +432,7 @@ fn select_input_device(
 pub fn open_input(opts: &InputOptions) -> Result<CpalInput, AudioError> {
     let host = default_host()?;
     let device = select_input_device(&host, opts.device.as_deref())?;
-    let (name, id) = (device_name(&device), device_id(&device));
-    let label = if name == id {
-        name
-    } else {
-        format!("{name} ({id})")
-    };
+    let label = device_label(&device);
     let ranges: Vec<SupportedStreamConfigRange> = device
         .supported_input_configs()
         .map_err(|e| AudioError::Unavailable {
@@ -445,27 +440,7 @@ pub fn open_input(opts: &InputOptions) -> Result<CpalInput, AudioError> {
             source: e,
         })?
         .collect();
-    let config = pick_config(&ranges, opts.rate).ok_or_else(|| match opts.rate {
-        Some(rate) => AudioError::UnsupportedRate {
-            device: label.clone(),
-            rate,
-            supported: describe_rates(&ranges),
-        },
-        None => AudioError::NoUsableFormat {
-            device: label.clone(),
-        },
-    })?;
-    if let (Some(frames), cpal::SupportedBufferSize::Range { min, max }) =
-        (opts.buffer_frames, config.buffer_size())
-        && !(*min..=*max).contains(&frames)
-    {
-        return Err(AudioError::UnsupportedBuffer {
-            device: label,
-            frames,
-            min: *min,
-            max: *max,
-        });
-    }
+    let config = choose_config(&label, &ranges, opts.rate, opts.buffer_frames)?;
     let device_channels = config.channels();
     let select = opts
         .channels

@@ -88,6 +88,48 @@ pub(super) fn pick_config(
     }
 }
 
+/// A device's name for messages, with its id when that differs.
+pub(super) fn device_label(device: &cpal::Device) -> String {
+    let (name, id) = (device_name(device), device_id(device));
+    if name == id {
+        name
+    } else {
+        format!("{name} ({id})")
+    }
+}
+
+/// The configuration to open among `ranges` of the device called `label` ([`pick_config`]),
+/// with the buffer size checked; the errors name the device.
+pub(super) fn choose_config(
+    label: &str,
+    ranges: &[SupportedStreamConfigRange],
+    rate: Option<u32>,
+    buffer_frames: Option<u32>,
+) -> Result<cpal::SupportedStreamConfig, AudioError> {
+    let config = pick_config(ranges, rate).ok_or_else(|| match rate {
+        Some(rate) => AudioError::UnsupportedRate {
+            device: label.to_string(),
+            rate,
+            supported: describe_rates(ranges),
+        },
+        None => AudioError::NoUsableFormat {
+            device: label.to_string(),
+        },
+    })?;
+    if let (Some(frames), cpal::SupportedBufferSize::Range { min, max }) =
+        (buffer_frames, config.buffer_size())
+        && !(*min..=*max).contains(&frames)
+    {
+        return Err(AudioError::UnsupportedBuffer {
+            device: label.to_string(),
+            frames,
+            min: *min,
+            max: *max,
+        });
+    }
+    Ok(config)
+}
+
 /// Rate ranges of `ranges` as text: "8000–192000 Hz" or "44100, 48000 Hz".
 pub(super) fn describe_rates(ranges: &[SupportedStreamConfigRange]) -> String {
     let mut spans: Vec<(u32, u32)> = ranges
@@ -152,13 +194,7 @@ pub(super) fn open(
 ) -> Result<(CpalStream, OutputInfo, Arc<AudioStats>), AudioError> {
     let host = default_host()?;
     let device = select_device(&host, opts.device.as_deref())?;
-    let name = device_name(&device);
-    let id = device_id(&device);
-    let label = if name == id {
-        name.clone()
-    } else {
-        format!("{name} ({id})")
-    };
+    let label = device_label(&device);
     let ranges: Vec<SupportedStreamConfigRange> = device
         .supported_output_configs()
         .map_err(|e| AudioError::Unavailable {
@@ -166,27 +202,7 @@ pub(super) fn open(
             source: e,
         })?
         .collect();
-    let config = pick_config(&ranges, opts.rate).ok_or_else(|| match opts.rate {
-        Some(rate) => AudioError::UnsupportedRate {
-            device: label.clone(),
-            rate,
-            supported: describe_rates(&ranges),
-        },
-        None => AudioError::NoUsableFormat {
-            device: label.clone(),
-        },
-    })?;
-    if let (Some(frames), cpal::SupportedBufferSize::Range { min, max }) =
-        (opts.buffer_frames, config.buffer_size())
-        && !(*min..=*max).contains(&frames)
-    {
-        return Err(AudioError::UnsupportedBuffer {
-            device: label,
-            frames,
-            min: *min,
-            max: *max,
-        });
-    }
+    let config = choose_config(&label, &ranges, opts.rate, opts.buffer_frames)?;
     let rate = config.sample_rate();
     let engine = make_engine(rate);
     if engine.rate() != rate {
