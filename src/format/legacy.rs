@@ -39,9 +39,10 @@ struct TrackV1 {
     mute: bool,
 }
 
-impl From<SongV1> for Song {
-    fn from(v: SongV1) -> Song {
-        Song {
+// Each old layout converts to the next one, so the defaults of a field live where it appeared.
+impl From<SongV1> for SongV2 {
+    fn from(v: SongV1) -> SongV2 {
+        SongV2 {
             title: v.title,
             author: v.author,
             bpm: v.bpm,
@@ -50,7 +51,7 @@ impl From<SongV1> for Song {
             tracks: v
                 .tracks
                 .into_iter()
-                .map(|t| Track {
+                .map(|t| TrackV2 {
                     name: t.name,
                     note_columns: t.note_columns,
                     effect_columns: t.effect_columns,
@@ -62,7 +63,6 @@ impl From<SongV1> for Song {
                     sends: [OFF_DB; SEND_BUSES],
                     inserts: Vec::new(),
                     group: None,
-                    frozen: None,
                 })
                 .collect(),
             patterns: v.patterns,
@@ -73,9 +73,13 @@ impl From<SongV1> for Song {
             // Version 1 had no mixer: the default one (master chain off) sounds the same.
             mixer: Mixer::default(),
             groups: Vec::new(),
-            arrangement: Arrangement::default(),
-            takes: Vec::new(),
         }
+    }
+}
+
+impl From<SongV1> for Song {
+    fn from(v: SongV1) -> Song {
+        SongV2::from(v).into()
     }
 }
 
