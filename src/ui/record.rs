@@ -498,9 +498,7 @@ pub fn draw_devices(
     panel: &DevicesPanel,
     theme: &super::view::Theme,
 ) {
-    use ratatui::layout::Rect;
     use ratatui::text::Line;
-    use ratatui::widgets::{Block, Borders, Clear, Paragraph};
     let mut lines = vec![Line::styled(" MIDI input (Enter connects)", theme.title)];
     if panel.ports.is_empty() {
         lines.push(Line::styled(
@@ -560,18 +558,5 @@ pub fn draw_devices(
         lines.push(Line::styled(l, theme.text));
     }
     lines.push(Line::styled(" Esc closes", theme.dim));
-    let area = f.area();
-    let w = 72.min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect {
-        x: area.width.saturating_sub(w) / 2,
-        y: area.height.saturating_sub(h) / 2,
-        width: w,
-        height: h,
-    };
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL)),
-        rect,
-    );
+    super::view::draw_panel(f, lines, 72);
 }

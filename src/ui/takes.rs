@@ -12,9 +12,7 @@ use crate::engine::{Command, PlayRange};
 use crate::model::takes::{TakeCell, take_cells};
 use crate::model::{NoteCell, Pattern, Song};
 use ratatui::Frame;
-use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 /// The takes panel's state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,18 +275,5 @@ pub fn draw_takes(f: &mut Frame, app: &App, panel: &TakesPanel, theme: &super::v
         " Enter pick (rows selected: comp)  a audition  r rename  Del remove  Esc close",
         theme.dim,
     ));
-    let area = f.area();
-    let w = 80.min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect {
-        x: area.width.saturating_sub(w) / 2,
-        y: area.height.saturating_sub(h) / 2,
-        width: w,
-        height: h,
-    };
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL)),
-        rect,
-    );
+    super::view::draw_panel(f, lines, 80);
 }

@@ -99,6 +99,25 @@ impl Theme {
     }
 }
 
+/// Draws `lines` in a bordered panel `width` columns wide (at most the screen), centred over
+/// the screen.
+pub fn draw_panel(f: &mut Frame, lines: Vec<Line<'_>>, width: u16) {
+    let area = f.area();
+    let w = width.min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect {
+        x: area.width.saturating_sub(w) / 2,
+        y: area.height.saturating_sub(h) / 2,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL)),
+        rect,
+    );
+}
+
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     let [status, view, message] = Layout::vertical([
