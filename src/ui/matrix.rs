@@ -25,28 +25,19 @@ impl App {
             }
             Action::MatrixTop => self.order_cursor = 0,
             Action::MatrixBottom => self.order_cursor = self.song.order.len() - 1,
-            Action::OrderInsert => self.entries_edit("repeated the entry", |e| {
-                if e.len() >= MAX_ORDER {
-                    return Err("the order list is full");
-                }
-                let copy = Entry {
-                    section: None,
-                    ..e[i].clone()
-                };
-                e.insert(i + 1, copy);
-                Ok(i + 1)
-            }),
-            Action::OrderDuplicate => self.entries_edit("repeated the entry", |e| {
-                if e.len() >= MAX_ORDER {
-                    return Err("the order list is full");
-                }
-                let copy = Entry {
-                    section: None,
-                    ..e[i].clone()
-                };
-                e.insert(i + 1, copy);
-                Ok(i + 1)
-            }),
+            Action::OrderInsert | Action::OrderDuplicate => {
+                self.entries_edit("repeated the entry", |e| {
+                    if e.len() >= MAX_ORDER {
+                        return Err("the order list is full");
+                    }
+                    let copy = Entry {
+                        section: None,
+                        ..e[i].clone()
+                    };
+                    e.insert(i + 1, copy);
+                    Ok(i + 1)
+                })
+            }
             Action::OrderClone => {
                 if self.song.patterns.len() >= MAX_PATTERNS {
                     self.message = "the song has the most patterns it can hold".into();

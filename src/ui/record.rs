@@ -69,18 +69,6 @@ struct Pass {
     written: Vec<TakeCell>,
 }
 
-impl Recorder {
-    /// Whether a pass is being recorded.
-    pub fn active(&self) -> bool {
-        self.pass.is_some()
-    }
-
-    /// Events in the pass being recorded.
-    pub fn events(&self) -> usize {
-        self.pass.as_ref().map_or(0, |p| p.take.events.len())
-    }
-}
-
 /// The cell of `song` at `c`, or empty when the pattern or column does not exist there.
 fn cell_in(song: &Song, track: usize, c: &TakeCell) -> NoteCell {
     let Some(p) = song.patterns.get(c.pattern as usize) else {
