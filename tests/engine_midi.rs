@@ -448,3 +448,100 @@ fn metronome_and_count_in_click_on_the_beats_live_only() {
         "the song's note after the count-in: {hz:.1} Hz"
     );
 }
+
+#[test]
+fn a_moment_is_located_in_the_song_as_heard_also_during_a_count_in() {
+    use common::{put, song, synth};
+    use ttrack::engine::Located;
+    let mut s = song(1, 32, vec![synth(Waveform::Sine)]);
+    s.bpm = 125; // a row = 5760 frames
+    put(&mut s, 0, 0, "A-4", 1, None);
+    let es = EngineSong::from_model(&s, RATE);
+    let (mut h, link) = engine::link();
+    let mut e = Engine::new(Box::new(es.clone()));
+    e.connect(link);
+    h.send(Command::Metronome {
+        on: false,
+        level: 0.0,
+        count_in_bars: 1,
+    });
+    h.send(Command::Play {
+        range: PlayRange::song(&es),
+        row: 0,
+        bpm: es.bpm,
+        tpl: es.tpl,
+        at: None,
+    });
+    // Periods of 480 frames (10 ms) from 1 s on; what is computed is heard 960 frames later.
+    let period = 480usize;
+    let latency = 960u64;
+    let ns = |frames: f64| 1_000_000_000 + (frames * 1e9 / f64::from(RATE)).round() as u64;
+    // Output index i sounds at ns(i + latency): the moment "heard index i" is ns(i + latency).
+    // Ask during the count-in (output index 10_000.3) and during the song (3.5 rows after the
+    // onset, found below), both asked after the song started (the row history is what places
+    // them; asked during the count-in the answer is Unknown, and a recorder asks again).
+    let asks = [
+        (6u32, 10_000.3f64, 40usize),
+        (7, 10_000.3, 200),
+        (8, f64::NAN, 260),
+    ];
+    let mut out = Vec::new();
+    let (mut l, mut r) = (vec![0.0; period], vec![0.0; period]);
+    let mut answers = Vec::new();
+    let mut onset = None;
+    for k in 0..300usize {
+        for &(id, at, when) in &asks {
+            if k == when {
+                let at = if at.is_nan() {
+                    onset.expect("the song started") as f64 + 3.5 * 5760.0
+                } else {
+                    at
+                };
+                h.send(Command::Locate {
+                    id,
+                    nanos: ns(at + latency as f64),
+                });
+            }
+        }
+        e.begin_period(&PeriodClock {
+            now_nanos: ns((k * period) as f64),
+            frames: period as u32,
+            output_latency: Some(latency as u32),
+        });
+        rt::process_block(&mut e, &mut l, &mut r);
+        out.extend_from_slice(&l);
+        h.pump();
+        if let Some(a) = h.take_located() {
+            answers.push(a);
+        }
+        if onset.is_none() && out.iter().any(|v| v.abs() > 1e-6) {
+            onset = Some(first_sound(&out));
+        }
+    }
+    let onset = onset.expect("the song played") as f64;
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(answers[0].located, Located::Unknown, "no row yet");
+    answers.remove(0);
+    // During the count-in: the song starts (onset − 10_000.3) frames later, at row 0.
+    assert_eq!(answers[0].id, 7);
+    let Located::Before { frames, start } = answers[0].located else {
+        panic!("{:?}", answers[0]);
+    };
+    assert_eq!((start.order, start.row), (0, 0));
+    let want = onset - 10_000.3;
+    assert!(
+        (frames as f64 - want).abs() <= 3.0,
+        "song start {frames} frames after the moment, want {want:.1}"
+    );
+    // During the song: row 3, half-way (delay 80, 2880 frames in).
+    assert_eq!(answers[1].id, 8);
+    let Located::At(at) = answers[1].located else {
+        panic!("{:?}", answers[1]);
+    };
+    assert_eq!((at.order, at.row, at.delay), (0, 3, 0x80), "{at:?}");
+    assert!(
+        (i64::from(at.frames_into_row) - 2880).abs() <= 3,
+        "{} frames into the row, want 2880",
+        at.frames_into_row
+    );
+}

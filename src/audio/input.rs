@@ -107,6 +107,11 @@ pub struct CaptureState {
     peaks: [AtomicU32; MAX_METERED_CHANNELS],
     /// Frames from the moment the device captured a frame to the callback that received it.
     latency_frames: AtomicU32,
+    /// When the first frame of the capture was captured (nanoseconds of `crate::midi::clock`;
+    /// 0 until the first frame is in).
+    first_nanos: AtomicU64,
+    /// The device stopped delivering (unplugged, its server quit).
+    lost: AtomicBool,
 }
 
 impl Default for CaptureState {
@@ -119,6 +124,8 @@ impl Default for CaptureState {
             dropped_frames: AtomicU64::new(0),
             peaks: std::array::from_fn(|_| AtomicU32::new(0)),
             latency_frames: AtomicU32::new(0),
+            first_nanos: AtomicU64::new(0),
+            lost: AtomicBool::new(false),
         }
     }
 }
@@ -133,6 +140,7 @@ impl CaptureState {
     /// exactly at that frame), or without end. Resets the captured-frames count.
     pub fn start(&self, limit: Option<u64>) {
         self.captured.store(0, Relaxed);
+        self.first_nanos.store(0, Relaxed);
         self.budget.store(limit.unwrap_or(u64::MAX), Relaxed);
         self.enabled.store(true, Relaxed);
     }
@@ -184,6 +192,23 @@ impl CaptureState {
         self.latency_frames.load(Relaxed)
     }
 
+    /// When the capture's first frame reached the input (nanoseconds on the clock of
+    /// [`crate::engine::TimedMidi::nanos`], the input latency taken off), once it is in: what
+    /// [`crate::engine::Command::Locate`] places in the song.
+    pub fn first_frame_nanos(&self) -> Option<u64> {
+        Some(self.first_nanos.load(Relaxed)).filter(|&n| n != 0)
+    }
+
+    /// True once the device has stopped delivering (unplugged, its server quit): what was
+    /// captured before stays in the ring.
+    pub fn device_lost(&self) -> bool {
+        self.lost.load(Relaxed)
+    }
+
+    pub(crate) fn set_lost(&self) {
+        self.lost.store(true, Relaxed);
+    }
+
     /// Raises the peak of `channel` to `peak` (callback side).
     pub(crate) fn note_peak(&self, channel: usize, peak: f32) {
         let peak = if peak.is_finite() { peak.abs() } else { 0.0 };
@@ -206,9 +231,13 @@ impl CaptureState {
         usize::try_from(budget).map_or(frames, |b| frames.min(b))
     }
 
-    /// `frames` frames went into the ring.
-    pub(crate) fn captured(&self, frames: usize) {
+    /// `frames` frames went into the ring, the first of them captured at `first_nanos` (the
+    /// callback's clock reading less the input latency).
+    pub(crate) fn captured(&self, frames: usize, first_nanos: u64) {
         let n = frames as u64;
+        if self.captured.load(Relaxed) == 0 {
+            self.first_nanos.store(first_nanos.max(1), Relaxed);
+        }
         self.captured.fetch_add(n, Relaxed);
         // Only the callback changes the budget while capturing; MAX stays MAX.
         let budget = self.budget.load(Relaxed);
@@ -523,8 +552,9 @@ struct Pusher {
 
 impl Pusher {
     /// One callback: meter every device channel, then push the chosen channels of the frames
-    /// the budget allows, all of them or (ring full) none, counted as an overrun.
-    fn push<T: Sample>(&mut self, data: &[T])
+    /// the budget allows, all of them or (ring full) none, counted as an overrun. The first
+    /// frame was captured at `first_nanos`.
+    fn push<T: Sample>(&mut self, data: &[T], first_nanos: u64)
     where
         f32: FromSample<T>,
     {
@@ -554,7 +584,7 @@ impl Pusher {
             self.ring
                 .push_iter(frames.flat_map(|f| [f32::from_sample(f[a]), f32::from_sample(f[b])]));
         }
-        self.state.captured(n);
+        self.state.captured(n, first_nanos);
     }
 }
 
@@ -573,20 +603,27 @@ where
         config,
         move |data: &[T], info: &cpal::InputCallbackInfo| {
             assert_no_alloc::assert_no_alloc(|| {
+                let now = crate::midi::clock::now_nanos();
                 let t = info.timestamp();
                 let d = t.callback.duration_since(t.capture);
-                let frames = d.as_nanos() as u64 * pusher.rate / 1_000_000_000;
+                let latency_ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+                let frames = latency_ns.saturating_mul(pusher.rate) / 1_000_000_000;
                 pusher
                     .state
                     .set_latency_frames(u32::try_from(frames).unwrap_or(u32::MAX));
-                pusher.push(data);
+                pusher.push(data, now.saturating_sub(latency_ns));
             })
         },
-        move |e: cpal::Error| {
-            if e.kind() == cpal::ErrorKind::Xrun {
-                // The device lost input before the callback saw it: an overrun of unknown size.
-                state.overrun(0);
+        move |e: cpal::Error| match e.kind() {
+            // The device lost input before the callback saw it: an overrun of unknown size.
+            cpal::ErrorKind::Xrun => state.overrun(0),
+            // Unplugged, or the sound server went away: the recorder keeps what came before.
+            cpal::ErrorKind::DeviceNotAvailable
+            | cpal::ErrorKind::StreamInvalidated
+            | cpal::ErrorKind::BackendError => {
+                state.set_lost();
             }
+            _ => {}
         },
         None,
     )

@@ -339,6 +339,7 @@ impl NotificationHandler for JackNotify {
     #[allow(unsafe_code)]
     unsafe fn shutdown(&mut self, _status: ClientStatus, _reason: &str) {
         self.stats.set_fault(StreamFault::DeviceLost);
+        self.capture_state.set_lost();
     }
 
     fn xrun(&mut self, _: &Client) -> Control {
@@ -409,7 +410,11 @@ impl JackProcess {
         // Fits: checked above, and only this thread pushes.
         self.capture
             .push_iter(l[..n].iter().zip(r[..n].iter()).flat_map(|(&a, &b)| [a, b]));
-        self.capture_state.captured(n);
+        // The period's first frame reached the input its capture latency before now.
+        let latency = u64::from(self.capture_state.latency_frames()) * 1_000_000_000
+            / u64::from(self.callback.rate().max(1));
+        let now = crate::midi::clock::now_nanos();
+        self.capture_state.captured(n, now.saturating_sub(latency));
     }
 }
 

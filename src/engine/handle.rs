@@ -38,6 +38,7 @@ pub struct EngineHandle {
     status: Status,
     meters: Meters,
     meter_reports: u64,
+    located: Option<super::midi::LocateReport>,
     /// Commands that had to wait in the backlog at least once.
     pub backlogged: u64,
 }
@@ -59,6 +60,7 @@ pub fn link() -> (EngineHandle, EngineLink) {
             status: Status::default(),
             meters: Meters::default(),
             meter_reports: 0,
+            located: None,
             backlogged: 0,
         },
         EngineLink {
@@ -140,6 +142,10 @@ impl EngineHandle {
                     self.meters = m;
                     self.meter_reports += 1;
                 }
+                Report::Located(l) => {
+                    self.located = Some(l);
+                    fresh = true;
+                }
                 Report::Midi(m) => {
                     // Nobody reading them (no recorder yet): keep the newest few thousand.
                     if self.midi.len() >= MIDI_KEEP {
@@ -152,6 +158,11 @@ impl EngineHandle {
         }
         self.flush();
         fresh
+    }
+
+    /// The newest answer to a [`Command::Locate`], taken once.
+    pub fn take_located(&mut self) -> Option<super::midi::LocateReport> {
+        self.located.take()
     }
 
     /// The newest status received.

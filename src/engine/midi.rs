@@ -157,6 +157,33 @@ pub struct SongPos {
     pub row_frames: f64,
 }
 
+/// Where a moment fell in the song as heard (see [`super::Command::Locate`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Located {
+    /// The song was heard here at that moment.
+    At(SongPos),
+    /// The song had not started yet: it started `frames` frames later, at `start` (a play start
+    /// or a count-in after the moment).
+    Before {
+        /// Frames from the moment to the song's first row.
+        frames: u64,
+        /// The first row played.
+        start: SongPos,
+    },
+    /// The engine cannot tell: not playing then, no device period yet (offline), or the moment
+    /// is older than the row history.
+    Unknown,
+}
+
+/// The answer to a [`super::Command::Locate`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LocateReport {
+    /// The command's id.
+    pub id: u32,
+    /// Where the moment fell.
+    pub located: Located,
+}
+
 /// One MIDI event as the engine played it, for the UI (recording, activity display).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MidiReport {
@@ -209,6 +236,8 @@ pub(super) struct MidiState {
     /// The current period's clock, until the ring is drained at block start.
     period: Option<PeriodClock>,
     prev_period_nanos: Option<u64>,
+    /// A [`super::Command::Locate`] to answer at the next period: (id, nanos).
+    pub(super) locate: Option<(u32, u64)>,
     latency: u32,
     thru_track: u8,
     thru_slot: u8,
@@ -248,6 +277,7 @@ impl MidiState {
             receiver: None,
             period: None,
             prev_period_nanos: None,
+            locate: None,
             latency: 0,
             thru_track: 0,
             thru_slot: 1,
@@ -339,6 +369,33 @@ impl MidiState {
             p.frame = p.frame.saturating_sub(out_frame) + preroll;
         }
         self.rows_len = 0;
+    }
+
+    /// Where engine frame `frame` fell: in a row, before the first row of a run that started
+    /// after it (the whole run since play started is still in the history), or unknown.
+    pub(super) fn locate_frame(&self, frame: i64) -> Located {
+        if let Some(at) = self.position_of(frame) {
+            return Located::At(at);
+        }
+        let n = self.rows.len();
+        if self.rows_len == 0 || self.rows_len >= n {
+            return Located::Unknown;
+        }
+        let first = &self.rows[(self.rows_head + n - self.rows_len) % n];
+        if first.stop || first.start as i64 <= frame {
+            return Located::Unknown;
+        }
+        Located::Before {
+            frames: (first.start as i64 - frame) as u64,
+            start: SongPos {
+                order: first.order,
+                pattern: first.pattern,
+                row: first.row,
+                delay: 0,
+                frames_into_row: 0,
+                row_frames: first.frames,
+            },
+        }
     }
 
     /// The song position of engine frame `frame` (which may lie before 0: before play started).
@@ -433,6 +490,9 @@ impl Engine {
         let base = self.out_frame();
         let rate = self.song.rate as u64;
         if let Some(clock) = self.midi.period.take() {
+            if let Some((id, nanos)) = self.midi.locate.take() {
+                self.answer_locate(id, nanos, base, &clock);
+            }
             let prev = self.midi.prev_period_nanos.replace(clock.now_nanos);
             let last = clock.frames.saturating_sub(1) as u64;
             let mut placed = false;
@@ -487,6 +547,23 @@ impl Engine {
                 latency,
                 at,
             });
+        }
+    }
+
+    /// Answers a [`super::Command::Locate`]: the moment's engine frame is found from this
+    /// period's start (`base` went out at `clock.now_nanos`), then what was heard then, as for a
+    /// MIDI event: the output latency and the look-ahead earlier.
+    fn answer_locate(&mut self, id: u32, nanos: u64, base: u64, clock: &PeriodClock) {
+        let rate = i128::from(self.song.rate);
+        let dn = i128::from(nanos) - i128::from(clock.now_nanos);
+        // Rounded to the nearest frame, also for moments before the period.
+        let df = (dn * rate * 2 + 1_000_000_000).div_euclid(2_000_000_000);
+        let heard = i128::from(self.midi.latency) + i128::from(self.latency_frames());
+        let frame = (i128::from(base) + df - heard).clamp(i64::MIN as i128, i64::MAX as i128);
+        let located = self.midi.locate_frame(frame as i64);
+        if let Some(link) = self.link.as_mut() {
+            // A lost answer is asked again by the UI.
+            link.send_report(Report::Located(LocateReport { id, located }));
         }
     }
 

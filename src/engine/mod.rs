@@ -26,7 +26,9 @@ pub mod transport;
 pub mod voice;
 
 pub use handle::{EngineHandle, EngineLink, link};
-pub use midi::{MidiMessage, MidiReport, PeriodClock, SongPos, TimedMidi, midi_ring};
+pub use midi::{
+    LocateReport, Located, MidiMessage, MidiReport, PeriodClock, SongPos, TimedMidi, midi_ring,
+};
 pub use msg::{Command, Garbage, MixState, Report, Status};
 pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
 pub use transport::{PlayRange, SongLength, Transport, chase_tempo, order_starts, song_length};

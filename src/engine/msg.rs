@@ -1,7 +1,7 @@
 //! Messages between the UI thread and the engine. Every message is small; large objects travel
 //! boxed and come back through [`Garbage`] so they are freed off the audio thread.
 
-use super::midi::{MidiMessage, MidiReceiver, MidiReport};
+use super::midi::{LocateReport, MidiMessage, MidiReceiver, MidiReport};
 use super::mixer::Meters;
 use super::song::{EngineSong, EngineTrack, PlayableInstrument};
 use super::{PlayRange, Position};
@@ -135,6 +135,15 @@ pub enum Command {
     /// New mixer settings: every track's strip and the buses (the track count must match; column
     /// layouts in it are ignored). Changes ramp; only changed effects are recomputed.
     SetMix(Box<MixState>),
+    /// Where in the song, as heard, was the moment `nanos` (on the clock of
+    /// [`super::TimedMidi::nanos`])? Answered with a [`Report::Located`] at the next device
+    /// period: an audio recorder asks this for the capture time of its take's first frame.
+    Locate {
+        /// Echoed in the answer.
+        id: u32,
+        /// The moment, in nanoseconds of `crate::midi::clock`.
+        nanos: u64,
+    },
 }
 
 /// Every mix setting of a song, as [`Command::SetMix`] carries it.
@@ -196,6 +205,8 @@ pub enum Report {
     Midi(MidiReport),
     /// Level meters of every strip (about 30 per second while the engine runs).
     Meters(Meters),
+    /// The answer to a [`Command::Locate`].
+    Located(LocateReport),
 }
 
 /// The engine's state as of one block.
