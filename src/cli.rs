@@ -40,6 +40,13 @@ pub struct Cli {
     /// MIDI input to play and record from: a part of its name (see `ttrack devices`).
     #[arg(long, value_name = "NAME")]
     pub midi_in: Option<String>,
+    /// Audio input to record from (Ctrl-R): a part of its name or id (see `ttrack devices`);
+    /// with --audio-host jack, the JACK ports to connect to ttrack:in_1/in_2.
+    #[arg(long, value_name = "NAME")]
+    pub input: Option<String>,
+    /// Input channels to record, counting from 1: one (mono, e.g. 1) or two (stereo, e.g. 1,2).
+    #[arg(long, value_name = "N[,M]", value_parser = parse_channels)]
+    pub input_channels: Option<audio::ChannelSelect>,
 }
 
 /// Subcommands.
@@ -280,7 +287,13 @@ pub fn run(cli: Cli) -> Result<()> {
             buffer_frames: cli.buffer,
             ..Default::default()
         };
-        return Ok(crate::ui::run(path, opts, cli.midi_in)?);
+        let input = audio::InputOptions {
+            device: cli.input,
+            channels: cli.input_channels,
+            ring_seconds: 4.0,
+            ..Default::default()
+        };
+        return Ok(crate::ui::run(path, opts, cli.midi_in, input)?);
     };
     match command {
         Command::Keys => {

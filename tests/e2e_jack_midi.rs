@@ -37,46 +37,6 @@ const ROW_FAST: u64 = 4800;
 static SERVER_NAME: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("ttrack-e2e-midi-{}", std::process::id()));
 
-use common::jack::Jackd;
-
-fn jackd_installed() -> bool {
-    if Command::new("jackd").arg("--version").output().is_ok() {
-        return true;
-    }
-    let why = "jackd (Debian jackd2) is not installed";
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("prerequisite missing under CI: {why}");
-    }
-    eprintln!("skipping: {why}");
-    false
-}
-
-fn start_jackd() -> Jackd {
-    let child = Command::new("jackd")
-        .args([
-            "-n",
-            SERVER_NAME.as_str(),
-            "-d",
-            "dummy",
-            "-r",
-            "48000",
-            "-p",
-        ])
-        .arg(PERIOD.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start jackd");
-    let j = Jackd(child);
-    let ok = Command::new("jack_wait")
-        .args(["-w", "-t", "8"])
-        .env("JACK_DEFAULT_SERVER", SERVER_NAME.as_str())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(ok, "jackd did not come up");
-    j
-}
-
 /// Row 0 sounds a beat (instrument 02, released on row 1) so the listener finds the song's start;
 /// row 8 changes the tempo from 125 to 150 BPM. Instrument 01 is the sine that MIDI thru plays.
 fn test_song() -> Song {
@@ -224,10 +184,10 @@ struct Played {
 
 #[test]
 fn midi_into_the_jack_client_plays_at_its_frame_and_reports_its_song_position() {
-    if !jackd_installed() {
+    if !common::jack::installed() {
         return;
     }
-    let _jack = start_jackd();
+    let _jack = common::jack::start(&SERVER_NAME, PERIOD);
     // SAFETY: set before any JACK client exists; this file's only test reads it.
     #[allow(unsafe_code)]
     unsafe {

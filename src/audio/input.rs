@@ -665,19 +665,19 @@ mod tests {
         let (mut p, mut cons) = pusher(8, ChannelSelect::Stereo(2, 0));
         // Three device channels, two frames.
         let data = [0.1f32, -0.2, 0.3, 0.4, 0.5, -0.6];
-        p.push(&data);
+        p.push(&data, 1);
         assert_eq!(cons.occupied_len(), 0, "capture is off: meter only");
         assert_eq!(p.state.take_peak(1), 0.5);
         assert_eq!(p.state.take_peak(1), 0.0, "taken");
         assert_eq!(p.state.peak(2), 0.6);
         p.state.start(None);
-        p.push(&data);
+        p.push(&data, 1);
         let mut got = [0.0f32; 4];
         assert_eq!(cons.pop_slice(&mut got), 4);
         assert_eq!(got, [0.3, 0.1, -0.6, 0.4]);
-        p.push(&data);
-        p.push(&data);
-        p.push(&data);
+        p.push(&data, 1);
+        p.push(&data, 1);
+        p.push(&data, 1);
         assert_eq!(
             p.state.overruns(),
             1,
@@ -692,9 +692,9 @@ mod tests {
         let (mut p, mut cons) = pusher(64, ChannelSelect::Mono(1));
         p.state.start(Some(3));
         let data = [0.0f32, 1.0, 0.0, 0.0, 2.0, 0.0];
-        p.push(&data);
-        p.push(&data);
-        p.push(&data);
+        p.push(&data, 1);
+        p.push(&data, 1);
+        p.push(&data, 1);
         let mut got = [0.0f32; 8];
         assert_eq!(cons.pop_slice(&mut got), 3);
         assert_eq!(&got[..3], &[1.0, 2.0, 1.0]);
@@ -722,9 +722,9 @@ mod tests {
                 // Meter, push, and once the ring is full, overruns.
                 assert_no_alloc(|| {
                     if i % 2 == 0 {
-                        p.push(&floats);
+                        p.push(&floats, 1);
                     } else {
-                        p.push(&ints);
+                        p.push(&ints, 1);
                     }
                 });
                 if i == 150 {

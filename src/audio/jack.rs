@@ -45,6 +45,45 @@ impl JackStream {
         format!("{}:{short}", self.name)
     }
 
+    /// Connects the first two audio output ports of other clients whose name contains `wanted`
+    /// (ignoring case) to `in_1` and `in_2` (one port feeds both); returns "a → b" for each.
+    pub fn connect_inputs(&self, wanted: &str) -> Result<Vec<String>, AudioError> {
+        let c = self.client();
+        let own = format!("{}:", self.client_name());
+        let needle = wanted.to_lowercase();
+        let ports: Vec<String> = c
+            .ports(
+                None,
+                Some(jack::jack_sys::FLOAT_MONO_AUDIO),
+                jack::PortFlags::IS_OUTPUT,
+            )
+            .into_iter()
+            .filter(|p| !p.starts_with(&own) && p.to_lowercase().contains(&needle))
+            .take(2)
+            .collect();
+        if ports.is_empty() {
+            return Err(AudioError::Jack(format!(
+                "no JACK audio output port is named like \"{wanted}\""
+            )));
+        }
+        ["in_1", "in_2"]
+            .iter()
+            .enumerate()
+            .map(|(i, ours)| {
+                let theirs = &ports[i.min(ports.len() - 1)];
+                let ours = self.port_name(ours);
+                match c.connect_ports_by_name(theirs, &ours) {
+                    Ok(()) | Err(jack::Error::PortAlreadyConnected(..)) => {
+                        Ok(format!("{theirs} → {ours}"))
+                    }
+                    Err(e) => Err(AudioError::Jack(format!(
+                        "cannot connect {theirs} to {ours}: {e}"
+                    ))),
+                }
+            })
+            .collect()
+    }
+
     /// The input capture (once: it hands out the ring's consumer).
     pub fn take_input(&mut self) -> Option<InputCapture> {
         self.capture.take()

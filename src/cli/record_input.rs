@@ -77,7 +77,7 @@ fn open_source(
             };
             let client = jack.client_name().to_string();
             if let Some(wanted) = &args.input {
-                let connected = connect_jack_inputs(jack, wanted)?;
+                let connected = jack.connect_inputs(wanted)?;
                 eprintln!("connected {}", connected.join(", "));
             }
             let capture = jack
@@ -88,41 +88,6 @@ fn open_source(
             Ok((Box::new(source), Some(out)))
         }
     }
-}
-
-/// Connects the first two audio output ports of other clients whose name contains `wanted`
-/// (ignoring case) to `in_1` and `in_2` (one port feeds both).
-fn connect_jack_inputs(jack: &audio::JackStream, wanted: &str) -> Result<Vec<String>> {
-    let c = jack.client();
-    let own = format!("{}:", jack.client_name());
-    let needle = wanted.to_lowercase();
-    let ports: Vec<String> = c
-        .ports(
-            None,
-            Some(jack::jack_sys::FLOAT_MONO_AUDIO),
-            jack::PortFlags::IS_OUTPUT,
-        )
-        .into_iter()
-        .filter(|p| !p.starts_with(&own) && p.to_lowercase().contains(&needle))
-        .take(2)
-        .collect();
-    if ports.is_empty() {
-        return Err(anyhow!(
-            "no JACK audio output port is named like \"{wanted}\""
-        ));
-    }
-    let mut done = Vec::new();
-    for (i, ours) in ["in_1", "in_2"].iter().enumerate() {
-        let theirs = &ports[i.min(ports.len() - 1)];
-        let ours = jack.port_name(ours);
-        match c.connect_ports_by_name(theirs, &ours) {
-            Ok(()) | Err(jack::Error::PortAlreadyConnected(..)) => {
-                done.push(format!("{theirs} → {ours}"))
-            }
-            Err(e) => return Err(anyhow!("cannot connect {theirs} to {ours}: {e}")),
-        }
-    }
-    Ok(done)
 }
 
 fn db(peak: f32) -> String {

@@ -224,6 +224,10 @@ pub struct App {
     pub matrix_track: usize,
     /// MIDI recording: settings and the pass being recorded.
     pub rec: super::record::Recorder,
+    /// Audio recording: the input, its settings and the take being recorded.
+    pub arec: super::audio_rec::AudioRecorder,
+    /// The next play start counts in (recording audio starts playback with the count-in).
+    pub count_in_once: bool,
     /// Set by the devices key; the event loop lists the MIDI inputs into a panel.
     pub devices_request: bool,
     /// A MIDI input chosen in the devices panel, for the event loop to connect.
@@ -300,6 +304,8 @@ impl App {
             order_cursor: 0,
             matrix_track: 0,
             rec: super::record::Recorder::default(),
+            arec: super::audio_rec::AudioRecorder::default(),
+            count_in_once: false,
             devices_request: false,
             midi_request: None,
             instrument_cursor: 0,
@@ -815,6 +821,7 @@ impl App {
             Action::RecQuantize => self.cycle_quantize(),
             Action::Takes => self.open_takes(),
             Action::Devices => self.devices_request = true,
+            Action::RecordAudio => self.record_audio_key(),
             Action::Metronome | Action::MetronomeLevel | Action::CountIn | Action::Punch => {
                 self.record_setting(action)
             }
@@ -1788,7 +1795,7 @@ impl App {
         });
     }
 
-    fn order_position_of_pattern(&self) -> usize {
+    pub(super) fn order_position_of_pattern(&self) -> usize {
         if self
             .song
             .order
@@ -1840,7 +1847,11 @@ impl App {
         h.send(Command::Metronome {
             on: self.rec.metronome,
             level: self.rec.click_level,
-            count_in_bars: if self.edit_mode { self.rec.count_in } else { 0 },
+            count_in_bars: if self.edit_mode || std::mem::take(&mut self.count_in_once) {
+                self.rec.count_in
+            } else {
+                0
+            },
         });
         h.send(Command::Play {
             range,
@@ -1889,7 +1900,7 @@ impl App {
         self.play_song_from(order, row);
     }
 
-    fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         if let Some(h) = self.engine.as_mut() {
             h.send(Command::Stop);
         }

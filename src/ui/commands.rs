@@ -306,6 +306,8 @@ pub enum Action {
     Takes,
     /// MIDI inputs and recording settings.
     Devices,
+    /// Record audio into the track under the cursor (again: stop).
+    RecordAudio,
 }
 
 /// One row of the command table.
@@ -1387,6 +1389,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         &["A-p"],
         A::Punch,
         "punch in/out: record only the selected rows (no selection: every row)",
+    ),
+    cmd(
+        "record.audio",
+        S::Global,
+        &["C-r"],
+        A::RecordAudio,
+        "record audio input into the track under the cursor with playback; again (or Space) stops",
     ),
     cmd(
         "devices",

@@ -3,6 +3,7 @@
 //! UI only through the rings of [`crate::engine::link`].
 
 pub mod app;
+pub mod audio_rec;
 pub mod commands;
 pub mod edit;
 pub mod instruments;
@@ -65,12 +66,18 @@ pub fn keys_path() -> Option<PathBuf> {
 
 /// Runs the UI on `path` until the user quits; `midi_in` names a MIDI input to play from (a part
 /// of its name; under JACK any client can also connect to `ttrack:midi_in`).
-pub fn run(path: PathBuf, opts: OpenOptions, midi_in: Option<String>) -> Result<(), UiError> {
+pub fn run(
+    path: PathBuf,
+    opts: OpenOptions,
+    midi_in: Option<String>,
+    input: audio::InputOptions,
+) -> Result<(), UiError> {
     if !terminal::is_terminal() {
         return Err(UiError::NotATerminal);
     }
     let (song, new) = load_or_new(&path)?;
     let mut app = App::new(song, Some(path.clone()));
+    app.arec.options = input;
     if new {
         app.message = format!("new song; Ctrl-S saves it to {}", path.display());
     }
@@ -238,6 +245,36 @@ fn watch_midi(app: &mut App, live: &mut MidiLive, output: &audio::AudioOutput) {
     }
 }
 
+/// Opens the audio input: under JACK ttrack's own `in_1`/`in_2` (connected to the ports named
+/// like `--input`, when given), else a cpal input stream at the output's rate.
+fn open_input(
+    output: &mut audio::AudioOutput,
+    opts: &audio::InputOptions,
+) -> Result<Box<dyn audio::InputSource>, String> {
+    let rate = output.rate();
+    if let audio::Backend::Jack(j) = output.backend_mut() {
+        if let Some(wanted) = &opts.device {
+            j.connect_inputs(wanted).map_err(|e| e.to_string())?;
+        }
+        let client = j.client_name().to_string();
+        let capture = j
+            .take_input()
+            .ok_or_else(|| "the JACK input is already in use".to_string())?;
+        let select = opts.channels.unwrap_or(audio::ChannelSelect::Stereo(0, 1));
+        return audio::JackInput::new(capture, select, &client)
+            .map(|i| Box::new(i) as Box<dyn audio::InputSource>)
+            .map_err(|e| e.to_string());
+    }
+    let opts = audio::InputOptions {
+        rate: opts.rate.or(Some(rate)),
+        ring_seconds: opts.ring_seconds.max(audio::input::MIN_RING_SECONDS * 2.0),
+        ..opts.clone()
+    };
+    audio::open_input(&opts)
+        .map(|i| Box::new(i) as Box<dyn audio::InputSource>)
+        .map_err(|e| e.to_string())
+}
+
 /// Keeps MIDI thru on the track under the cursor and the current instrument.
 fn sync_midi_thru(app: &mut App, live: &mut MidiLive) {
     let want = (
@@ -315,6 +352,17 @@ fn event_loop(
             app.record_midi(r);
         }
         app.record_tick();
+        if let Some(l) = app.engine.as_mut().and_then(|h| h.take_located()) {
+            app.audio_located(l);
+        }
+        if app.arec.open_request {
+            app.arec.open_request = false;
+            match open_input(&mut output, &app.arec.options) {
+                Ok(source) => app.input_opened(source),
+                Err(e) => app.input_failed(&e),
+            }
+        }
+        app.audio_rec_tick();
         if !reports.is_empty() {
             dirty_screen = true;
         }

@@ -195,7 +195,9 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             audio.push_str(&format!("  garbage parked {}", st.garbage_parked));
         }
     }
-    let mode = if app.recording() {
+    let mode = if let Some(t) = app.armed_track() {
+        Span::styled(format!(" REC audio T{:02} ", t + 1), theme.edit)
+    } else if app.recording() {
         Span::styled(" REC ", theme.edit)
     } else if app.edit_mode {
         Span::styled(" EDIT ", theme.edit)
@@ -213,6 +215,7 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             0 => String::new(),
             q => format!("  q{q}"),
         }),
+        Span::raw(input_meter(app)),
         Span::styled(format!("  │ {audio}"), theme.dim),
     ]);
     let tab = |key: &str, name: &str, on: bool| {
@@ -233,6 +236,27 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(vec![Line::styled(line1, theme.title), line2, line3]),
         area,
     );
+}
+
+/// The input level for the status line once an input is open: `  in ▮▮▮▮▯▯▯▯ -18 dB`, with
+/// the overruns of the input when there were any (never silent).
+pub fn input_meter(app: &App) -> String {
+    let Some(state) = app.input_state() else {
+        return String::new();
+    };
+    let db = app.arec.level_db;
+    let lit = (((db + 48.0) / 6.0).ceil().clamp(0.0, 8.0)) as usize;
+    let bar: String = (0..8).map(|i| if i < lit { '▮' } else { '▯' }).collect();
+    let level = if db > -96.0 {
+        format!("{db:.0} dB")
+    } else {
+        "-inf".into()
+    };
+    let over = match state.overruns() {
+        0 => String::new(),
+        n => format!(" overruns {n}"),
+    };
+    format!("  in {bar} {level}{over}")
 }
 
 /// Character widths of one track's columns.

@@ -26,3 +26,42 @@ impl Drop for Jackd {
         let _ = self.0.wait();
     }
 }
+
+/// True when jackd is installed; else says so and returns false (a failure under `CI=true`).
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn installed() -> bool {
+    if std::process::Command::new("jackd")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    let why = "jackd (Debian jackd2) is not installed";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("prerequisite missing under CI: {why}");
+    }
+    eprintln!("skipping: {why}");
+    false
+}
+
+/// Starts a dummy-backend server named `server` at 48 kHz with periods of `period` frames and
+/// waits until it answers.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn start(server: &str, period: u32) -> Jackd {
+    let child = std::process::Command::new("jackd")
+        .args(["-n", server, "-d", "dummy", "-r", "48000", "-p"])
+        .arg(period.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start jackd");
+    let j = Jackd(child);
+    let ok = std::process::Command::new("jack_wait")
+        .args(["-w", "-t", "8"])
+        .env("JACK_DEFAULT_SERVER", server)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(ok, "jackd did not come up");
+    j
+}

@@ -1,0 +1,266 @@
+//! Recording audio in the terminal UI, end to end on a JACK dummy server: the real binary runs in
+//! tmux with `--audio-host jack`; `Ctrl-R` starts a take and playback; a player client plays a
+//! prepared signal into `ttrack:in_1/in_2` so that it is heard 4 rows and 1234 frames into the
+//! song (its start found by a listener on `ttrack:out_1`, and the ports' latencies as JACK
+//! reports them); `Ctrl-R` stops. The saved song must hold the take as a sample instrument, a
+//! note in the armed track and a take in the list, and the signal must be in the instrument's
+//! audio where it belongs in the song (within 1 ms; it is within a few frames) and equal to what
+//! was played (difference ≤ −80 dB). The take file itself holds the whole signal too.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod common;
+
+use jack::{AudioIn, AudioOut, Client, ClientOptions, Control, ProcessScope};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+use ttrack::model::{InstrumentKind, Note, Song, Waveform};
+
+const RATE: u32 = 48_000;
+const PERIOD: u32 = 256;
+const ROW: u64 = 5760; // 125 BPM, LPB 4
+const AT: u64 = 4 * ROW + 1234;
+const LEN: usize = 48_000;
+
+static SERVER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("ttrack-e2e-take-{}", std::process::id()));
+
+/// The prepared signal: seeded noise, different on each side, under a 5 ms fade in and out.
+fn signal() -> Vec<[f32; 2]> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let fade = 240.0;
+    (0..LEN)
+        .map(|i| {
+            let g = (i as f32 / fade).min((LEN - i) as f32 / fade).min(1.0);
+            [g * next(), g * 0.5 * next()]
+        })
+        .collect()
+}
+
+struct Player {
+    left: jack::Port<AudioOut>,
+    right: jack::Port<AudioOut>,
+    signal: Vec<[f32; 2]>,
+    /// JACK frame at which the signal starts (`u64::MAX`: not yet known).
+    start: Arc<AtomicU64>,
+}
+
+impl jack::ProcessHandler for Player {
+    fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        let t0 = u64::from(ps.last_frame_time());
+        let start = self.start.load(SeqCst);
+        let (l, r) = (self.left.as_mut_slice(ps), self.right.as_mut_slice(ps));
+        for i in 0..l.len() {
+            let t = t0 + i as u64;
+            let s = t
+                .checked_sub(start)
+                .and_then(|k| self.signal.get(k as usize))
+                .copied()
+                .unwrap_or([0.0, 0.0]);
+            l[i] = s[0];
+            r[i] = s[1];
+        }
+        Control::Continue
+    }
+}
+
+struct Listener {
+    port: jack::Port<AudioIn>,
+    /// JACK frame of the first sound on `ttrack:out_1`, plus one (0: none yet).
+    onset: Arc<AtomicU64>,
+    start: Arc<AtomicU64>,
+    late: Arc<AtomicBool>,
+    /// Frames from the song's start to when the player must start.
+    lead: Arc<AtomicU64>,
+}
+
+impl jack::ProcessHandler for Listener {
+    fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        let t0 = u64::from(ps.last_frame_time());
+        if self.onset.load(SeqCst) == 0
+            && let Some(i) = self.port.as_slice(ps).iter().position(|v| v.abs() > 1e-6)
+        {
+            let onset = t0 + i as u64;
+            self.onset.store(onset + 1, SeqCst);
+            let start = onset + self.lead.load(SeqCst);
+            // The player runs before ttrack in each cycle: the next cycle is the earliest.
+            if start < t0 + 2 * u64::from(PERIOD) {
+                self.late.store(true, SeqCst);
+            }
+            self.start.store(start, SeqCst);
+        }
+        Control::Continue
+    }
+}
+
+/// Two tracks, 64 rows at 125 BPM; track 2 sounds a beat on row 0 so the listener finds the
+/// song's start. The take goes into track 1 (the cursor's).
+fn test_song() -> Song {
+    let mut s = common::song(2, 64, vec![common::synth(Waveform::Sine)]);
+    s.bpm = 125;
+    s.lpb = 4;
+    common::put(&mut s, 1, 0, "C-5", 1, None);
+    common::put(&mut s, 1, 1, "OFF", 0, None);
+    s
+}
+
+/// The best alignment of `want` inside `got` (interleaved stereo) within `range` of offsets, and
+/// the difference there in dB relative to the signal.
+fn align(got: &[f32], want: &[[f32; 2]], range: std::ops::Range<i64>) -> (i64, f64) {
+    let energy: f64 = want
+        .iter()
+        .map(|s| (s[0] as f64).powi(2) + (s[1] as f64).powi(2))
+        .sum();
+    let mut best = (0, f64::INFINITY);
+    for off in range {
+        let mut diff = 0.0f64;
+        for (i, s) in want.iter().enumerate() {
+            let k = off + i as i64;
+            let g = if k >= 0 && (2 * k as usize + 1) < got.len() {
+                [got[2 * k as usize], got[2 * k as usize + 1]]
+            } else {
+                [0.0, 0.0]
+            };
+            diff += (g[0] as f64 - s[0] as f64).powi(2) + (g[1] as f64 - s[1] as f64).powi(2);
+            if diff >= best.1 * energy {
+                break;
+            }
+        }
+        let rel = diff / energy;
+        if rel < best.1 {
+            best = (off, rel);
+        }
+    }
+    (best.0, 10.0 * best.1.max(1e-30).log10())
+}
+
+#[test]
+fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
+    if !common::tmux::available() || !common::jack::installed() {
+        return;
+    }
+    let _jackd = common::jack::start(&SERVER, PERIOD);
+    // SAFETY: set before any JACK client exists; this file's only test reads it.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("JACK_DEFAULT_SERVER", SERVER.as_str());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("take.ttrk");
+    ttrack::format::save_song(&test_song(), &path).unwrap();
+    let bin = std::env::var("TTRACK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ttrack").into());
+    let t = common::tmux::Tmux::start(
+        "audio-take",
+        110,
+        30,
+        &format!("{bin} {} --audio-host jack", path.display()),
+        &[("JACK_DEFAULT_SERVER", SERVER.as_str())],
+    );
+    t.wait_for("take.ttrk", 10.0);
+    let start = Arc::new(AtomicU64::new(u64::MAX));
+    let onset = Arc::new(AtomicU64::new(0));
+    let late = Arc::new(AtomicBool::new(false));
+    let lead = Arc::new(AtomicU64::new(u64::MAX / 4));
+    let (pc, _) = Client::new("player", ClientOptions::NO_START_SERVER).unwrap();
+    let player = Player {
+        left: pc.register_port("out_l", AudioOut::default()).unwrap(),
+        right: pc.register_port("out_r", AudioOut::default()).unwrap(),
+        signal: signal(),
+        start: start.clone(),
+    };
+    let player = pc.activate_async((), player).unwrap();
+    let (lc, _) = Client::new("listener", ClientOptions::NO_START_SERVER).unwrap();
+    let listener = Listener {
+        port: lc.register_port("in", AudioIn::default()).unwrap(),
+        onset: onset.clone(),
+        start: start.clone(),
+        late: late.clone(),
+        lead: lead.clone(),
+    };
+    let listener = lc.activate_async((), listener).unwrap();
+    let c = listener.as_client();
+    c.connect_ports_by_name("ttrack:out_1", "listener:in")
+        .unwrap();
+    c.connect_ports_by_name("player:out_l", "ttrack:in_1")
+        .unwrap();
+    c.connect_ports_by_name("player:out_r", "ttrack:in_2")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // What ttrack computes at frame F is heard at F + out latency; what reaches in_1 at frame T
+    // was played at T − in latency. So the signal is heard AT frames into the song when it
+    // reaches in_1 at onset + out latency + in latency + AT.
+    let latency = |port: &str, kind| {
+        c.port_by_name(port)
+            .unwrap()
+            .get_latency_range(kind)
+            .1
+            .into()
+    };
+    let out_latency: u64 = latency("ttrack:out_1", jack::LatencyType::Playback);
+    let in_latency: u64 = latency("ttrack:in_1", jack::LatencyType::Capture);
+    lead.store(out_latency + in_latency + AT, SeqCst);
+    t.keys(&["C-r"]);
+    t.wait_for("REC audio T01", 5.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while start.load(SeqCst) == u64::MAX {
+        assert!(Instant::now() < deadline, "the song never sounded");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let end = start.load(SeqCst) + LEN as u64 + u64::from(RATE) / 2;
+    while u64::from(c.frame_time()) < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys(&["C-r"]);
+    let screen = t.wait_for("as instrument", 5.0);
+    t.keys(&["C-s"]);
+    t.wait_for("saved", 5.0);
+    t.keys(&["C-q"]);
+    t.wait_for("[exit 0]", 10.0);
+    drop(player);
+    assert!(!late.load(SeqCst), "the player could not start in time");
+    eprintln!(
+        "latencies: out {out_latency}, in {in_latency} frames; {}",
+        screen
+            .lines()
+            .find(|l| l.contains("as instrument"))
+            .unwrap_or("")
+    );
+
+    let song = ttrack::format::load_song(&path).unwrap();
+    assert_eq!(song.takes.len(), 1, "one take");
+    let take = &song.takes[0];
+    assert_eq!(take.track, 0, "into the cursor's track");
+    let slot = take.instrument;
+    let inst = song.instrument(slot).expect("the take's instrument");
+    let InstrumentKind::Sampler(sampler) = &inst.kind else {
+        panic!("the take is not a sample instrument");
+    };
+    // Started with playback from row 0: the note is at the song's start.
+    let cell = song.patterns[0].note(0, 0, 0);
+    assert_eq!(cell.note, Note::from_midi(60).unwrap(), "C-4 at row 0");
+    assert_eq!((cell.instrument, cell.delay), (slot, 0));
+    let data = &sampler.sample.data;
+    assert_eq!(sampler.sample.channels, 2);
+    assert_eq!(sampler.sample.rate, RATE);
+    // The signal in the instrument's audio, at the song position where it was heard.
+    let want = signal();
+    let (off, db) = align(data, &want, AT as i64 - 480..AT as i64 + 480);
+    let ms = (off - AT as i64) as f64 * 1000.0 / f64::from(RATE);
+    eprintln!("the signal is at {off} frames (want {AT}: {ms:+.3} ms), difference {db:.1} dB");
+    assert!(ms.abs() <= 1.0, "the take is {ms:+.3} ms off");
+    assert!(db <= -80.0, "the take differs from the signal: {db:.1} dB");
+    // The take file keeps everything that came in, the signal too.
+    let rec = dir.path().join("take.rec").join("take-001.wav");
+    let file = ttrack::format::read_wav(&rec).unwrap();
+    assert!(file.frames >= sampler.sample.frames);
+    let cut = (file.frames - sampler.sample.frames) as i64;
+    let (foff, fdb) = align(&file.data, &want, off + cut - 4..off + cut + 5);
+    assert_eq!(foff, off + cut, "the file holds the same audio");
+    assert!(fdb <= -80.0);
+}
