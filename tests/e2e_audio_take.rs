@@ -218,6 +218,12 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     }
     t.keys(&["C-r"]);
     let screen = t.wait_for("as instrument", 5.0);
+    // The recorder panel shows the open input and its meter.
+    t.keys(&["F6"]);
+    let panel = t.wait_for("Audio input", 5.0);
+    assert!(panel.contains("JACK client ttrack"), "{panel}");
+    assert!(panel.contains(" level "), "{panel}");
+    t.keys(&["Escape"]);
     t.keys(&["C-s"]);
     t.wait_for("saved", 5.0);
     t.keys(&["C-q"]);
@@ -263,4 +269,22 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     let (foff, fdb) = align(&file.data, &want, off + cut - 4..off + cut + 5);
     assert_eq!(foff, off + cut, "the file holds the same audio");
     assert!(fdb <= -80.0);
+    // The text format keeps the take, its note and its audio (a WAV beside the song).
+    let text = dir.path().join("take.ttrk.toml");
+    ttrack::format::save_song(&song, &text).unwrap();
+    let back = ttrack::format::load_song(&text).unwrap();
+    assert_eq!(back.takes, song.takes);
+    assert_eq!(back.patterns, song.patterns);
+    let InstrumentKind::Sampler(s2) = &back.instrument(slot).unwrap().kind else {
+        panic!("the text format lost the take's instrument");
+    };
+    assert_eq!(s2.sample.frames, sampler.sample.frames);
+    let worst = s2
+        .sample
+        .data
+        .iter()
+        .zip(data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-6, "the text format changed the audio by {worst}");
 }

@@ -471,6 +471,14 @@ impl App {
                 self.popups.pop();
                 return;
             }
+            "+" | "=" => self.arec.offset_ms = (self.arec.offset_ms + 0.5).min(500.0),
+            "-" => self.arec.offset_ms = (self.arec.offset_ms - 0.5).max(-500.0),
+            "f" => {
+                self.arec.format = match self.arec.format {
+                    crate::record::TakeFormat::S24 => crate::record::TakeFormat::F32,
+                    _ => crate::record::TakeFormat::S24,
+                }
+            }
             _ => {}
         }
         if let Some(top) = self.popups.last_mut() {
@@ -543,6 +551,34 @@ pub fn draw_devices(
         ),
         format!(" audio          {}", app.audio.description),
     ] {
+        lines.push(Line::styled(l, theme.text));
+    }
+    let a = &app.arec;
+    lines.push(Line::styled(" Audio input (Ctrl-R records)", theme.title));
+    let device = match (app.input_state(), &a.options.device) {
+        (Some(_), _) => a.device.clone(),
+        (None, Some(want)) => format!("\"{want}\" (opens at Ctrl-R)"),
+        (None, None) => "the default input (opens at Ctrl-R)".into(),
+    };
+    let reported = app.input_state().map_or(String::new(), |s| {
+        format!(
+            " (device: {:.1} ms in)",
+            f64::from(s.latency_frames()) * 1000.0 / f64::from(app.rate.max(1))
+        )
+    });
+    let mut audio_lines = vec![format!(" device         {device}")];
+    if app.input_state().is_some() {
+        audio_lines.push(format!(
+            " level          {}",
+            super::view::input_meter(app).trim_start_matches("  in ")
+        ));
+    }
+    audio_lines.push(format!(
+        " take {} (f)    offset {:+.1} ms (+ -){reported}",
+        a.format.name(),
+        a.offset_ms
+    ));
+    for l in audio_lines {
         lines.push(Line::styled(l, theme.text));
     }
     lines.push(Line::styled(" Esc closes", theme.dim));
