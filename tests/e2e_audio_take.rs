@@ -78,6 +78,11 @@ struct Listener {
     late: Arc<AtomicBool>,
     /// Frames from the song's start to when the player must start.
     lead: Arc<AtomicU64>,
+    /// `ttrack:out_1` from JACK frame `rec_from` on (preallocated).
+    rec: Vec<f32>,
+    rec_from: Arc<AtomicU64>,
+    rec_done: Arc<AtomicBool>,
+    rec_out: Arc<std::sync::Mutex<Vec<f32>>>,
 }
 
 impl jack::ProcessHandler for Listener {
@@ -94,6 +99,21 @@ impl jack::ProcessHandler for Listener {
                 self.late.store(true, SeqCst);
             }
             self.start.store(start, SeqCst);
+        }
+        let from = self.rec_from.load(SeqCst);
+        if !self.rec_done.load(SeqCst) && from != u64::MAX {
+            for (i, &v) in self.port.as_slice(ps).iter().enumerate() {
+                let t = t0 + i as u64;
+                if t >= from && self.rec.len() < self.rec.capacity() {
+                    self.rec.push(v);
+                }
+            }
+            if self.rec.len() == self.rec.capacity()
+                && let Ok(mut out) = self.rec_out.try_lock()
+            {
+                std::mem::swap(&mut *out, &mut self.rec);
+                self.rec_done.store(true, SeqCst);
+            }
         }
         Control::Continue
     }
@@ -176,12 +196,19 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     };
     let player = pc.activate_async((), player).unwrap();
     let (lc, _) = Client::new("listener", ClientOptions::NO_START_SERVER).unwrap();
+    let rec_from = Arc::new(AtomicU64::new(u64::MAX));
+    let rec_done = Arc::new(AtomicBool::new(false));
+    let rec_out = Arc::new(std::sync::Mutex::new(Vec::new()));
     let listener = Listener {
         port: lc.register_port("in", AudioIn::default()).unwrap(),
         onset: onset.clone(),
         start: start.clone(),
         late: late.clone(),
         lead: lead.clone(),
+        rec: Vec::with_capacity(LEN + 4096),
+        rec_from: rec_from.clone(),
+        rec_done: rec_done.clone(),
+        rec_out: rec_out.clone(),
     };
     let listener = lc.activate_async((), listener).unwrap();
     let c = listener.as_client();
@@ -226,6 +253,30 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     t.keys(&["Escape"]);
     t.keys(&["C-s"]);
     t.wait_for("saved", 5.0);
+    // Input monitoring (F6, m): the input is heard on ttrack's outputs, in the same period.
+    t.keys(&["F6"]);
+    t.wait_for("Audio input", 5.0);
+    t.keys(&["m"]);
+    t.wait_for("monitoring     on", 5.0);
+    t.keys(&["Escape"]);
+    let again = u64::from(c.frame_time()) + u64::from(RATE) / 2;
+    rec_from.store(again - 2048, SeqCst);
+    start.store(again, SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !rec_done.load(SeqCst) {
+        assert!(Instant::now() < deadline, "the listener heard nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let heard = std::mem::take(&mut *rec_out.lock().unwrap());
+    let left: Vec<[f32; 2]> = signal().iter().map(|s| [s[0], 0.0]).collect();
+    let stereo: Vec<f32> = heard.iter().flat_map(|&v| [v, 0.0]).collect();
+    let (moff, mdb) = align(&stereo, &left, 0..4096);
+    eprintln!(
+        "monitoring: the input is heard {} frames after it came in, {mdb:.1} dB",
+        moff - 2048
+    );
+    assert_eq!(moff, 2048, "monitoring under JACK adds no latency");
+    assert!(mdb <= -80.0, "the monitored input differs: {mdb:.1} dB");
     t.keys(&["C-q"]);
     t.wait_for("[exit 0]", 10.0);
     drop(player);

@@ -208,3 +208,40 @@ fn engine_never_allocates_while_edits_stream_in() {
         "the engine allocated or freed while commands streamed in"
     );
 }
+
+#[test]
+fn monitored_input_is_added_to_the_output_without_allocating() {
+    use ttrack::engine::{Command, Engine, EngineSong, link, monitor, rt};
+    let song = ttrack::model::Song::new_default();
+    let (mut h, l) = link();
+    let mut e = Engine::new(Box::new(EngineSong::from_model(&song, 48_000)));
+    e.connect(l);
+    let (mut tx, rx) = monitor::monitor_ring();
+    h.send(Command::SetMonitor(Some(Box::new(rx))));
+    let (mut left, mut right) = (vec![0.0f32; 256], vec![0.0f32; 256]);
+    let mut heard = Vec::new();
+    reset_violation_count();
+    for k in 0..40 {
+        // The input callback's push and the engine's block, both on the audio path.
+        assert_no_alloc(|| {
+            tx.push((0..256).map(|i| {
+                let t = (k * 256 + i) as f32 / 48_000.0;
+                let v = 0.25 * (2.0 * std::f32::consts::PI * 440.0 * t).sin();
+                [v, -v]
+            }));
+            rt::process_block(&mut e, &mut left, &mut right);
+        });
+        heard.extend(left.iter().zip(&right).map(|(a, b)| (*a, *b)));
+    }
+    assert_eq!(violation_count(), 0, "the monitor path allocated");
+    h.pump();
+    // The silent song plus the input, frame for frame, in the same block.
+    for (n, &(a, b)) in heard.iter().enumerate() {
+        let t = n as f32 / 48_000.0;
+        let v = 0.25 * (2.0 * std::f32::consts::PI * 440.0 * t).sin();
+        assert!(
+            (a - v).abs() < 1e-6 && (b + v).abs() < 1e-6,
+            "frame {n}: {a} {b}, want {v}"
+        );
+    }
+}

@@ -10,6 +10,7 @@
 use super::AudioError;
 use super::jack::InputCapture;
 use super::stream::{choose_config, default_host, device_id, device_label, device_name};
+use crate::engine::monitor::{MonitorReceiver, MonitorSender};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SampleFormat, SizedSample, SupportedStreamConfigRange};
 use ringbuf::HeapRb;
@@ -112,6 +113,8 @@ pub struct CaptureState {
     first_nanos: AtomicU64,
     /// The device stopped delivering (unplugged, its server quit).
     lost: AtomicBool,
+    /// The callback feeds the monitor ring (the input is heard with the song).
+    monitoring: AtomicBool,
 }
 
 impl Default for CaptureState {
@@ -126,6 +129,7 @@ impl Default for CaptureState {
             latency_frames: AtomicU32::new(0),
             first_nanos: AtomicU64::new(0),
             lost: AtomicBool::new(false),
+            monitoring: AtomicBool::new(false),
         }
     }
 }
@@ -205,6 +209,17 @@ impl CaptureState {
         self.lost.load(Relaxed)
     }
 
+    /// Input monitoring on or off: the callback feeds the monitor ring (see
+    /// [`InputSource::take_monitor`]) only while on.
+    pub fn set_monitoring(&self, on: bool) {
+        self.monitoring.store(on, Relaxed);
+    }
+
+    /// Whether input monitoring is on.
+    pub fn monitoring(&self) -> bool {
+        self.monitoring.load(Relaxed)
+    }
+
     pub(crate) fn set_lost(&self) {
         self.lost.store(true, Relaxed);
     }
@@ -277,6 +292,11 @@ pub trait InputSource: Send {
     fn available(&self) -> usize;
     /// The device, for people: "Default Audio Device (default)", "JACK client ttrack".
     fn device(&self) -> &str;
+    /// The engine's end of the monitor ring (once): what the callback feeds while
+    /// [`CaptureState::monitoring`] is on, for [`crate::engine::Command::SetMonitor`].
+    fn take_monitor(&mut self) -> Option<MonitorReceiver> {
+        None
+    }
 }
 
 /// What to open for input.
@@ -306,6 +326,7 @@ pub struct CpalInput {
     device: String,
     device_channels: u16,
     sample_format: String,
+    monitor: Option<MonitorReceiver>,
 }
 
 impl CpalInput {
@@ -343,6 +364,9 @@ impl InputSource for CpalInput {
     }
     fn device(&self) -> &str {
         &self.device
+    }
+    fn take_monitor(&mut self) -> Option<MonitorReceiver> {
+        self.monitor.take()
     }
 }
 
@@ -419,6 +443,9 @@ impl InputSource for JackInput {
     fn device(&self) -> &str {
         &self.device
     }
+    fn take_monitor(&mut self) -> Option<MonitorReceiver> {
+        self.capture.take_monitor()
+    }
 }
 
 /// Finds the input device: the host's default, or the first whose id equals or whose name or id
@@ -493,12 +520,14 @@ pub fn open_input(opts: &InputOptions) -> Result<CpalInput, AudioError> {
             .buffer_frames
             .map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed),
     };
+    let (monitor_tx, monitor_rx) = crate::engine::monitor::monitor_ring();
     let pusher = Pusher {
         ring: prod,
         state: state.clone(),
         select,
         device_channels: usize::from(device_channels),
         rate: u64::from(rate),
+        monitor: monitor_tx,
     };
     let format = config.sample_format();
     let built = match format {
@@ -538,6 +567,7 @@ pub fn open_input(opts: &InputOptions) -> Result<CpalInput, AudioError> {
         device: label,
         device_channels,
         sample_format: format.to_string(),
+        monitor: Some(monitor_rx),
     })
 }
 
@@ -548,6 +578,7 @@ struct Pusher {
     select: ChannelSelect,
     device_channels: usize,
     rate: u64,
+    monitor: MonitorSender,
 }
 
 impl Pusher {
@@ -568,11 +599,19 @@ impl Pusher {
                 .fold(0.0f32, |m, &x| m.max(f32::from_sample(x).abs()));
             self.state.note_peak(c, peak);
         }
+        let ([a, b], count) = self.select.indices();
+        if self.state.monitoring() {
+            let b = if count == 2 { b } else { a };
+            self.monitor.push(
+                data[..frames * ch]
+                    .chunks_exact(ch)
+                    .map(|f| [f32::from_sample(f[a]), f32::from_sample(f[b])]),
+            );
+        }
         let n = self.state.frames_to_take(frames);
         if n == 0 {
             return;
         }
-        let ([a, b], count) = self.select.indices();
         if self.ring.vacant_len() < n * count {
             self.state.overrun(n);
             return;
@@ -656,6 +695,7 @@ mod tests {
             select,
             device_channels: 3,
             rate: 48_000,
+            monitor: crate::engine::monitor::monitor_ring().0,
         };
         (p, cons)
     }

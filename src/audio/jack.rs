@@ -140,12 +140,18 @@ pub struct InputCapture {
     ring: ringbuf::HeapCons<f32>,
     state: Arc<CaptureState>,
     rate: u32,
+    monitor: Option<crate::engine::monitor::MonitorReceiver>,
 }
 
 impl InputCapture {
     /// Starts copying input into the ring (until then only the level is measured).
     pub fn start(&self) {
         self.state.start(None);
+    }
+
+    /// The engine's end of the monitor ring (once; see [`super::InputSource::take_monitor`]).
+    pub fn take_monitor(&mut self) -> Option<crate::engine::monitor::MonitorReceiver> {
+        self.monitor.take()
     }
 
     /// Stops copying input; what is in the ring stays to be read.
@@ -288,6 +294,7 @@ pub(super) fn open(
     let frames = (buffer as usize).max(64);
     let callback = AudioCallback::new(engine, stats.clone(), frames, opts.stop);
     let (prod, cons) = HeapRb::<f32>::new(rate as usize * 2 * CAPTURE_SECONDS).split();
+    let (monitor_tx, monitor_rx) = crate::engine::monitor::monitor_ring();
     let capture_state = Arc::new(CaptureState::new());
     let name = client.name().to_string();
     let process = JackProcess {
@@ -301,6 +308,7 @@ pub(super) fn open(
         scratch: vec![0.0; 2 * frames],
         capture: prod,
         capture_state: capture_state.clone(),
+        monitor: monitor_tx,
         stats: stats.clone(),
     };
     let notify = JackNotify {
@@ -340,6 +348,7 @@ pub(super) fn open(
                 ring: cons,
                 state: capture_state,
                 rate,
+                monitor: Some(monitor_rx),
             }),
         },
         info,
@@ -411,6 +420,9 @@ struct JackProcess {
     scratch: Vec<f32>,
     capture: ringbuf::HeapProd<f32>,
     capture_state: Arc<CaptureState>,
+    /// Both inputs for the engine to add to its output while monitoring is on (pushed before
+    /// the engine runs in the same period: no added latency).
+    monitor: crate::engine::monitor::MonitorSender,
     stats: Arc<AudioStats>,
 }
 
@@ -437,6 +449,10 @@ impl JackProcess {
         self.stats.set_input_peak(peak_l.max(peak_r));
         self.capture_state.note_peak(0, peak_l);
         self.capture_state.note_peak(1, peak_r);
+        if self.capture_state.monitoring() {
+            self.monitor
+                .push(l.iter().zip(r.iter()).map(|(&a, &b)| [a, b]));
+        }
         let n = self.capture_state.frames_to_take(l.len().min(r.len()));
         if n == 0 {
             return;

@@ -196,6 +196,12 @@ impl Engine {
                         .map_or(Garbage::Nothing, Garbage::MidiInput),
                 );
             }
+            Command::SetMonitor(receiver) => {
+                return Some(
+                    std::mem::replace(&mut self.monitor, receiver)
+                        .map_or(Garbage::Nothing, Garbage::Monitor),
+                );
+            }
             Command::MidiThru { track, slot } => self.set_midi_thru(track, slot),
             Command::MidiIn(msg) => self.midi_in(0, msg),
             Command::SetOutputLatency { frames } => self.set_output_latency(frames),

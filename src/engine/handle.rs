@@ -78,6 +78,7 @@ fn is_boxed(c: &Command) -> bool {
             | Command::ReplaceInstrument { .. }
             | Command::ReplaceSong(_)
             | Command::SetMidiInput(_)
+            | Command::SetMonitor(_)
             | Command::SetMix(_)
     )
 }

@@ -17,6 +17,7 @@ pub mod frozen;
 pub mod handle;
 pub mod midi;
 pub mod mixer;
+pub mod monitor;
 pub mod msg;
 pub mod rt;
 mod sequencer;
@@ -73,6 +74,10 @@ pub struct Engine {
     track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
     /// Metronome and count-in (live only).
     click: click::Click,
+    /// The input heard with the song (live only; see [`monitor`]).
+    monitor: Option<Box<monitor::MonitorReceiver>>,
+    /// Frames of a block the monitored input did not fill.
+    pub(crate) monitor_underruns: u64,
     /// Playback state of each frozen track.
     frozen: Box<[frozen::FrozenState]>,
     /// The order position the frozen tracks were last synced to (`usize::MAX`: none since play).
@@ -125,6 +130,8 @@ impl Engine {
             track_fx: (0..MAX_TRACKS).map(|_| TrackFx::default()).collect(),
             track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
             click: click::Click::new(rate),
+            monitor: None,
+            monitor_underruns: 0,
             frozen: vec![frozen::FrozenState::default(); MAX_TRACKS].into_boxed_slice(),
             frozen_order: usize::MAX,
             mix,
@@ -347,6 +354,9 @@ impl Engine {
             }
             self.chunk_pos += k;
             done += k;
+        }
+        if let Some(m) = self.monitor.as_mut() {
+            self.monitor_underruns += m.mix_into(&mut left[..n], &mut right[..n]) as u64;
         }
         if self.link.is_some() {
             self.frames_since_report += n as u64;

@@ -106,6 +106,8 @@ pub enum Command {
     /// Take MIDI input from this ring (see [`super::midi::midi_ring`]), or from none; the ring
     /// it replaces comes back as [`Garbage::MidiInput`].
     SetMidiInput(Option<Box<MidiReceiver>>),
+    /// Hear the audio input with the song (`None`: stop); the ring it replaces comes back.
+    SetMonitor(Option<Box<super::monitor::MonitorReceiver>>),
     /// Incoming MIDI notes play at once on `track` with instrument `slot` (1-based; 0 = silent).
     MidiThru {
         /// Track whose mix they go through.
@@ -185,6 +187,8 @@ pub enum Garbage {
     Song(Box<EngineSong>),
     /// A replaced MIDI input ring.
     MidiInput(Box<MidiReceiver>),
+    /// A replaced monitor ring.
+    Monitor(Box<super::monitor::MonitorReceiver>),
     /// Replaced mix settings.
     Mix(Box<MixState>),
     /// The command displaced nothing (or was refused), but its credit comes back.

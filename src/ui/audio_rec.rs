@@ -45,8 +45,12 @@ pub struct AudioRecorder {
     pub offset_ms: f32,
     /// Sample format of takes.
     pub format: TakeFormat,
-    /// Set by `Ctrl-R` when no input is open: the event loop opens one, then starts the take.
+    /// Set by `Ctrl-R` (or monitoring on) when no input is open: the event loop opens one.
     pub open_request: bool,
+    /// Start a take once the input is open.
+    start_after_open: bool,
+    /// Hear the input with the song (added to the output after the mix, live only).
+    pub monitor: bool,
     take: Option<AudioPass>,
     /// A stopped take waiting for its place in the song.
     placing: Option<Placing>,
@@ -65,6 +69,8 @@ impl Default for AudioRecorder {
             offset_ms: 0.0,
             format: TakeFormat::S24,
             open_request: false,
+            start_after_open: false,
+            monitor: false,
             take: None,
             placing: None,
             next_id: 0,
@@ -186,22 +192,61 @@ impl App {
             self.message = "still placing the last take; a moment".into();
         } else if self.arec.source.is_none() {
             self.arec.open_request = true;
+            self.arec.start_after_open = true;
         } else {
             self.start_audio_take();
         }
     }
 
-    /// Gives the recorder an opened input (from the event loop) and starts the take asked for.
-    pub fn input_opened(&mut self, source: Box<dyn InputSource>) {
+    /// Gives the recorder an opened input (from the event loop): its monitor ring goes to the
+    /// engine, and the take asked for starts.
+    pub fn input_opened(&mut self, mut source: Box<dyn InputSource>) {
         self.arec.device = source.device().to_string();
-        self.arec.state = Some(source.state().clone());
+        let state = source.state().clone();
+        state.set_monitoring(self.arec.monitor);
+        if let (Some(rx), Some(h)) = (source.take_monitor(), self.engine.as_mut()) {
+            h.send(Command::SetMonitor(Some(Box::new(rx))));
+        }
+        self.arec.state = Some(state);
         self.arec.source = Some(source);
-        self.start_audio_take();
+        if std::mem::take(&mut self.arec.start_after_open) {
+            self.start_audio_take();
+        } else {
+            self.message = format!("audio input: {}", self.arec.device);
+        }
     }
 
     /// The input could not be opened: says why; nothing else changes.
     pub fn input_failed(&mut self, why: &str) {
+        self.arec.start_after_open = false;
         self.message = format!("no audio input: {why} (`ttrack devices` lists the inputs)");
+    }
+
+    /// The engine and the stream are being rebuilt: the input is opened again when next needed
+    /// (under JACK it belongs to the client being replaced; the new engine has no monitor ring).
+    pub fn input_closed(&mut self) {
+        if self.arec.take.is_none() {
+            self.arec.source = None;
+            self.arec.state = None;
+        }
+    }
+
+    /// Input monitoring on or off (opening the input when needed).
+    pub fn toggle_monitor(&mut self) {
+        self.arec.monitor = !self.arec.monitor;
+        match self.arec.state.as_ref() {
+            Some(s) => s.set_monitoring(self.arec.monitor),
+            None if self.arec.monitor => self.arec.open_request = true,
+            None => {}
+        }
+        self.message = format!(
+            "input monitoring {}",
+            if self.arec.monitor {
+                "on: the input is heard with the song"
+            } else {
+                "off"
+            }
+        );
     }
 
     /// The folder takes go to.

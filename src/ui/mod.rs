@@ -407,6 +407,7 @@ fn event_loop(
             app.reopen_audio = false;
             let position = app.engine.as_ref().map(|h| h.status().position);
             let was_playing = app.playing;
+            app.input_closed();
             drop(output);
             drop(midi.connection.take());
             output = start_audio(app, opts, log)?;

@@ -471,6 +471,7 @@ impl App {
                 self.popups.pop();
                 return;
             }
+            "m" => self.toggle_monitor(),
             "+" | "=" => self.arec.offset_ms = (self.arec.offset_ms + 0.5).min(500.0),
             "-" => self.arec.offset_ms = (self.arec.offset_ms - 0.5).max(-500.0),
             "f" => {
@@ -573,6 +574,10 @@ pub fn draw_devices(
             super::view::input_meter(app).trim_start_matches("  in ")
         ));
     }
+    audio_lines.push(format!(
+        " monitoring     {:<10} m",
+        if a.monitor { "on" } else { "off" }
+    ));
     audio_lines.push(format!(
         " take {} (f)    offset {:+.1} ms (+ -){reported}",
         a.format.name(),
