@@ -16,7 +16,10 @@ use cpal::{FromSample, Sample, SampleFormat, SizedSample, SupportedStreamConfigR
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 /// Device channels whose level is metered (a bigger interface meters its first 32).
 pub const MAX_METERED_CHANNELS: usize = 32;
@@ -115,7 +118,18 @@ pub struct CaptureState {
     lost: AtomicBool,
     /// The callback feeds the monitor ring (the input is heard with the song).
     monitoring: AtomicBool,
+    /// Where frames were lost to overruns since the capture started: (frames captured before
+    /// the gap, frames lost), a ring the callback writes and the disk writer reads, so the take
+    /// gets silence of the same length there and stays in time with the song.
+    gaps: [(AtomicU64, AtomicU64); GAP_SLOTS],
+    gap_head: AtomicU64,
+    gap_tail: AtomicU64,
+    /// Gaps that found the gap ring full (the take is shorter than the time it covers).
+    gaps_lost: AtomicU64,
 }
+
+/// Overrun gaps waiting for the disk writer at most.
+pub const GAP_SLOTS: usize = 64;
 
 impl Default for CaptureState {
     fn default() -> Self {
@@ -130,6 +144,10 @@ impl Default for CaptureState {
             first_nanos: AtomicU64::new(0),
             lost: AtomicBool::new(false),
             monitoring: AtomicBool::new(false),
+            gaps: std::array::from_fn(|_| (AtomicU64::new(0), AtomicU64::new(0))),
+            gap_head: AtomicU64::new(0),
+            gap_tail: AtomicU64::new(0),
+            gaps_lost: AtomicU64::new(0),
         }
     }
 }
@@ -145,6 +163,9 @@ impl CaptureState {
     pub fn start(&self, limit: Option<u64>) {
         self.captured.store(0, Relaxed);
         self.first_nanos.store(0, Relaxed);
+        // No callback captures now (stopped), so the writer's end may reset the gap ring.
+        self.gap_tail.store(self.gap_head.load(Acquire), Release);
+        self.gaps_lost.store(0, Relaxed);
         self.budget.store(limit.unwrap_or(u64::MAX), Relaxed);
         self.enabled.store(true, Relaxed);
     }
@@ -261,11 +282,47 @@ impl CaptureState {
         }
     }
 
+    /// The next overrun gap of the capture, if any: (frames captured before it, frames lost).
+    /// The disk writer writes silence there and then calls [`CaptureState::pop_gap`].
+    pub fn next_gap(&self) -> Option<(u64, u64)> {
+        let tail = self.gap_tail.load(Relaxed);
+        if tail == self.gap_head.load(Acquire) {
+            return None;
+        }
+        let (at, len) = &self.gaps[(tail % GAP_SLOTS as u64) as usize];
+        Some((at.load(Relaxed), len.load(Relaxed)))
+    }
+
+    /// The gap from [`CaptureState::next_gap`] is done.
+    pub fn pop_gap(&self) {
+        let tail = self.gap_tail.load(Relaxed);
+        if tail != self.gap_head.load(Acquire) {
+            self.gap_tail.store(tail + 1, Release);
+        }
+    }
+
+    /// Overrun gaps that could not be noted (more than [`GAP_SLOTS`] waiting).
+    pub fn gaps_lost(&self) -> u64 {
+        self.gaps_lost.load(Relaxed)
+    }
+
     /// `frames` frames did not fit into the ring: one overrun. They still count against the
-    /// budget, so a take of N frames ends at the same time as without the overrun.
+    /// budget, so a take of N frames ends at the same time as without the overrun, and their
+    /// place is noted for the disk writer (see [`CaptureState::next_gap`]).
     pub(crate) fn overrun(&self, frames: usize) {
         self.overruns.fetch_add(1, Relaxed);
         self.dropped_frames.fetch_add(frames as u64, Relaxed);
+        if frames > 0 && self.enabled.load(Relaxed) {
+            let head = self.gap_head.load(Relaxed);
+            if head - self.gap_tail.load(Acquire) < GAP_SLOTS as u64 {
+                let (at, len) = &self.gaps[(head % GAP_SLOTS as u64) as usize];
+                at.store(self.captured.load(Relaxed), Relaxed);
+                len.store(frames as u64, Relaxed);
+                self.gap_head.store(head + 1, Release);
+            } else {
+                self.gaps_lost.fetch_add(1, Relaxed);
+            }
+        }
         let budget = self.budget.load(Relaxed);
         if budget != u64::MAX {
             self.budget

@@ -155,8 +155,8 @@ pub fn run(args: RecordInputArgs) -> Result<()> {
         take.format.name()
     );
     println!(
-        "overruns {} ({} frames lost)",
-        take.overruns, take.dropped_frames
+        "overruns {} ({} frames lost, {} filled with silence)",
+        take.overruns, take.dropped_frames, take.silenced_frames
     );
     let peaks: Vec<String> = [a, b][..count].iter().map(|&c| db(state.peak(c))).collect();
     println!("peak     {}", peaks.join(", "));

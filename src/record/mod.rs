@@ -207,6 +207,10 @@ pub struct TakeSummary {
     pub overruns: u64,
     /// Frames lost in them.
     pub dropped_frames: u64,
+    /// Frames of silence written where frames were lost, so the take stays in time (equal to
+    /// `dropped_frames` unless more than [`crate::audio::input::GAP_SLOTS`] gaps piled up or the
+    /// device did not say how much it lost).
+    pub silenced_frames: u64,
     /// The input device.
     pub device: String,
 }
@@ -352,6 +356,18 @@ impl InputSource for Orphan {
     }
 }
 
+/// Writes `frames` frames of silence of `ch` channels.
+fn write_silence(writer: &mut TakeWriter, frames: u64, ch: usize) -> Result<(), WriteStop> {
+    let silence = [0.0f32; 1024];
+    let mut left = frames as usize * ch;
+    while left > 0 {
+        let k = left.min(silence.len() / ch * ch);
+        writer.write(&silence[..k])?;
+        left -= k;
+    }
+    Ok(())
+}
+
 /// The writer thread: drain, write, update the header every flush interval, sync every sync
 /// interval; after a stop (or the frame limit), drain until the ring stays empty, then finish.
 fn write_loop(
@@ -370,6 +386,9 @@ fn write_loop(
     let mut last_sync = Instant::now();
     let mut last_header = Instant::now();
     let mut empty_polls = 0;
+    let ch = usize::from(channels.max(1));
+    // Frames read from the ring, and frames of silence written for overrun gaps.
+    let (mut read, mut filled) = (0u64, 0u64);
     let seconds = |frames: u64| frames as f64 / f64::from(rate.max(1));
     let fail = |stop: WriteStop, writer: &TakeWriter| {
         let (path, secs) = (writer.path().to_path_buf(), seconds(writer.frames()));
@@ -402,7 +421,30 @@ fn write_loop(
                 break;
             }
             got_any = true;
-            if let Err(stop) = writer.write(&buf[..n]) {
+            let frames = (n / ch) as u64;
+            // Frames lost to an overrun inside (or right after) what was read become silence of
+            // the same length there, so the rest of the take stays in time with the song. The
+            // gaps are looked at after the read: a gap is noted before the frames after it are
+            // pushed, so every gap within these frames is visible now.
+            let mut done = 0usize;
+            while let Some((at, len)) = state.next_gap() {
+                if at > read + frames {
+                    break;
+                }
+                let upto = (at.saturating_sub(read) as usize).max(done);
+                let written = writer
+                    .write(&buf[done * ch..upto * ch])
+                    .and_then(|()| write_silence(&mut writer, len, ch));
+                if let Err(stop) = written {
+                    state.stop();
+                    return Err(fail(stop, &writer));
+                }
+                done = upto;
+                filled += len;
+                state.pop_gap();
+            }
+            read += frames;
+            if let Err(stop) = writer.write(&buf[done * ch..n]) {
                 state.stop();
                 return Err(fail(stop, &writer));
             }
@@ -419,7 +461,7 @@ fn write_loop(
         }
         let limit_reached = opts
             .max_frames
-            .is_some_and(|max| writer.frames() + (state.dropped_frames() - dropped0) >= max);
+            .is_some_and(|max| read + (state.dropped_frames() - dropped0) >= max);
         if stopping || limit_reached || !state.is_capturing() {
             // A callback may still be pushing its last period: wait until the ring stays empty.
             empty_polls = if got_any { 0 } else { empty_polls + 1 };
@@ -430,6 +472,15 @@ fn write_loop(
             continue;
         }
         std::thread::park_timeout(poll);
+    }
+    // Gaps noted at the very end (the last callbacks overran) are filled too.
+    while let Some((at, len)) = state.next_gap() {
+        if at > read {
+            break;
+        }
+        write_silence(&mut writer, len, ch).map_err(|stop| fail(stop, &writer))?;
+        filled += len;
+        state.pop_gap();
     }
     let path = writer.path().to_path_buf();
     let kept = seconds(writer.frames());
@@ -448,6 +499,7 @@ fn write_loop(
         format: opts.format,
         overruns: state.overruns() - overruns0,
         dropped_frames: state.dropped_frames() - dropped0,
+        silenced_frames: filled,
         device: source.device().to_string(),
     })
 }
@@ -467,6 +519,83 @@ mod tests {
             Path::new("/m/a.b.rec")
         );
         assert_eq!(recordings_dir(Path::new("x.wav")), Path::new("x.rec"));
+    }
+
+    /// An input whose "callback" is the test itself.
+    struct Manual {
+        ring: ringbuf::HeapCons<f32>,
+        state: Arc<crate::audio::CaptureState>,
+    }
+
+    impl InputSource for Manual {
+        fn rate(&self) -> u32 {
+            48_000
+        }
+        fn channels(&self) -> u16 {
+            1
+        }
+        fn select(&self) -> ChannelSelect {
+            ChannelSelect::Mono(0)
+        }
+        fn state(&self) -> &Arc<crate::audio::CaptureState> {
+            &self.state
+        }
+        fn read(&mut self, out: &mut [f32]) -> usize {
+            use ringbuf::traits::Consumer;
+            self.ring.pop_slice(out)
+        }
+        fn available(&self) -> usize {
+            use ringbuf::traits::Observer;
+            self.ring.occupied_len()
+        }
+        fn device(&self) -> &str {
+            "manual"
+        }
+    }
+
+    #[test]
+    fn frames_lost_to_overruns_become_silence_of_the_same_length_in_place() {
+        use ringbuf::traits::{Producer, Split};
+        let dir = tempfile::tempdir().unwrap();
+        let (mut tx, rx) = ringbuf::HeapRb::<f32>::new(4096).split();
+        let state = Arc::new(crate::audio::CaptureState::new());
+        let source = Manual {
+            ring: rx,
+            state: state.clone(),
+        };
+        let rec = Recorder::start(Box::new(source), dir.path(), RecordOptions::default())
+            .map_err(|(_, e)| e)
+            .unwrap();
+        // 500 frames, 300 lost, 200 frames, 100 lost at the very end.
+        assert_eq!(tx.push_slice(&[0.25; 500]), 500);
+        state.captured(500, 1);
+        state.overrun(300);
+        assert_eq!(tx.push_slice(&[0.5; 200]), 200);
+        state.captured(200, 1);
+        state.overrun(100);
+        std::thread::sleep(Duration::from_millis(120));
+        state.stop();
+        let (_, take) = rec.stop();
+        let take = take.unwrap();
+        assert_eq!(
+            (
+                take.frames,
+                take.overruns,
+                take.dropped_frames,
+                take.silenced_frames
+            ),
+            (1100, 2, 400, 400)
+        );
+        let wav = crate::format::read_wav(&take.path).unwrap();
+        let d = &wav.data;
+        let near = |a: f32, b: f32| (a - b).abs() < 1e-4;
+        assert!(d[..500].iter().all(|&v| near(v, 0.25)));
+        assert!(d[500..800].iter().all(|&v| v == 0.0), "the gap is silent");
+        assert!(
+            d[800..1000].iter().all(|&v| near(v, 0.5)),
+            "and in time after it"
+        );
+        assert!(d[1000..].iter().all(|&v| v == 0.0));
     }
 
     #[test]

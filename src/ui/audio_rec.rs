@@ -331,10 +331,10 @@ impl App {
                 let mut note = why.to_string();
                 if take.overruns > 0 {
                     note += &format!(
-                        "; {} overruns lost {} frames ({:.1} ms)",
+                        "; {} overruns lost {:.1} ms of input ({:.1} ms filled with silence)",
                         take.overruns,
-                        take.dropped_frames,
-                        take.dropped_frames as f64 * 1000.0 / f64::from(take.rate.max(1))
+                        take.dropped_frames as f64 * 1000.0 / f64::from(take.rate.max(1)),
+                        take.silenced_frames as f64 * 1000.0 / f64::from(take.rate.max(1))
                     );
                 }
                 self.message = format!("placing {} …", take.path.display());
