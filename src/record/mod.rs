@@ -504,27 +504,15 @@ fn write_loop(
     })
 }
 
+/// Test inputs.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
-    #[test]
-    fn the_recordings_folder_sits_beside_the_song() {
-        assert_eq!(
-            recordings_dir(Path::new("/m/song.ttrk")),
-            Path::new("/m/song.rec")
-        );
-        assert_eq!(
-            recordings_dir(Path::new("/m/a.b.ttrk.toml")),
-            Path::new("/m/a.b.rec")
-        );
-        assert_eq!(recordings_dir(Path::new("x.wav")), Path::new("x.rec"));
-    }
-
     /// An input whose "callback" is the test itself.
-    struct Manual {
-        ring: ringbuf::HeapCons<f32>,
-        state: Arc<crate::audio::CaptureState>,
+    pub(crate) struct Manual {
+        pub(crate) ring: ringbuf::HeapCons<f32>,
+        pub(crate) state: Arc<crate::audio::CaptureState>,
     }
 
     impl InputSource for Manual {
@@ -552,6 +540,24 @@ mod tests {
             "manual"
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recordings_folder_sits_beside_the_song() {
+        assert_eq!(
+            recordings_dir(Path::new("/m/song.ttrk")),
+            Path::new("/m/song.rec")
+        );
+        assert_eq!(
+            recordings_dir(Path::new("/m/a.b.ttrk.toml")),
+            Path::new("/m/a.b.rec")
+        );
+        assert_eq!(recordings_dir(Path::new("x.wav")), Path::new("x.rec"));
+    }
 
     #[test]
     fn frames_lost_to_overruns_become_silence_of_the_same_length_in_place() {
@@ -559,7 +565,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut tx, rx) = ringbuf::HeapRb::<f32>::new(4096).split();
         let state = Arc::new(crate::audio::CaptureState::new());
-        let source = Manual {
+        let source = testing::Manual {
             ring: rx,
             state: state.clone(),
         };

@@ -598,6 +598,56 @@ mod tests {
     }
 
     #[test]
+    fn an_input_lost_during_a_take_ends_it_and_keeps_what_came_before() {
+        use ringbuf::traits::{Producer, Split};
+        let dir = tempfile::tempdir().unwrap();
+        let song_path = dir.path().join("lost.ttrk");
+        let mut app = App::new(crate::model::Song::new_default(), Some(song_path));
+        let (mut tx, rx) = ringbuf::HeapRb::<f32>::new(48_000).split();
+        let state = Arc::new(CaptureState::new());
+        let source = crate::record::testing::Manual {
+            ring: rx,
+            state: state.clone(),
+        };
+        app.record_audio_key();
+        assert!(app.arec.open_request, "Ctrl-R opens the input first");
+        app.arec.open_request = false;
+        app.input_opened(Box::new(source));
+        assert!(app.recording_audio(), "{}", app.message);
+        // (No engine here: pretend playback runs.)
+        app.playing = true;
+        assert_eq!(tx.push_slice(&[0.5; 4800]), 4800);
+        state.captured(4800, 1);
+        std::thread::sleep(Duration::from_millis(100));
+        state.set_lost();
+        app.audio_rec_tick();
+        assert!(!app.recording_audio());
+        assert!(app.message.starts_with("placing"), "{}", app.message);
+        // Nobody places it (no engine): after a second it is kept without a note.
+        std::thread::sleep(PLACE_TIMEOUT);
+        app.audio_rec_tick();
+        assert!(
+            app.message.contains("0.1 s as instrument")
+                && app.message.contains("the input device was lost"),
+            "{}",
+            app.message
+        );
+        let inst = app.song.instrument(app.instrument).unwrap();
+        let InstrumentKind::Sampler(s) = &inst.kind else {
+            panic!("not a sampler");
+        };
+        assert_eq!(s.sample.frames, 4800, "everything captured before the loss");
+        // The input is gone: the next Ctrl-R opens it again.
+        assert!(app.input_state().is_none());
+        app.record_audio_key();
+        assert!(app.arec.open_request);
+        // One undo step takes the instrument away again.
+        let slot = app.instrument;
+        app.perform(crate::ui::commands::Action::Undo);
+        assert!(app.song.instrument(slot).is_none());
+    }
+
+    #[test]
     fn a_take_starts_at_the_next_delay_step_with_the_frames_before_it_cut() {
         // 5760 frames a row: a delay step is 22.5 frames.
         let p = placement(&at(3, 100, 5760.0), 64).unwrap();
