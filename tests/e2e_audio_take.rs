@@ -251,6 +251,23 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     assert!(panel.contains("JACK client ttrack"), "{panel}");
     assert!(panel.contains(" level "), "{panel}");
     t.keys(&["Escape"]);
+    // The take is in the takes panel as audio.
+    t.keys(&["M-k"]);
+    let panel = t.wait_for("Audio take-001", 5.0);
+    let line = panel
+        .lines()
+        .find(|l| l.contains("Audio take-001"))
+        .unwrap();
+    assert!(
+        line.contains(" audio ")
+            && line
+                .trim_end()
+                .trim_end_matches('│')
+                .trim_end()
+                .ends_with(" s"),
+        "{line}"
+    );
+    t.keys(&["Escape"]);
     t.keys(&["C-s"]);
     t.wait_for("saved", 5.0);
     // Input monitoring (F6, m): the input is heard on ttrack's outputs, in the same period.

@@ -231,6 +231,27 @@ impl App {
     }
 }
 
+/// The length of an audio take's audio: a take of one note whose instrument is a sampler (what
+/// `Ctrl-R` records); `None` for a MIDI take.
+pub fn audio_seconds(song: &Song, t: &crate::model::takes::Take) -> Option<f64> {
+    let [e] = t.events.as_slice() else {
+        return None;
+    };
+    if !matches!(
+        e.kind,
+        crate::model::takes::TakeEventKind::On { key: 60, .. }
+    ) || t.velocity
+    {
+        return None;
+    }
+    match &song.instrument(t.instrument)?.kind {
+        crate::model::InstrumentKind::Sampler(s) => {
+            Some(s.sample.frames as f64 / f64::from(s.sample.rate.max(1)))
+        }
+        crate::model::InstrumentKind::Synth(_) => None,
+    }
+}
+
 /// Draws the takes panel.
 pub fn draw_takes(f: &mut Frame, app: &App, panel: &TakesPanel, theme: &super::view::Theme) {
     let mut lines = vec![Line::styled(
@@ -266,10 +287,11 @@ pub fn draw_takes(f: &mut Frame, app: &App, panel: &TakesPanel, theme: &super::v
         } else {
             theme.text
         };
-        lines.push(Line::styled(
-            format!(" {name:<20} {notes:>4} notes  {q:<5}"),
-            style,
-        ));
+        let what = match audio_seconds(&app.song, t) {
+            Some(secs) => format!("audio {secs:>6.1} s"),
+            None => format!("{notes:>4} notes  {q:<5}"),
+        };
+        lines.push(Line::styled(format!(" {name:<20} {what}"), style));
     }
     lines.push(Line::styled(
         " Enter pick (rows selected: comp)  a audition  r rename  Del remove  Esc close",
