@@ -6,10 +6,8 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-use common::jack::Jackd;
 
 fn prerequisites() -> bool {
     let jackd = Command::new("jackd").arg("--version").output().is_ok();
@@ -31,23 +29,6 @@ fn prerequisites() -> bool {
     false
 }
 
-fn start_jackd(name: &str) -> Jackd {
-    let child = Command::new("jackd")
-        .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "256"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start jackd");
-    let j = Jackd(child);
-    let ok = Command::new("jack_wait")
-        .args(["-w", "-t", "8"])
-        .env("JACK_DEFAULT_SERVER", name)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(ok, "jackd did not come up");
-    j
-}
-
 #[test]
 fn play_with_256_frame_buffers_under_jack_keeps_time_without_xruns() {
     if !prerequisites() {
@@ -56,7 +37,7 @@ fn play_with_256_frame_buffers_under_jack_keeps_time_without_xruns() {
     // One fixed name: a registry entry left by an interrupted run is reused, not piled up.
     // With this process's id: test runs side by side must not meet on one server.
     let name = format!("ttrack-e2e-{}", std::process::id());
-    let _jack = start_jackd(&name);
+    let _jack = common::jack::start(&name, 256);
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("asound.conf");
     std::fs::write(

@@ -10,9 +10,7 @@
 
 mod common;
 
-use common::jack::Jackd;
 use jack::{Client, ClientOptions, Control, ProcessScope};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use ttrack::audio::{self, AudioHost, ChannelSelect, InputSource, JackInput, OpenOptions};
 use ttrack::engine::{Engine, EngineSong};
@@ -72,27 +70,10 @@ fn difference_db(got: &[f32], channels: usize, t0: u32, want: impl Fn(u32, usize
 
 #[test]
 fn a_signal_played_into_the_jack_inputs_is_recorded_frame_for_frame() {
-    if Command::new("jackd").arg("--version").output().is_err() {
-        let why = "jackd (Debian jackd2) is not installed";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("prerequisite missing under CI: {why}");
-        }
-        eprintln!("skipping: {why}");
+    if !common::jack::installed() {
         return;
     }
-    let child = Command::new("jackd")
-        .args(["-n", SERVER, "-d", "dummy", "-r", "48000", "-p", "256"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start jackd");
-    let _jackd = Jackd(child);
-    let up = Command::new("jack_wait")
-        .args(["-w", "-t", "8"])
-        .env("JACK_DEFAULT_SERVER", SERVER)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(up, "jackd did not come up");
+    let _jackd = common::jack::start(SERVER, 256);
     // SAFETY: set before any JACK client exists; this file's only test reads it.
     #[allow(unsafe_code)]
     unsafe {

@@ -227,20 +227,7 @@ fn start_jackd(name: &str) -> Option<Jackd> {
     if !prerequisite(installed, "jackd (Debian jackd2) is not installed") {
         return None;
     }
-    let child = Command::new("jackd")
-        .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "256"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start jackd");
-    let j = Jackd(child);
-    let ok = Command::new("jack_wait")
-        .args(["-w", "-t", "8"])
-        .env("JACK_DEFAULT_SERVER", name)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(ok, "jackd did not come up");
-    Some(j)
+    Some(common::jack::start(name, 256))
 }
 
 /// What a take of the feeder's signal holds: JACK times of its first and last frame, and the
