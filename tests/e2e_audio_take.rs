@@ -20,6 +20,8 @@ const RATE: u32 = 48_000;
 const PERIOD: u32 = 256;
 const ROW: u64 = 5760; // 125 BPM, LPB 4
 const AT: u64 = 4 * ROW + 1234;
+/// Where the signal is heard in the second take, started while the song plays.
+const AT2: u64 = 14 * ROW + 777;
 const LEN: usize = 48_000;
 
 static SERVER: std::sync::LazyLock<String> =
@@ -160,6 +162,26 @@ fn align(got: &[f32], want: &[[f32; 2]], range: std::ops::Range<i64>) -> (i64, f
     (best.0, 10.0 * best.1.max(1e-30).log10())
 }
 
+/// Counts the server's xruns: a cycle the dummy server could not run in time (a loaded machine)
+/// shifts the player's signal against its frame times, so a run with xruns may be tried again.
+struct Xruns(Arc<AtomicU64>);
+
+impl jack::NotificationHandler for Xruns {
+    fn xrun(&mut self, _: &Client) -> Control {
+        self.0.fetch_add(1, SeqCst);
+        Control::Continue
+    }
+}
+
+/// A failed measurement: a failure of ttrack without xruns, else a reason to try again.
+fn verdict(ok: bool, xruns: &AtomicU64, what: String) -> Result<(), String> {
+    match (ok, xruns.load(SeqCst)) {
+        (true, _) => Ok(()),
+        (false, 0) => panic!("{what}"),
+        (false, n) => Err(format!("{what} ({n} xruns)")),
+    }
+}
+
 #[test]
 fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     if !common::tmux::available() || !common::jack::installed() {
@@ -171,6 +193,16 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     unsafe {
         std::env::set_var("JACK_DEFAULT_SERVER", SERVER.as_str());
     }
+    for attempt in 1..=3 {
+        match once() {
+            Ok(()) => return,
+            Err(why) => eprintln!("attempt {attempt}: {why}; trying again"),
+        }
+    }
+    panic!("every attempt had JACK xruns (the machine is too loaded)");
+}
+
+fn once() -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("take.ttrk");
     ttrack::format::save_song(&test_song(), &path).unwrap();
@@ -210,7 +242,8 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
         rec_done: rec_done.clone(),
         rec_out: rec_out.clone(),
     };
-    let listener = lc.activate_async((), listener).unwrap();
+    let xruns = Arc::new(AtomicU64::new(0));
+    let listener = lc.activate_async(Xruns(xruns.clone()), listener).unwrap();
     let c = listener.as_client();
     c.connect_ports_by_name("ttrack:out_1", "listener:in")
         .unwrap();
@@ -251,6 +284,42 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     assert!(panel.contains("JACK client ttrack"), "{panel}");
     assert!(panel.contains(" level "), "{panel}");
     t.keys(&["Escape"]);
+    // A second take, started while the song plays (Space, then Ctrl-R a second in): its note
+    // goes where its first frame was heard, and the signal where it was heard.
+    start.store(u64::MAX, SeqCst);
+    onset.store(0, SeqCst);
+    lead.store(out_latency + in_latency + AT2, SeqCst);
+    t.keys(&["Space"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while start.load(SeqCst) == u64::MAX {
+        assert!(
+            Instant::now() < deadline,
+            "the song never sounded the second time"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let song_start = onset.load(SeqCst) - 1;
+    while u64::from(c.frame_time()) < song_start + u64::from(RATE) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    t.keys(&["C-r"]);
+    t.wait_for("REC audio T01", 5.0);
+    let end = start.load(SeqCst) + LEN as u64 + u64::from(RATE) / 4;
+    while u64::from(c.frame_time()) < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys(&["C-r"]);
+    let screen2 = t.wait_for("take-002", 5.0);
+    t.wait_for("as instrument", 5.0);
+    t.keys(&["Space"]);
+    assert!(!late.load(SeqCst), "the player could not start in time");
+    eprintln!(
+        "{}",
+        screen2
+            .lines()
+            .find(|l| l.contains("take-002"))
+            .unwrap_or("")
+    );
     // The take is in the takes panel as audio.
     t.keys(&["M-k"]);
     let panel = t.wait_for("Audio take-001", 5.0);
@@ -292,8 +361,11 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
         "monitoring: the input is heard {} frames after it came in, {mdb:.1} dB",
         moff - 2048
     );
-    assert_eq!(moff, 2048, "monitoring under JACK adds no latency");
-    assert!(mdb <= -80.0, "the monitored input differs: {mdb:.1} dB");
+    verdict(
+        moff == 2048 && mdb <= -80.0,
+        &xruns,
+        format!("monitoring: heard {} frames late, {mdb:.1} dB", moff - 2048),
+    )?;
     t.keys(&["C-q"]);
     t.wait_for("[exit 0]", 10.0);
     drop(player);
@@ -307,7 +379,40 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     );
 
     let song = ttrack::format::load_song(&path).unwrap();
-    assert_eq!(song.takes.len(), 1, "one take");
+    assert_eq!(song.takes.len(), 2, "two takes");
+    // The second take: its note is where recording began (a second in, with a delay value),
+    // and the signal sits in its audio so that it sounds where it was heard.
+    let take2 = &song.takes[1];
+    let ev = take2.events[0];
+    let cell2 = song.patterns[0].note(0, ev.row as usize, 0);
+    assert_eq!(
+        (cell2.note, cell2.instrument),
+        (Note::from_midi(60).unwrap(), take2.instrument),
+        "the second take's note at row {}",
+        ev.row
+    );
+    assert!(
+        ev.row >= 7 && ev.row < 14,
+        "started a second in: row {}",
+        ev.row
+    );
+    let note_frame = ev.row as f64 * ROW as f64 + f64::from(cell2.delay) * ROW as f64 / 256.0;
+    let InstrumentKind::Sampler(s2) = &song.instrument(take2.instrument).unwrap().kind else {
+        panic!("the second take is not a sample instrument");
+    };
+    let guess = AT2 as i64 - note_frame.round() as i64;
+    let (off2, db2) = align(&s2.sample.data, &signal(), guess - 480..guess + 480);
+    let err2 = (note_frame + off2 as f64 - AT2 as f64) * 1000.0 / f64::from(RATE);
+    eprintln!(
+        "second take: note at row {} delay {:02X}, signal {off2} frames into it: {err2:+.3} ms \
+         from where it was heard, difference {db2:.1} dB",
+        ev.row, cell2.delay
+    );
+    verdict(
+        err2.abs() <= 1.0 && db2 <= -80.0,
+        &xruns,
+        format!("the second take is {err2:+.3} ms off, difference {db2:.1} dB"),
+    )?;
     let take = &song.takes[0];
     assert_eq!(take.track, 0, "into the cursor's track");
     let slot = take.instrument;
@@ -327,8 +432,11 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
     let (off, db) = align(data, &want, AT as i64 - 480..AT as i64 + 480);
     let ms = (off - AT as i64) as f64 * 1000.0 / f64::from(RATE);
     eprintln!("the signal is at {off} frames (want {AT}: {ms:+.3} ms), difference {db:.1} dB");
-    assert!(ms.abs() <= 1.0, "the take is {ms:+.3} ms off");
-    assert!(db <= -80.0, "the take differs from the signal: {db:.1} dB");
+    verdict(
+        ms.abs() <= 1.0 && db <= -80.0,
+        &xruns,
+        format!("the take is {ms:+.3} ms off, difference {db:.1} dB"),
+    )?;
     // The take file keeps everything that came in, the signal too.
     let rec = dir.path().join("take.rec").join("take-001.wav");
     let file = ttrack::format::read_wav(&rec).unwrap();
@@ -355,4 +463,5 @@ fn an_audio_take_lands_where_it_was_heard_and_equals_what_was_played() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-6, "the text format changed the audio by {worst}");
+    Ok(())
 }

@@ -10,7 +10,7 @@ mod common;
 use assert_no_alloc::{AllocDisabler, reset_violation_count, violation_count};
 use common::measure;
 use ttrack::engine::{
-    self, Command, Engine, EngineSong, MidiMessage, PeriodClock, PlayRange, TimedMidi, rt,
+    self, Command, Engine, EngineSong, MidiMessage, Moment, PeriodClock, PlayRange, TimedMidi, rt,
 };
 use ttrack::model::*;
 
@@ -119,6 +119,7 @@ fn ring_events_sound_one_period_after_their_arrival() {
             now_nanos: 1_000_000_000 + k * ns_per_period,
             frames: period as u32,
             output_latency: None,
+            frame_time: None,
         });
     });
     // It was drained at the start of the fourth period, 120 frames (2.5 ms) in.
@@ -485,6 +486,8 @@ fn a_moment_is_located_in_the_song_as_heard_also_during_a_count_in() {
         (7, 10_000.3, 200),
         (8, f64::NAN, 260),
     ];
+    // The host's frame time of output index 0 (it wraps around during the test).
+    let ft0 = u32::MAX - 50_000;
     let mut out = Vec::new();
     let (mut l, mut r) = (vec![0.0; period], vec![0.0; period]);
     let mut answers = Vec::new();
@@ -499,14 +502,23 @@ fn a_moment_is_located_in_the_song_as_heard_also_during_a_count_in() {
                 };
                 h.send(Command::Locate {
                     id,
-                    nanos: ns(at + latency as f64),
+                    at: Moment::Nanos(ns(at + latency as f64)),
                 });
             }
+        }
+        // The same moment as 8 in frame time: exact.
+        if k == 280 {
+            let at = onset.expect("the song started") as u32 + 3 * 5760 + 2880;
+            h.send(Command::Locate {
+                id: 9,
+                at: Moment::FrameTime(ft0.wrapping_add(at + latency as u32)),
+            });
         }
         e.begin_period(&PeriodClock {
             now_nanos: ns((k * period) as f64),
             frames: period as u32,
             output_latency: Some(latency as u32),
+            frame_time: Some(ft0.wrapping_add((k * period) as u32)),
         });
         rt::process_block(&mut e, &mut l, &mut r);
         out.extend_from_slice(&l);
@@ -519,7 +531,16 @@ fn a_moment_is_located_in_the_song_as_heard_also_during_a_count_in() {
         }
     }
     let onset = onset.expect("the song played") as f64;
-    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    assert_eq!(answers[3].id, 9);
+    let Located::At(exact) = answers[3].located else {
+        panic!("{:?}", answers[3]);
+    };
+    // (The onset found in the audio is the row's start or the frame after: a sine starts at 0.)
+    assert!(
+        exact.row == 3 && (2880..=2881).contains(&exact.frames_into_row),
+        "frame time places exactly: {exact:?}"
+    );
     assert_eq!(answers[0].located, Located::Unknown, "no row yet");
     answers.remove(0);
     // During the count-in: the song starts (onset − 10_000.3) frames later, at row 0.

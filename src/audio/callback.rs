@@ -112,6 +112,8 @@ pub struct AudioCallback<S: AudioSource = Engine> {
     frames_done: u64,
     tail: crate::engine::tail::TailDetector,
     state: State,
+    /// The host's frame time of the next period's first frame (JACK), for the period clock.
+    frame_time: Option<u32>,
 }
 
 impl<S: AudioSource> AudioCallback<S> {
@@ -145,7 +147,14 @@ impl<S: AudioSource> AudioCallback<S> {
             frames_done: 0,
             tail: crate::engine::tail::TailDetector::new(rate),
             state,
+            frame_time: None,
         }
+    }
+
+    /// The host's frame counter at the first frame of the next [`fill`](Self::fill) (JACK's
+    /// frame time), shared with its inputs: moments given in it are placed exactly.
+    pub fn set_frame_time(&mut self, t: u32) {
+        self.frame_time = Some(t);
     }
 
     /// The source being played.
@@ -189,6 +198,7 @@ impl<S: AudioSource> AudioCallback<S> {
             now_nanos: crate::midi::clock::nanos_at(started),
             frames: u32::try_from(frames_in_buffer).unwrap_or(u32::MAX),
             output_latency: self.stats.output_latency(),
+            frame_time: self.frame_time.take(),
         };
         let rendered = assert_no_alloc::assert_no_alloc(|| {
             self.begin_period(&period);

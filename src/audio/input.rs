@@ -114,6 +114,8 @@ pub struct CaptureState {
     /// When the first frame of the capture was captured (nanoseconds of `crate::midi::clock`;
     /// 0 until the first frame is in).
     first_nanos: AtomicU64,
+    /// The same moment in the host's frame time, plus 1 << 32 (0: the host has none; JACK).
+    first_frame_time: AtomicU64,
     /// The device stopped delivering (unplugged, its server quit).
     lost: AtomicBool,
     /// The callback feeds the monitor ring (the input is heard with the song).
@@ -142,6 +144,7 @@ impl Default for CaptureState {
             peaks: std::array::from_fn(|_| AtomicU32::new(0)),
             latency_frames: AtomicU32::new(0),
             first_nanos: AtomicU64::new(0),
+            first_frame_time: AtomicU64::new(0),
             lost: AtomicBool::new(false),
             monitoring: AtomicBool::new(false),
             gaps: std::array::from_fn(|_| (AtomicU64::new(0), AtomicU64::new(0))),
@@ -163,6 +166,7 @@ impl CaptureState {
     pub fn start(&self, limit: Option<u64>) {
         self.captured.store(0, Relaxed);
         self.first_nanos.store(0, Relaxed);
+        self.first_frame_time.store(0, Relaxed);
         // No callback captures now (stopped), so the writer's end may reset the gap ring.
         self.gap_tail.store(self.gap_head.load(Acquire), Release);
         self.gaps_lost.store(0, Relaxed);
@@ -224,6 +228,13 @@ impl CaptureState {
         Some(self.first_nanos.load(Relaxed)).filter(|&n| n != 0)
     }
 
+    /// The same moment as [`CaptureState::first_frame_nanos`] in the host's frame time (JACK),
+    /// which places it exactly; `None` when the host has none or nothing is in yet.
+    pub fn first_frame_time(&self) -> Option<u32> {
+        let v = self.first_frame_time.load(Relaxed);
+        (v >> 32 != 0).then_some(v as u32)
+    }
+
     /// True once the device has stopped delivering (unplugged, its server quit): what was
     /// captured before stays in the ring.
     pub fn device_lost(&self) -> bool {
@@ -265,6 +276,15 @@ impl CaptureState {
         }
         let budget = self.budget.load(Relaxed);
         usize::try_from(budget).map_or(frames, |b| frames.min(b))
+    }
+
+    /// Like [`CaptureState::captured`], with the host's frame time of the first frame (JACK).
+    pub(crate) fn captured_at_frame(&self, frames: usize, first_nanos: u64, frame_time: u32) {
+        if self.captured.load(Relaxed) == 0 {
+            self.first_frame_time
+                .store((1 << 32) | u64::from(frame_time), Relaxed);
+        }
+        self.captured(frames, first_nanos);
     }
 
     /// `frames` frames went into the ring, the first of them captured at `first_nanos` (the

@@ -465,11 +465,17 @@ impl JackProcess {
         // Fits: checked above, and only this thread pushes.
         self.capture
             .push_iter(l[..n].iter().zip(r[..n].iter()).flat_map(|(&a, &b)| [a, b]));
-        // The period's first frame reached the input its capture latency before now.
-        let latency = u64::from(self.capture_state.latency_frames()) * 1_000_000_000
-            / u64::from(self.callback.rate().max(1));
+        // The period's first frame reached the input its capture latency before now (and
+        // before this period's frame time, which places it exactly).
+        let latency_frames = self.capture_state.latency_frames();
+        let latency =
+            u64::from(latency_frames) * 1_000_000_000 / u64::from(self.callback.rate().max(1));
         let now = crate::midi::clock::now_nanos();
-        self.capture_state.captured(n, now.saturating_sub(latency));
+        self.capture_state.captured_at_frame(
+            n,
+            now.saturating_sub(latency),
+            ps.last_frame_time().wrapping_sub(latency_frames),
+        );
     }
 }
 
@@ -504,6 +510,7 @@ impl JackProcess {
         // if it ever does not, the rest of the period is silence.
         let m = n.min(self.scratch.len() / 2);
         let buf = &mut self.scratch[..2 * m];
+        self.callback.set_frame_time(ps.last_frame_time());
         self.callback.fill(buf, 2);
         for (i, frame) in buf.chunks_exact(2).enumerate() {
             out_l[i] = frame[0];

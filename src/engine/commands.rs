@@ -214,7 +214,7 @@ impl Engine {
                 self.click.level = level.clamp(0.0, 1.0);
                 self.click.count_in_bars = count_in_bars.min(4);
             }
-            Command::Locate { id, nanos } => self.midi.locate = Some((id, nanos)),
+            Command::Locate { id, at } => self.midi.locate = Some((id, at)),
         }
         None
     }

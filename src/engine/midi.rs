@@ -138,6 +138,9 @@ pub struct PeriodClock {
     pub frames: u32,
     /// Frames between computing a frame and hearing it, when the device says.
     pub output_latency: Option<u32>,
+    /// The host's frame counter at the period's first frame, when it has one shared with its
+    /// inputs (JACK's frame time): moments given in it are placed exactly.
+    pub frame_time: Option<u32>,
 }
 
 /// A place in the song, as a recorder writes it into a cell.
@@ -155,6 +158,15 @@ pub struct SongPos {
     pub frames_into_row: u32,
     /// Length of the row in frames (exact, fractional).
     pub row_frames: f64,
+}
+
+/// A moment to place in the song (see [`super::Command::Locate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moment {
+    /// Nanoseconds on the clock of [`TimedMidi::nanos`].
+    Nanos(u64),
+    /// The host's frame counter ([`PeriodClock::frame_time`]): exact.
+    FrameTime(u32),
 }
 
 /// Where a moment fell in the song as heard (see [`super::Command::Locate`]).
@@ -236,8 +248,8 @@ pub(super) struct MidiState {
     /// The current period's clock, until the ring is drained at block start.
     period: Option<PeriodClock>,
     prev_period_nanos: Option<u64>,
-    /// A [`super::Command::Locate`] to answer at the next period: (id, nanos).
-    pub(super) locate: Option<(u32, u64)>,
+    /// A [`super::Command::Locate`] to answer at the next period.
+    pub(super) locate: Option<(u32, Moment)>,
     latency: u32,
     thru_track: u8,
     thru_slot: u8,
@@ -490,8 +502,8 @@ impl Engine {
         let base = self.out_frame();
         let rate = self.song.rate as u64;
         if let Some(clock) = self.midi.period.take() {
-            if let Some((id, nanos)) = self.midi.locate.take() {
-                self.answer_locate(id, nanos, base, &clock);
+            if let Some((id, at)) = self.midi.locate.take() {
+                self.answer_locate(id, at, base, &clock);
             }
             let prev = self.midi.prev_period_nanos.replace(clock.now_nanos);
             let last = clock.frames.saturating_sub(1) as u64;
@@ -553,11 +565,24 @@ impl Engine {
     /// Answers a [`super::Command::Locate`]: the moment's engine frame is found from this
     /// period's start (`base` went out at `clock.now_nanos`), then what was heard then, as for a
     /// MIDI event: the output latency and the look-ahead earlier.
-    fn answer_locate(&mut self, id: u32, nanos: u64, base: u64, clock: &PeriodClock) {
+    fn answer_locate(&mut self, id: u32, at: Moment, base: u64, clock: &PeriodClock) {
         let rate = i128::from(self.song.rate);
-        let dn = i128::from(nanos) - i128::from(clock.now_nanos);
-        // Rounded to the nearest frame, also for moments before the period.
-        let df = (dn * rate * 2 + 1_000_000_000).div_euclid(2_000_000_000);
+        let df = match (at, clock.frame_time) {
+            // Exact: the host's own frame counter (wrapping, 32 bits).
+            (Moment::FrameTime(t), Some(now)) => i128::from(t.wrapping_sub(now) as i32),
+            (Moment::FrameTime(_), None) => {
+                if let Some(link) = self.link.as_mut() {
+                    let located = Located::Unknown;
+                    link.send_report(Report::Located(LocateReport { id, located }));
+                }
+                return;
+            }
+            (Moment::Nanos(nanos), _) => {
+                let dn = i128::from(nanos) - i128::from(clock.now_nanos);
+                // Rounded to the nearest frame, also for moments before the period.
+                (dn * rate * 2 + 1_000_000_000).div_euclid(2_000_000_000)
+            }
+        };
         let heard = i128::from(self.midi.latency) + i128::from(self.latency_frames());
         let frame = (i128::from(base) + df - heard).clamp(i64::MIN as i128, i64::MAX as i128);
         let located = self.midi.locate_frame(frame as i64);

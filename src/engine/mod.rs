@@ -28,7 +28,8 @@ pub mod voice;
 
 pub use handle::{EngineHandle, EngineLink, link};
 pub use midi::{
-    LocateReport, Located, MidiMessage, MidiReport, PeriodClock, SongPos, TimedMidi, midi_ring,
+    LocateReport, Located, MidiMessage, MidiReport, Moment, PeriodClock, SongPos, TimedMidi,
+    midi_ring,
 };
 pub use msg::{Command, Garbage, MixState, Report, Status};
 pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};

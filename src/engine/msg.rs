@@ -137,14 +137,14 @@ pub enum Command {
     /// New mixer settings: every track's strip and the buses (the track count must match; column
     /// layouts in it are ignored). Changes ramp; only changed effects are recomputed.
     SetMix(Box<MixState>),
-    /// Where in the song, as heard, was the moment `nanos` (on the clock of
-    /// [`super::TimedMidi::nanos`])? Answered with a [`Report::Located`] at the next device
+    /// Where in the song, as heard, was the moment `at` (nanoseconds on the clock of
+    /// [`super::TimedMidi::nanos`], or the host's frame time)? Answered with a [`Report::Located`] at the next device
     /// period: an audio recorder asks this for the capture time of its take's first frame.
     Locate {
         /// Echoed in the answer.
         id: u32,
-        /// The moment, in nanoseconds of `crate::midi::clock`.
-        nanos: u64,
+        /// The moment.
+        at: super::midi::Moment,
     },
 }
 

@@ -15,7 +15,7 @@
 
 use super::app::App;
 use crate::audio::{CaptureState, InputOptions, InputSource};
-use crate::engine::{Command, LocateReport, Located, SongPos};
+use crate::engine::{Command, LocateReport, Located, Moment, SongPos};
 use crate::model::takes::{FRACTION, Take, TakeEvent, TakeEventKind, take_cells};
 use crate::model::{Instrument, InstrumentKind, Sampler};
 use crate::record::{self, RecordOptions, TakeFormat, TakeSummary};
@@ -371,11 +371,20 @@ impl App {
         {
             ask = ask_due(&p.state, &mut p.asked, &mut self.arec.next_id);
         }
-        if let Some((id, nanos)) = ask {
-            let offset = (f64::from(self.arec.offset_ms) * 1e6) as i64;
-            let nanos = (nanos as i64).saturating_sub(offset).max(1) as u64;
+        if let Some((id, at)) = ask {
+            // The manual offset: a take that sounds late moves earlier.
+            let at = match at {
+                Moment::Nanos(n) => {
+                    let offset = (f64::from(self.arec.offset_ms) * 1e6) as i64;
+                    Moment::Nanos((n as i64).saturating_sub(offset).max(1) as u64)
+                }
+                Moment::FrameTime(t) => {
+                    let offset = f64::from(self.arec.offset_ms) * f64::from(self.rate) / 1000.0;
+                    Moment::FrameTime(t.wrapping_sub(offset.round() as i32 as u32))
+                }
+            };
             if let Some(h) = self.engine.as_mut() {
-                h.send(Command::Locate { id, nanos });
+                h.send(Command::Locate { id, at });
             }
         }
         if let Some(pass) = self.arec.take.as_ref() {
@@ -567,19 +576,23 @@ fn l_pattern(l: &Located) -> u16 {
     }
 }
 
-/// The question to send now, if the take's first frame is in and no answer came lately.
+/// The question to send now, if the take's first frame is in and no answer came lately: in the
+/// host's frame time when it has one (exact), else on the clock.
 fn ask_due(
     state: &CaptureState,
     asked: &mut Option<(u32, Instant)>,
     next_id: &mut u32,
-) -> Option<(u32, u64)> {
+) -> Option<(u32, Moment)> {
     let nanos = state.first_frame_nanos()?;
+    let at = state
+        .first_frame_time()
+        .map_or(Moment::Nanos(nanos), Moment::FrameTime);
     if asked.is_some_and(|(_, t)| t.elapsed() < ASK_EVERY) {
         return None;
     }
     *next_id = next_id.wrapping_add(1);
     *asked = Some((*next_id, Instant::now()));
-    Some((*next_id, nanos))
+    Some((*next_id, at))
 }
 
 #[cfg(test)]
