@@ -6,9 +6,11 @@
 //! step.
 //!
 //! Placing the take: the input callback notes when the take's first frame reached the input
-//! (its clock reading less the input latency the device reports, [`CaptureState`]); the engine
-//! places that moment in the song as heard, taking off the output latency and its look-ahead
-//! ([`Command::Locate`]); the manual offset (settings) is taken off as well. Frames before the
+//! (its clock reading less the input latency the device reports, [`CaptureState`]; under JACK
+//! also the cycle's frame time, which both the input and the engine's period share, so the
+//! placement is exact whatever the scheduling); the engine places that moment in the song as
+//! heard, taking off the output latency and its look-ahead ([`Command::Locate`]); the manual
+//! offset (settings) is taken off as well. Frames before the
 //! song started (count-in, or the moment before play began), and the part of a delay step before
 //! the next one, are cut from the instrument's copy of the audio, so the note starts exactly
 //! where the take's audio belongs; the take file keeps everything that came in.
