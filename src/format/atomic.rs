@@ -209,6 +209,28 @@ impl Seek for AtomicFile {
     }
 }
 
+/// Asks the kernel to start writing `len` bytes of `file` from `offset` (written to it already) to
+/// the disk, and returns without waiting for the disk (Linux `sync_file_range` with
+/// `SYNC_FILE_RANGE_WRITE`: no journal commit, no cache flush). Best effort and no replacement
+/// for a sync: a failure shows when the file is synced. A no-op on other systems.
+pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: a system call on a descriptor `file` keeps open for the call's duration; it
+        // takes no pointers. Its result is ignored on purpose (see above).
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
+}
+
 /// The directory holding `path` (`.` for a bare file name).
 pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {

@@ -19,7 +19,7 @@ pub mod wav;
 pub use atomic::{AtomicError, AtomicFile, write_atomic};
 pub use binary::{LoadError, SaveError};
 pub use text::{TextError, TextLoadError, TextSaveError};
-pub use wav::{WavError, WavFormat, WavSink, read_wav, write_wav};
+pub use wav::{WavError, WavFormat, WavSink, Writeback, read_wav, write_wav};
 
 use crate::model::Song;
 use std::io::{self, Read};

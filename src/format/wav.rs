@@ -418,10 +418,17 @@ pub struct WavSink {
     format: WavFormat,
     frames: u64,
     bytes: Vec<u8>,
+    /// Bytes handed to the file so far (header included).
+    file_bytes: u64,
 }
 
 /// Bytes of the header [`WavSink`] writes before the samples.
 const SINK_HEADER_BYTES: u64 = 68;
+/// Converted bytes a [`WavSink`] collects before writing them to the file: larger than the file's
+/// 64 KiB buffer, so they go to the file in one write without being copied again.
+const SINK_FLUSH_BYTES: usize = 1 << 17;
+/// Frames converted at a time (through scratch arrays on the stack, which stay in the L1 cache).
+const SINK_CHUNK_FRAMES: usize = 256;
 /// Most sample bytes a RIFF file can describe (its sizes are 32-bit).
 const MAX_DATA_BYTES: u64 = u32::MAX as u64 - SINK_HEADER_BYTES;
 
@@ -440,7 +447,8 @@ impl WavSink {
             file,
             format,
             frames: 0,
-            bytes: Vec::with_capacity(1 << 16),
+            bytes: Vec::with_capacity(SINK_FLUSH_BYTES + SINK_CHUNK_FRAMES * 8),
+            file_bytes: SINK_HEADER_BYTES,
         })
     }
 
@@ -459,39 +467,37 @@ impl WavSink {
                 error: hound::Error::TooWide,
             });
         }
-        // One pass per format over a buffer of the final size (no per-sample branching or
-        // growth), so a render with many stems spends little time here.
-        let width = self.format.bits() as usize / 8;
-        self.bytes.clear();
-        self.bytes.resize(n * 2 * width, 0);
-        let frames = self.bytes.chunks_exact_mut(2 * width);
-        let input = left[..n].iter().zip(&right[..n]);
-        match self.format {
-            WavFormat::S16 => {
-                for (out, (&l, &r)) in frames.zip(input) {
-                    out[..2].copy_from_slice(&(quantise(l, 32767.0) as i16).to_le_bytes());
-                    out[2..].copy_from_slice(&(quantise(r, 32767.0) as i16).to_le_bytes());
-                }
-            }
-            WavFormat::S24 => {
-                for (out, (&l, &r)) in frames.zip(input) {
-                    out[..3].copy_from_slice(&quantise(l, 8_388_607.0).to_le_bytes()[..3]);
-                    out[3..].copy_from_slice(&quantise(r, 8_388_607.0).to_le_bytes()[..3]);
-                }
-            }
-            WavFormat::F32 => {
-                let clean = |x: f32| if x.is_nan() { 0.0 } else { x };
-                for (out, (&l, &r)) in frames.zip(input) {
-                    out[..4].copy_from_slice(&clean(l).to_le_bytes());
-                    out[4..].copy_from_slice(&clean(r).to_le_bytes());
-                }
-            }
+        encode(self.format, &left[..n], &right[..n], &mut self.bytes);
+        if self.bytes.len() >= SINK_FLUSH_BYTES {
+            self.flush_bytes()?;
         }
+        self.frames += n as u64;
+        Ok(())
+    }
+
+    /// Hands the converted samples to the file: one large write, which bypasses the file's own
+    /// buffer.
+    fn flush_bytes(&mut self) -> Result<(), WavError> {
         self.file
             .write_all(&self.bytes)
             .map_err(|error| sink_io(&self.file, error))?;
-        self.frames += n as u64;
+        self.file_bytes += self.bytes.len() as u64;
+        self.bytes.clear();
         Ok(())
+    }
+
+    /// Bytes written to the file so far (samples still being collected excluded), the extent
+    /// that [`Writeback::push`] may start writing to the disk.
+    pub fn file_bytes(&self) -> u64 {
+        self.file_bytes
+    }
+
+    /// A handle for starting, from another thread, the disk writes of what is already in the file
+    /// while the render goes on, so that the sync in [`WavSink::finish`] finds most of the data on
+    /// the disk and waits less. It changes nothing about what `finish` guarantees.
+    pub fn writeback(&mut self) -> Result<Writeback, WavError> {
+        let file = self.file.clone_handle()?;
+        Ok(Writeback { file, pushed: 0 })
     }
 
     /// Frames written so far.
@@ -500,7 +506,8 @@ impl WavSink {
     }
 
     /// Writes the final sizes into the header and atomically moves the file into place.
-    pub fn finish(self) -> Result<(), WavError> {
+    pub fn finish(mut self) -> Result<(), WavError> {
+        self.flush_bytes()?;
         let WavSink {
             mut file,
             format,
@@ -520,6 +527,25 @@ impl WavSink {
         patch(&mut file).map_err(|error| sink_io(&file, error))?;
         file.commit()?;
         Ok(())
+    }
+}
+
+/// See [`WavSink::writeback`].
+#[derive(Debug)]
+pub struct Writeback {
+    file: File,
+    pushed: u64,
+}
+
+impl Writeback {
+    /// Starts writing the file's bytes up to `upto` ([`WavSink::file_bytes`]) to the disk, without
+    /// waiting; bytes pushed before are not pushed again. Best effort (errors show at the sink's
+    /// sync); on systems other than Linux it does nothing.
+    pub fn push(&mut self, upto: u64) {
+        if upto > self.pushed {
+            super::atomic::start_writeback(&self.file, self.pushed, upto - self.pushed);
+            self.pushed = upto;
+        }
     }
 }
 
@@ -561,13 +587,94 @@ fn sink_header(rate: u32, format: WavFormat, data_bytes: u64) -> [u8; SINK_HEADE
     out
 }
 
+/// Appends `left` and `right` (equally long) to `out` as interleaved little-endian samples in
+/// `format`. Two steps per chunk of [`SINK_CHUNK_FRAMES`]: quantise each channel into an array
+/// (element by element, so the compiler turns it into vector instructions), then pack the frames
+/// into bytes with whole-word stores (two 24-bit frames are three 32-bit words).
+fn encode(format: WavFormat, left: &[f32], right: &[f32], out: &mut Vec<u8>) {
+    let width = format.bits() as usize / 8;
+    let start = out.len();
+    out.resize(start + left.len() * 2 * width, 0);
+    let bytes = &mut out[start..];
+    let (mut ql, mut qr) = ([0i32; SINK_CHUNK_FRAMES], [0i32; SINK_CHUNK_FRAMES]);
+    let chunks = left
+        .chunks(SINK_CHUNK_FRAMES)
+        .zip(right.chunks(SINK_CHUNK_FRAMES));
+    let mut at = 0;
+    for (l, r) in chunks {
+        let n = l.len();
+        let dst = &mut bytes[at..at + n * 2 * width];
+        at += dst.len();
+        let full = match format {
+            WavFormat::S16 => 32767.0,
+            WavFormat::S24 => 8_388_607.0,
+            WavFormat::F32 => {
+                let clean = |x: f32| if x.is_nan() { 0.0 } else { x };
+                for (o, (&a, &b)) in dst.chunks_exact_mut(8).zip(l.iter().zip(r)) {
+                    let w = u64::from(clean(a).to_bits()) | u64::from(clean(b).to_bits()) << 32;
+                    o.copy_from_slice(&w.to_le_bytes());
+                }
+                continue;
+            }
+        };
+        quantise_into(&mut ql[..n], l, full);
+        quantise_into(&mut qr[..n], r, full);
+        let (ql, qr) = (&ql[..n], &qr[..n]);
+        if format == WavFormat::S16 {
+            for (o, (&a, &b)) in dst.chunks_exact_mut(4).zip(ql.iter().zip(qr)) {
+                let w = u32::from(a as u16) | u32::from(b as u16) << 16;
+                o.copy_from_slice(&w.to_le_bytes());
+            }
+            continue;
+        }
+        // 24 bits: frames (a, b) and (c, d) become the words a|b<<24, b>>8|c<<16, c>>16|d<<8.
+        let mut pairs = dst.chunks_exact_mut(12);
+        let (l2, r2) = (ql.chunks_exact(2), qr.chunks_exact(2));
+        for (o, (lp, rp)) in (&mut pairs).zip(l2.zip(r2)) {
+            let (a, b, c, d) = (lp[0] as u32, rp[0] as u32, lp[1] as u32, rp[1] as u32);
+            let w0 = (a & 0xFF_FFFF) | b << 24;
+            let w1 = (b >> 8 & 0xFFFF) | c << 16;
+            let w2 = (c >> 16 & 0xFF) | d << 8;
+            o[..4].copy_from_slice(&w0.to_le_bytes());
+            o[4..8].copy_from_slice(&w1.to_le_bytes());
+            o[8..].copy_from_slice(&w2.to_le_bytes());
+        }
+        let rest = pairs.into_remainder();
+        if rest.len() == 6 {
+            rest[..3].copy_from_slice(&ql[n - 1].to_le_bytes()[..3]);
+            rest[3..].copy_from_slice(&qr[n - 1].to_le_bytes()[..3]);
+        }
+    }
+}
+
+/// [`quantise`] over a slice.
+fn quantise_into(out: &mut [i32], x: &[f32], full: f32) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = quantise(v, full);
+    }
+}
+
+/// `clamp(round(x × full), −full − 1, full)` for `full` up to 2²³ − 1, NaN giving 0.
+#[inline(always)]
+#[allow(unsafe_code)]
 fn quantise(x: f32, full: f32) -> i32 {
     // Round half away from zero, like f32::round, without the libm call that the baseline
-    // x86-64 target needs for it; the float-to-int cast saturates and maps NaN to 0.
-    // Branch-free: ±0.5 by the sign, then truncation toward zero (−0.0 gets −0.5 and still 0).
+    // x86-64 target needs for it: ±0.5 by the sign, then truncation toward zero (−0.0 gets −0.5
+    // and still 0). The clamp comes before the truncation (its bounds are whole numbers, so the
+    // result is the same as clamping after it) and NaN becomes 0 by hand, so the conversion has
+    // nothing left to saturate: a saturating `as` cast would compile to one scalar conversion and
+    // three comparisons per sample, the unchecked one to a vector instruction for four samples.
+    debug_assert!((1.0..=8_388_607.0).contains(&full));
     let v = x * full;
-    let r = (v + 0.5f32.copysign(v)) as i32;
-    r.clamp(-(full as i32) - 1, full as i32)
+    let t = v + 0.5f32.copysign(v);
+    let t = if t.is_nan() {
+        0.0
+    } else {
+        t.clamp(-full - 1.0, full)
+    };
+    // SAFETY: `t` is finite (NaN was replaced, ±inf clamped) and within −2²³ ..= 2²³ − 1, so its
+    // truncation is representable as an i32.
+    unsafe { t.to_int_unchecked::<i32>() }
 }
 
 #[cfg(test)]
@@ -703,6 +810,54 @@ mod tests {
                     assert_eq!(v, vec![1.0, 0.0, -1.0, -2.0, 2.0, 0.0, 0.5, -0.25]);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn block_conversion_matches_the_per_sample_formula() {
+        // The reference: round half away from zero with a saturating cast, then clamp.
+        fn reference(x: f32, full: f32) -> i32 {
+            let v = x * full;
+            ((v + 0.5f32.copysign(v)) as i32).clamp(-(full as i32) - 1, full as i32)
+        }
+        let mut rng = crate::dsp::rng::Rng::new(7);
+        let mut values: Vec<f32> = vec![
+            0.0,
+            -0.0,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+        ];
+        for full in [32767.0f32, 8_388_607.0] {
+            for k in [0.5f32, 1.5, 2.5, 100.5, 8_388_606.5] {
+                for d in [-1.0, 0.0, 1.0] {
+                    let half = f32::from_bits(((k / full).to_bits() as i32 + d as i32) as u32);
+                    values.extend([half, -half]);
+                }
+            }
+        }
+        // An odd count longer than a conversion chunk: the pair and single-frame paths both run.
+        while values.len() < 2 * SINK_CHUNK_FRAMES + 77 {
+            values.push((rng.unit() * 2.0 - 1.0) * 1.2);
+        }
+        let (l, r): (Vec<f32>, Vec<f32>) = (values.clone(), values.iter().rev().copied().collect());
+        for (format, full) in [(WavFormat::S16, 32767.0), (WavFormat::S24, 8_388_607.0)] {
+            let mut bytes = Vec::new();
+            encode(format, &l, &r, &mut bytes);
+            let width = format.bits() as usize / 8;
+            let mut want = Vec::new();
+            for (&a, &b) in l.iter().zip(&r) {
+                want.extend_from_slice(&reference(a, full).to_le_bytes()[..width]);
+                want.extend_from_slice(&reference(b, full).to_le_bytes()[..width]);
+            }
+            assert_eq!(bytes, want, "{}", format.name());
         }
     }
 

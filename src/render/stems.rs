@@ -121,7 +121,7 @@ pub fn render_stems(
         sources: files[..master].iter().map(|f| f.1).collect(),
         writer: Writer::start(stem_sinks, (0..master).map(dither_for).collect(), fmt),
         pending: vec![(Vec::new(), Vec::new()); master],
-        written: vec![0; master],
+        written: 0,
     };
     let pass = super::run_pass(
         song,
@@ -132,17 +132,7 @@ pub fn render_stems(
         Some(&mut tap),
         &mut |d, t| progress((passes - 1) * t + d, passes * t),
     )?;
-    // Every stem as long as the master.
-    let z = vec![0.0f32; BLOCK_FRAMES];
-    for k in 0..master {
-        let mut short = pass.frames.saturating_sub(tap.written[k]) as usize;
-        while short > 0 {
-            let n = short.min(BLOCK_FRAMES);
-            tap.writer.send(k, &z[..n], &z[..n]);
-            short -= n;
-        }
-    }
-    let mut sinks = tap.writer.finish()?;
+    let mut sinks = tap.finish(pass.frames)?;
     sinks.push(master_sink);
     // Each file is flushed to disk and renamed into place; the flushes wait on the disk, so they
     // run side by side.
@@ -165,14 +155,20 @@ pub fn render_stems(
     })
 }
 
+/// Frames of every stem the tap collects before handing them to the writer together: one
+/// message (and one wake-up of the writer) per 170 ms of audio at 48 kHz instead of one per stem
+/// and block.
+const BATCH_FRAMES: usize = 8192;
+
 /// The stems' side of a pass. The master output lags the engine by the mastering stage's
 /// look-ahead, so the stems wait in `pending` and are written only as far as the master has come:
-/// every file starts at time zero.
+/// every file starts at time zero. Every stem's `pending` holds the same number of frames.
 struct Tap {
     sources: Vec<usize>,
     writer: Writer,
     pending: Vec<(Vec<f32>, Vec<f32>)>,
-    written: Vec<u64>,
+    /// Frames of every stem handed to the writer.
+    written: u64,
 }
 
 impl super::StemTap for Tap {
@@ -184,24 +180,59 @@ impl super::StemTap for Tap {
                     p.1.extend_from_slice(b);
                 }
                 None => {
-                    p.0.extend(std::iter::repeat_n(0.0, frames));
-                    p.1.extend(std::iter::repeat_n(0.0, frames));
+                    p.0.resize(p.0.len() + frames, 0.0);
+                    p.1.resize(p.1.len() + frames, 0.0);
                 }
             }
         }
     }
 
     fn master_at(&mut self, frames: u64) {
-        for (k, p) in self.pending.iter_mut().enumerate() {
-            let take = ((frames - self.written[k]) as usize).min(p.0.len());
-            for chunk in (0..take).step_by(BLOCK_FRAMES) {
-                let to = (chunk + BLOCK_FRAMES).min(take);
-                self.writer.send(k, &p.0[chunk..to], &p.1[chunk..to]);
-            }
-            self.written[k] += take as u64;
-            p.0.drain(..take);
-            p.1.drain(..take);
+        if frames - self.written >= BATCH_FRAMES as u64 {
+            self.send(frames);
         }
+    }
+}
+
+impl Tap {
+    /// Hands the writer every stem up to the master's `frames` (at most what is pending).
+    fn send(&mut self, frames: u64) {
+        let ready = self.pending.first().map_or(0, |p| p.0.len());
+        let take = ((frames - self.written) as usize).min(ready);
+        if take == 0 {
+            return;
+        }
+        // The pending buffers themselves go to the writer; the few frames past the master (the
+        // look-ahead) move to fresh buffers, which come back from the writer for reuse.
+        let mut batch = self.writer.spare(self.pending.len());
+        for (p, b) in self.pending.iter_mut().zip(batch.iter_mut()) {
+            for (pc, bc) in [(&mut p.0, &mut b.0), (&mut p.1, &mut b.1)] {
+                bc.clear();
+                bc.extend_from_slice(&pc[take..]);
+                pc.truncate(take);
+                std::mem::swap(pc, bc);
+            }
+        }
+        self.writer.send(batch);
+        self.written += take as u64;
+    }
+
+    /// Writes the stems up to the master's `frames` (padding with silence should the engine's side
+    /// be short) and returns the sinks once the writer is done.
+    fn finish(mut self, frames: u64) -> Result<Vec<WavSink>, format::WavError> {
+        self.send(frames);
+        let short = frames.saturating_sub(self.written) as usize;
+        if short > 0 {
+            let mut batch = self.writer.spare(self.pending.len());
+            for b in batch.iter_mut() {
+                for c in [&mut b.0, &mut b.1] {
+                    c.clear();
+                    c.resize(short, 0.0);
+                }
+            }
+            self.writer.send(batch);
+        }
+        self.writer.finish()
     }
 }
 
@@ -212,30 +243,36 @@ fn writer_failed() -> format::WavError {
     }
 }
 
-type StemBlock = (usize, Vec<f32>, Vec<f32>);
+/// The frames of every stem, in stem order, all equally long.
+type Batch = Vec<(Vec<f32>, Vec<f32>)>;
 
-/// The stem files' writer: converts and writes blocks on its own thread, so that the engine's
+/// The stem files' writer: converts and writes batches on its own thread, so that the engine's
 /// thread only renders (writing a dozen files costs more than rendering them).
 struct Writer {
-    tx: Option<std::sync::mpsc::SyncSender<StemBlock>>,
-    spare: std::sync::mpsc::Receiver<(Vec<f32>, Vec<f32>)>,
+    tx: Option<std::sync::mpsc::SyncSender<Batch>>,
+    spare: std::sync::mpsc::Receiver<Batch>,
     handle: Option<std::thread::JoinHandle<Result<Vec<WavSink>, format::WavError>>>,
 }
 
 impl Writer {
     fn start(mut sinks: Vec<WavSink>, mut dither: Vec<Dither>, fmt: SampleFormat) -> Writer {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<StemBlock>(256);
-        let (back, spare) = std::sync::mpsc::sync_channel(512);
+        // Two batches queued (about 0.7 MB each for a dozen stems) keep the engine from waiting
+        // on the writer's moments in the kernel.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let (back, spare) = std::sync::mpsc::sync_channel(4);
+        let mut pusher = Pusher::start(&mut sinks);
         let handle = std::thread::Builder::new()
             .name("ttrack-stems".into())
             .spawn(move || {
                 let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
-                while let Ok((k, l, r)) = rx.recv() {
-                    if let (Some(sink), Some(d)) = (sinks.get_mut(k), dither.get_mut(k)) {
-                        super::write_dithered(sink, &l, &r, fmt, d, &mut dl, &mut dr)?;
+                while let Ok(batch) = rx.recv() {
+                    for ((sink, d), (l, r)) in sinks.iter_mut().zip(&mut dither).zip(&batch) {
+                        super::write_dithered(sink, l, r, fmt, d, &mut dl, &mut dr)?;
                     }
-                    let _ = back.try_send((l, r));
+                    let _ = back.try_send(batch);
+                    pusher.written(&sinks);
                 }
+                pusher.finish();
                 Ok(sinks)
             })
             .ok();
@@ -246,25 +283,89 @@ impl Writer {
         }
     }
 
-    /// Queues a block for stem `k` (copied); a failed writer is noticed at [`Writer::finish`].
-    fn send(&mut self, k: usize, l: &[f32], r: &[f32]) {
+    /// A batch of `stems` buffers to fill: one the writer is done with, or a new one.
+    fn spare(&mut self, stems: usize) -> Batch {
+        let mut b = self.spare.try_recv().unwrap_or_default();
+        b.resize_with(stems, Default::default);
+        b
+    }
+
+    /// Queues a batch; a failed writer is noticed at [`Writer::finish`].
+    fn send(&mut self, batch: Batch) {
         let Some(tx) = &self.tx else { return };
-        let (mut bl, mut br) = self.spare.try_recv().unwrap_or_default();
-        bl.clear();
-        br.clear();
-        bl.extend_from_slice(l);
-        br.extend_from_slice(r);
-        if tx.send((k, bl, br)).is_err() {
+        if tx.send(batch).is_err() {
             self.tx = None;
         }
     }
 
-    /// Waits for every block to be written; returns the sinks, or the first write error.
+    /// Waits for every batch to be written; returns the sinks, or the first write error.
     fn finish(mut self) -> Result<Vec<WavSink>, format::WavError> {
         self.tx = None;
         match self.handle.take() {
             Some(h) => h.join().unwrap_or_else(|_| Err(writer_failed())),
             None => Err(writer_failed()),
+        }
+    }
+}
+
+/// Bytes of a stem file between two pushes to the disk (about 1.8 s of s24 audio at 48 kHz).
+const PUSH_BYTES: u64 = 512 << 10;
+
+/// Starts the disk writes of the stem files on its own thread while the render goes on
+/// ([`format::Writeback`]), so the disk works during the render instead of only in the final syncs
+/// of [`WavSink::finish`], which then have little left to wait for. Starting the writes can itself
+/// wait (for room in the disk's queue), which is why the writer thread does not do it.
+struct Pusher {
+    tx: Option<std::sync::mpsc::SyncSender<(usize, u64)>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+    /// Per stem file, the extent last asked for.
+    asked: Vec<u64>,
+}
+
+impl Pusher {
+    fn start(sinks: &mut [WavSink]) -> Pusher {
+        let mut files: Vec<Option<format::Writeback>> =
+            sinks.iter_mut().map(|s| s.writeback().ok()).collect();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, u64)>(64);
+        // Pushing does nothing elsewhere (see `Writeback::push`): no thread then.
+        let handle = cfg!(target_os = "linux")
+            .then(|| {
+                std::thread::Builder::new()
+                    .name("ttrack-stems-push".into())
+                    .spawn(move || {
+                        while let Ok((k, upto)) = rx.recv() {
+                            if let Some(Some(f)) = files.get_mut(k) {
+                                f.push(upto);
+                            }
+                        }
+                    })
+                    .ok()
+            })
+            .flatten();
+        Pusher {
+            tx: handle.is_some().then_some(tx),
+            handle,
+            asked: vec![0; sinks.len()],
+        }
+    }
+
+    /// Asks for the files that grew by [`PUSH_BYTES`] since their last push to be pushed (a
+    /// request that finds the queue full waits for the next call).
+    fn written(&mut self, sinks: &[WavSink]) {
+        let Some(tx) = &self.tx else { return };
+        for (k, (sink, asked)) in sinks.iter().zip(&mut self.asked).enumerate() {
+            let bytes = sink.file_bytes();
+            if bytes - *asked >= PUSH_BYTES && tx.try_send((k, bytes)).is_ok() {
+                *asked = bytes;
+            }
+        }
+    }
+
+    /// Lets the pushes under way finish.
+    fn finish(mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
         }
     }
 }
