@@ -120,6 +120,9 @@ pub const MIDI_RING_CAPACITY: usize = 1024;
 pub const MAX_PENDING_MIDI: usize = 256;
 /// Rows of history kept to place a frame of the recent past in the song.
 pub const ROW_HISTORY: usize = 256;
+/// Device periods remembered with their frame time, to place a moment given in frame time even
+/// when the host skipped cycles since (JACK after an xrun).
+pub const PERIOD_HISTORY: usize = 1024;
 /// Reports kept in the engine while the report ring is full.
 const REPORT_BACKLOG: usize = 64;
 
@@ -250,6 +253,11 @@ pub(super) struct MidiState {
     prev_period_nanos: Option<u64>,
     /// A [`super::Command::Locate`] to answer at the next period.
     pub(super) locate: Option<(u32, Moment)>,
+    /// Recent periods: (host frame time, engine output frame) of their first frame, signed
+    /// (a period before a play start lies before the new run's frame 0).
+    periods: Box<[(u32, i64)]>,
+    periods_head: usize,
+    periods_len: usize,
     latency: u32,
     thru_track: u8,
     thru_slot: u8,
@@ -290,6 +298,9 @@ impl MidiState {
             period: None,
             prev_period_nanos: None,
             locate: None,
+            periods: vec![(0, 0); PERIOD_HISTORY].into_boxed_slice(),
+            periods_head: 0,
+            periods_len: 0,
             latency: 0,
             thru_track: 0,
             thru_slot: 1,
@@ -380,7 +391,32 @@ impl MidiState {
         for p in self.pending[..self.pending_len].iter_mut() {
             p.frame = p.frame.saturating_sub(out_frame) + preroll;
         }
+        for k in 0..self.periods_len {
+            let i = (self.periods_head + self.periods.len() - 1 - k) % self.periods.len();
+            self.periods[i].1 = self.periods[i].1 - out_frame as i64 + preroll as i64;
+        }
         self.rows_len = 0;
+    }
+
+    /// Remembers that the period starting at host frame time `ft` starts at engine frame `base`.
+    fn push_period(&mut self, ft: u32, base: u64) {
+        self.periods[self.periods_head] = (ft, base as i64);
+        self.periods_head = (self.periods_head + 1) % self.periods.len();
+        self.periods_len = (self.periods_len + 1).min(self.periods.len());
+    }
+
+    /// The engine frame of host frame time `t`: from the newest remembered period that starts
+    /// at or before it (exact across skipped cycles), else from `(now, base)`.
+    fn frame_of_time(&self, t: u32, now: u32, base: u64) -> i64 {
+        let n = self.periods.len();
+        for k in 0..self.periods_len {
+            let (ft, b) = self.periods[(self.periods_head + n - 1 - k) % n];
+            let d = t.wrapping_sub(ft) as i32;
+            if d >= 0 {
+                return b + i64::from(d);
+            }
+        }
+        base as i64 + i64::from(t.wrapping_sub(now) as i32)
     }
 
     /// Where engine frame `frame` fell: in a row, before the first row of a run that started
@@ -502,6 +538,9 @@ impl Engine {
         let base = self.out_frame();
         let rate = self.song.rate as u64;
         if let Some(clock) = self.midi.period.take() {
+            if let Some(ft) = clock.frame_time {
+                self.midi.push_period(ft, base);
+            }
             if let Some((id, at)) = self.midi.locate.take() {
                 self.answer_locate(id, at, base, &clock);
             }
@@ -568,8 +607,11 @@ impl Engine {
     fn answer_locate(&mut self, id: u32, at: Moment, base: u64, clock: &PeriodClock) {
         let rate = i128::from(self.song.rate);
         let df = match (at, clock.frame_time) {
-            // Exact: the host's own frame counter (wrapping, 32 bits).
-            (Moment::FrameTime(t), Some(now)) => i128::from(t.wrapping_sub(now) as i32),
+            // Exact: the host's own frame counter (wrapping, 32 bits), through the period that
+            // held the moment.
+            (Moment::FrameTime(t), Some(now)) => {
+                i128::from(self.midi.frame_of_time(t, now, base)) - i128::from(base)
+            }
             (Moment::FrameTime(_), None) => {
                 if let Some(link) = self.link.as_mut() {
                     let located = Located::Unknown;
