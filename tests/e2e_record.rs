@@ -227,7 +227,9 @@ fn start_jackd(name: &str) -> Option<Jackd> {
     if !prerequisite(installed, "jackd (Debian jackd2) is not installed") {
         return None;
     }
-    Some(common::jack::start(name, 256))
+    // 1024-frame periods: with shorter ones the dummy server on a small shared machine has xruns,
+    // after which JACK's frame time (the feeder's code) may step back.
+    Some(common::jack::start(name, 1024))
 }
 
 /// What a take of the feeder's signal holds: JACK times of its first and last frame, and the
