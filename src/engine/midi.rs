@@ -606,28 +606,25 @@ impl Engine {
     /// MIDI event: the output latency and the look-ahead earlier.
     fn answer_locate(&mut self, id: u32, at: Moment, base: u64, clock: &PeriodClock) {
         let rate = i128::from(self.song.rate);
+        // The moment's engine frame, relative to this period's first.
         let df = match (at, clock.frame_time) {
             // Exact: the host's own frame counter (wrapping, 32 bits), through the period that
             // held the moment.
             (Moment::FrameTime(t), Some(now)) => {
-                i128::from(self.midi.frame_of_time(t, now, base)) - i128::from(base)
+                Some(i128::from(self.midi.frame_of_time(t, now, base)) - i128::from(base))
             }
-            (Moment::FrameTime(_), None) => {
-                if let Some(link) = self.link.as_mut() {
-                    let located = Located::Unknown;
-                    link.send_report(Report::Located(LocateReport { id, located }));
-                }
-                return;
-            }
+            (Moment::FrameTime(_), None) => None,
             (Moment::Nanos(nanos), _) => {
                 let dn = i128::from(nanos) - i128::from(clock.now_nanos);
                 // Rounded to the nearest frame, also for moments before the period.
-                (dn * rate * 2 + 1_000_000_000).div_euclid(2_000_000_000)
+                Some((dn * rate * 2 + 1_000_000_000).div_euclid(2_000_000_000))
             }
         };
-        let heard = i128::from(self.midi.latency) + i128::from(self.latency_frames());
-        let frame = (i128::from(base) + df - heard).clamp(i64::MIN as i128, i64::MAX as i128);
-        let located = self.midi.locate_frame(frame as i64);
+        let located = df.map_or(Located::Unknown, |df| {
+            let heard = i128::from(self.midi.latency) + i128::from(self.latency_frames());
+            let frame = (i128::from(base) + df - heard).clamp(i64::MIN as i128, i64::MAX as i128);
+            self.midi.locate_frame(frame as i64)
+        });
         if let Some(link) = self.link.as_mut() {
             // A lost answer is asked again by the UI.
             link.send_report(Report::Located(LocateReport { id, located }));

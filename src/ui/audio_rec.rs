@@ -123,10 +123,10 @@ pub struct Placement {
     pub cut: f64,
 }
 
-/// Where a take whose first frame was heard at `located` starts, in a pattern of `rows` rows:
-/// at the next delay step at or after that moment (or at the song's start), with what comes
-/// before it cut.
-pub fn placement(located: &Located, rows: u16) -> Option<Placement> {
+/// Where a take whose first frame was heard at `located` starts (`rows(p)`: the row count of
+/// pattern `p`): at the next delay step at or after that moment (or at the song's start), with
+/// what comes before it cut.
+pub fn placement(located: &Located, rows: impl Fn(u16) -> u16) -> Option<Placement> {
     match *located {
         Located::Unknown => None,
         Located::Before { frames, start } => Some(Placement {
@@ -149,7 +149,7 @@ pub fn placement(located: &Located, rows: u16) -> Option<Placement> {
             let step = (x * 256.0 / rf).ceil();
             let (row, delay) = if step < 256.0 {
                 (row, step as u8)
-            } else if row + 1 < rows {
+            } else if row + 1 < rows(pattern) {
                 (row + 1, 0)
             } else {
                 (row, 255)
@@ -464,7 +464,7 @@ impl App {
         let place = p
             .located
             .as_ref()
-            .and_then(|l| placement(l, rows(&self.song, l_pattern(l))));
+            .and_then(|l| placement(l, |pat| rows(&self.song, pat)));
         // Cut what lies before the note's start (at the take's own rate).
         let mut cut = 0u64;
         if let Some(pl) = place {
@@ -570,14 +570,6 @@ impl App {
     }
 }
 
-fn l_pattern(l: &Located) -> u16 {
-    match l {
-        Located::At(p) => p.pattern,
-        Located::Before { start, .. } => start.pattern,
-        Located::Unknown => 0,
-    }
-}
-
 /// The question to send now, if the take's first frame is in and no answer came lately: in the
 /// host's frame time when it has one (exact), else on the clock.
 fn ask_due(
@@ -665,18 +657,18 @@ mod tests {
     #[test]
     fn a_take_starts_at_the_next_delay_step_with_the_frames_before_it_cut() {
         // 5760 frames a row: a delay step is 22.5 frames.
-        let p = placement(&at(3, 100, 5760.0), 64).unwrap();
+        let p = placement(&at(3, 100, 5760.0), |_| 64).unwrap();
         assert_eq!((p.order, p.pattern, p.row, p.delay), (1, 2, 3, 5));
         assert!((p.cut - 12.5).abs() < 1e-9, "{}", p.cut);
         // On a step: nothing cut.
-        let p = placement(&at(3, 0, 5760.0), 64).unwrap();
+        let p = placement(&at(3, 0, 5760.0), |_| 64).unwrap();
         assert_eq!((p.row, p.delay, p.cut), (3, 0, 0.0));
         // Past the last step: the next row.
-        let p = placement(&at(3, 5750, 5760.0), 64).unwrap();
+        let p = placement(&at(3, 5750, 5760.0), |_| 64).unwrap();
         assert_eq!((p.row, p.delay), (4, 0));
         assert!((p.cut - 10.0).abs() < 1e-9);
         // ... unless the pattern ends: the last step, nothing cut.
-        let p = placement(&at(63, 5750, 5760.0), 64).unwrap();
+        let p = placement(&at(63, 5750, 5760.0), |_| 64).unwrap();
         assert_eq!((p.row, p.delay, p.cut), (63, 255, 0.0));
         // Before the song: at its start, the frames before cut.
         let start = SongPos {
@@ -685,8 +677,8 @@ mod tests {
             row: 4,
             ..SongPos::default()
         };
-        let p = placement(&Located::Before { frames: 900, start }, 64).unwrap();
+        let p = placement(&Located::Before { frames: 900, start }, |_| 64).unwrap();
         assert_eq!((p.row, p.delay, p.cut), (4, 0, 900.0));
-        assert_eq!(placement(&Located::Unknown, 64), None);
+        assert_eq!(placement(&Located::Unknown, |_| 64), None);
     }
 }
