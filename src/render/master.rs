@@ -4,17 +4,16 @@
 //! The engine renders the song exactly as it plays live (mixer and master chain included). A
 //! normalised render then adds one stage the live path cannot have, because it needs the whole
 //! song first: a gain, found by measuring the integrated loudness (ITU-R BS.1770-4 / EBU R128,
-//! with the `ebur128` crate), followed by the same true-peak limiter the master bus uses, set to
+//! measured as the `ebur128` crate does, see `loudness`), followed by the same true-peak limiter the master bus uses, set to
 //! the ceiling. Because limiting lowers the loudness a little, the gain is found in two measuring
 //! passes and the third pass writes the file; the engine is deterministic, so every pass renders the
-//! same samples. Measuring runs on a second thread, fed block by block, so it costs little time.
+//! same samples. Measuring runs block by block on the rendering thread, as the song renders.
 
+use super::loudness::Meter;
 use super::true_peak::TruePeak;
 use crate::dsp::fx::limiter::LimiterProcessor;
 use crate::model::mix::Limiter;
 use serde::Serialize;
-use std::sync::mpsc;
-use std::thread;
 
 /// What the mastering stage of a render does.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -97,94 +96,51 @@ pub enum Measure {
     Full,
 }
 
-type Block = (Vec<f32>, Vec<f32>);
-
-/// Loudness measurement on its own thread: blocks go in, the figures come out at the end.
+/// The loudness measurement of a render: blocks go in, the figures come out at the end.
+///
+/// It runs on the rendering thread. It used to run on a second thread fed with copies of every
+/// block; with the meter in `loudness` costing a few percent of a render, handing blocks over
+/// (copies, wake-ups, context switches) cost more than it saved, and on one core it only added.
 pub struct Analyzer {
-    tx: Option<mpsc::SyncSender<Block>>,
-    spare: mpsc::Receiver<Block>,
-    worker: Option<thread::JoinHandle<Result<LoudnessReport, String>>>,
+    meter: Meter,
+    true_peak: Option<TruePeak>,
 }
 
 impl Analyzer {
     /// Starts measuring stereo audio at `rate`.
     pub fn start(rate: u32, what: Measure) -> Analyzer {
-        let (tx, rx) = mpsc::sync_channel::<Block>(16);
-        let (back_tx, spare) = mpsc::sync_channel::<Block>(32);
-        let worker = thread::Builder::new()
-            .name("ttrack-loudness".into())
-            .spawn(move || -> Result<LoudnessReport, String> {
-                use ebur128::{EbuR128, Mode};
-                let mode = match what {
-                    Measure::Integrated => Mode::I,
-                    Measure::Full => Mode::I | Mode::LRA | Mode::SAMPLE_PEAK,
-                };
-                let mut m = EbuR128::new(2, rate, mode).map_err(|e| e.to_string())?;
-                // The true peak is measured here rather than by ebur128: the same figures, for a
-                // fraction of the time (see `true_peak`).
-                let mut tp_meter = (what == Measure::Full).then(|| TruePeak::new(rate));
-                while let Ok((l, r)) = rx.recv() {
-                    m.add_frames_planar_f32(&[&l, &r])
-                        .map_err(|e| e.to_string())?;
-                    if let Some(t) = tp_meter.as_mut() {
-                        t.add(&l, &r);
-                    }
-                    // Hand the buffers back for reuse; if nobody wants them, drop them.
-                    let _ = back_tx.try_send((l, r));
-                }
-                let integrated = m.loudness_global().map_err(|e| e.to_string())?;
-                let mut rep = LoudnessReport {
-                    integrated_lufs: finite_db(integrated),
-                    ..LoudnessReport::default()
-                };
-                if what == Measure::Full {
-                    rep.range_lu = m.loudness_range().ok().and_then(finite_db);
-                    let sp = (0..2)
-                        .filter_map(|c| m.sample_peak(c).ok())
-                        .fold(0.0f64, f64::max);
-                    // As ebur128 reports it: never below the sample peak.
-                    let tp = (0..2)
-                        .filter_map(|c| {
-                            let sp = m.sample_peak(c).ok()?;
-                            let tp = tp_meter.as_ref().map_or(0.0, |t| t.peak(c as usize));
-                            Some(sp.max(tp as f64))
-                        })
-                        .fold(0.0f64, f64::max);
-                    rep.sample_peak_dbfs = lin_to_db(sp);
-                    rep.true_peak_dbtp = lin_to_db(tp);
-                }
-                Ok(rep)
-            })
-            .ok();
         Analyzer {
-            tx: Some(tx),
-            spare,
-            worker,
+            meter: Meter::new(rate),
+            true_peak: (what == Measure::Full).then(|| TruePeak::new(rate)),
         }
     }
 
-    /// Queues a block for measuring (copies it; waits only if the analyser is 16 blocks behind).
+    /// Measures a block.
     pub fn push(&mut self, l: &[f32], r: &[f32]) {
-        let Some(tx) = &self.tx else { return };
-        let (mut bl, mut br) = self.spare.try_recv().unwrap_or_default();
-        bl.clear();
-        br.clear();
-        bl.extend_from_slice(l);
-        br.extend_from_slice(r);
-        if tx.send((bl, br)).is_err() {
-            self.tx = None;
+        self.meter.add(l, r);
+        if let Some(t) = self.true_peak.as_mut() {
+            t.add(l, r);
         }
     }
 
-    /// Waits for the measurement to finish.
-    pub fn finish(mut self) -> Result<LoudnessReport, String> {
-        self.tx = None;
-        match self.worker.take() {
-            Some(w) => w
-                .join()
-                .unwrap_or_else(|_| Err("the loudness meter failed".into())),
-            None => Err("cannot start the loudness meter thread".into()),
+    /// The figures.
+    pub fn finish(self) -> LoudnessReport {
+        let mut rep = LoudnessReport {
+            integrated_lufs: finite_db(self.meter.integrated()),
+            ..LoudnessReport::default()
+        };
+        if let Some(t) = &self.true_peak {
+            let m = self.meter.result();
+            rep.range_lu = finite_db(m.range);
+            let sp = m.sample_peak[0].max(m.sample_peak[1]);
+            // As the ebur128 crate reports it: never below the sample peak.
+            let tp = (0..2)
+                .map(|c| m.sample_peak[c].max(t.peak(c) as f64))
+                .fold(0.0f64, f64::max);
+            rep.sample_peak_dbfs = lin_to_db(sp);
+            rep.true_peak_dbtp = lin_to_db(tp);
         }
+        rep
     }
 }
 

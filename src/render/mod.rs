@@ -10,6 +10,7 @@ use std::path::Path;
 use thiserror::Error;
 
 pub mod freeze;
+mod loudness;
 pub mod master;
 pub mod stems;
 mod true_peak;
@@ -72,9 +73,6 @@ pub enum RenderError {
         /// Why.
         error: std::io::Error,
     },
-    /// The loudness meter failed.
-    #[error("loudness measurement failed: {0}")]
-    Loudness(String),
 }
 
 /// Figures of a finished render.
@@ -445,7 +443,7 @@ pub(crate) fn run_pass(
         }
         progress(frames, total.max(frames));
     }
-    let mut loudness = analyzer.finish().map_err(RenderError::Loudness)?;
+    let mut loudness = analyzer.finish();
     loudness.limiter_db = fin.as_ref().map_or(0.0, |f| f.reduction_db as f64);
     Ok(Pass {
         frames,
