@@ -69,6 +69,41 @@ fn demo_songs_render_without_allocating() {
 }
 
 #[test]
+fn stems_are_kept_without_allocating() {
+    // A stem render's engine appends every stem to buffers reserved up front; the renderer
+    // drains them between blocks (here: every fourth block, outside the checked region).
+    let song = common::songs::busy_mixed(16);
+    let es = Box::new(EngineSong::from_model(&song, 48_000));
+    let range = PlayRange::song(&es);
+    let frames = ttrack::engine::song_length(&es, range, 48_000).frames;
+    let mut e = Engine::new(es);
+    e.enable_stems(4096);
+    e.play(range);
+    let block = 1000;
+    let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
+    let (mut done, mut mix_energy, mut allocations) = (0u64, 0.0f64, 0);
+    while done < frames {
+        reset_violation_count();
+        rt::process_block(&mut e, &mut l, &mut r);
+        allocations += violation_count();
+        done += block as u64;
+        if done.is_multiple_of(4 * block as u64) {
+            let store = e.stems_mut().expect("stems enabled");
+            let (ml, _) = &store.bufs[ttrack::engine::mixer::STEM_MIX];
+            assert_eq!(ml.len(), 4 * block, "the mix stem keeps every frame");
+            mix_energy += ml.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
+            for (a, b) in store.bufs.iter_mut() {
+                a.clear();
+                b.clear();
+            }
+        }
+    }
+    assert_eq!(allocations, 0, "allocations while keeping stems");
+    assert_eq!(e.stems_mut().expect("stems").dropped, 0);
+    assert!(mix_energy > 1.0, "the mix stem is silent ({mix_energy})");
+}
+
+#[test]
 fn engine_never_allocates_while_edits_stream_in() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};

@@ -85,7 +85,7 @@ pub struct Engine {
     frozen_order: usize,
     mix: MixStage,
     meters: Meters,
-    stem_out: Option<Box<StemBlock>>,
+    stem_out: Option<Box<StemStore>>,
     /// Frames still to render and drop after a play start (see [`Engine::latency_frames`]).
     preroll: u64,
     transport: Transport,
@@ -334,23 +334,22 @@ impl Engine {
             right[done..done + k].copy_from_slice(&cr[self.chunk_pos..self.chunk_pos + k]);
             if let (Some(out), Some(chunk)) = (self.stem_out.as_deref_mut(), self.mix.stem_chunk())
             {
-                let cap = out.capacity;
                 // Only the stems this song has: its tracks, its groups, the buses and the mix.
                 let (tracks, groups) = (self.song.tracks.len(), self.song.groups.len());
                 let wanted = (0..tracks)
                     .chain(mixer::STEM_GROUP..mixer::STEM_GROUP + groups)
                     .chain(mixer::STEM_REVERB..mixer::STEMS);
+                let span = self.chunk_pos..self.chunk_pos + k;
                 for s in wanted {
-                    let buf = &chunk.bufs[s];
-                    let (sl, sr) = buf.split_at(MAX_CHUNK);
-                    let o = &mut out.data[2 * s * cap..2 * (s + 1) * cap];
-                    let (ol, or) = o.split_at_mut(cap);
-                    let end = (done + k).min(cap);
-                    let from = done.min(end);
-                    ol[from..end]
-                        .copy_from_slice(&sl[self.chunk_pos..self.chunk_pos + (end - from)]);
-                    or[from..end]
-                        .copy_from_slice(&sr[self.chunk_pos..self.chunk_pos + (end - from)]);
+                    let (sl, sr) = chunk.bufs[s].split_at(MAX_CHUNK);
+                    let (ol, or) = &mut out.bufs[s];
+                    // Within the reserved capacity only: appending never allocates.
+                    let m = k
+                        .min(ol.capacity() - ol.len())
+                        .min(or.capacity() - or.len());
+                    ol.extend_from_slice(&sl[span.start..span.start + m]);
+                    or.extend_from_slice(&sr[span.start..span.start + m]);
+                    out.dropped += (k - m) as u64;
                 }
             }
             self.chunk_pos += k;
@@ -376,26 +375,22 @@ impl Engine {
         }
     }
 
-    /// Starts keeping the stems of every block (see [`mixer::StemChunk`]) for host blocks of up to
-    /// `max_block` frames; read them with [`Engine::stem`] after each `process`. Allocates: call it
-    /// before playing (renders only).
-    pub fn enable_stems(&mut self, max_block: usize) {
+    /// Starts keeping the stems (see [`mixer::StemChunk`]) of everything processed from now on,
+    /// appended to [`Engine::stems_mut`]'s buffers, `capacity` frames each, which the caller
+    /// drains. Allocates: call it before playing (renders only).
+    pub fn enable_stems(&mut self, capacity: usize) {
         self.mix.enable_stems();
-        self.stem_out = Some(Box::new(StemBlock {
-            capacity: max_block,
-            data: vec![0.0; 2 * mixer::STEMS * max_block].into_boxed_slice(),
+        self.stem_out = Some(Box::new(StemStore {
+            bufs: (0..mixer::STEMS)
+                .map(|_| (Vec::with_capacity(capacity), Vec::with_capacity(capacity)))
+                .collect(),
+            dropped: 0,
         }));
     }
 
-    /// Stem `index` (track, or [`mixer::STEM_REVERB`], [`mixer::STEM_DELAY`], [`mixer::STEM_MIX`])
-    /// of the last processed block, `frames` long: (left, right).
-    pub fn stem(&self, index: usize, frames: usize) -> Option<(&[f32], &[f32])> {
-        let out = self.stem_out.as_deref()?;
-        let cap = out.capacity;
-        let o = out.data.get(2 * index * cap..2 * (index + 1) * cap)?;
-        let (l, r) = o.split_at(cap);
-        let n = frames.min(cap);
-        Some((&l[..n], &r[..n]))
+    /// The stems kept so far (see [`Engine::enable_stems`]), to read and drain.
+    pub fn stems_mut(&mut self) -> Option<&mut StemStore> {
+        self.stem_out.as_deref_mut()
     }
 
     /// Connects the engine to the UI's rings (see [`link`]); from then on every `process` call
@@ -571,10 +566,13 @@ impl Engine {
     }
 }
 
-/// Host-block copies of the stems (planar stereo per stem, `capacity` frames each).
-struct StemBlock {
-    capacity: usize,
-    data: Box<[f32]>,
+/// The stems of a render (see [`Engine::enable_stems`]).
+pub struct StemStore {
+    /// Per stem index (track, group, bus or mix; see [`mixer::STEMS`]): left and right, every
+    /// frame processed since the caller last drained them. Stems the song lacks stay empty.
+    pub bufs: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Frames that did not fit (the caller drained too late); zero in a correct render.
+    pub dropped: u64,
 }
 
 /// Most synth voices filtered in one pass.

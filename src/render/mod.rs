@@ -120,16 +120,24 @@ pub struct Renderer {
 impl Renderer {
     /// A renderer of `song` over `opts`; checks the song and the range first.
     pub fn new(song: &Song, opts: RenderOptions) -> Result<Renderer, RenderError> {
-        Renderer::build(song, opts, false)
+        Renderer::build(song, opts, None)
     }
 
-    /// Like [`Renderer::new`], with the engine keeping every stem of each block (see
-    /// [`Engine::stem`]): the stems of a block line up with the block `next_block` returns.
-    pub fn with_stems(song: &Song, opts: RenderOptions) -> Result<Renderer, RenderError> {
-        Renderer::build(song, opts, true)
+    /// Like [`Renderer::new`], with the engine keeping every stem of what it renders, up to
+    /// `capacity` frames between drains (see [`Engine::enable_stems`]).
+    pub fn with_stems(
+        song: &Song,
+        opts: RenderOptions,
+        capacity: usize,
+    ) -> Result<Renderer, RenderError> {
+        Renderer::build(song, opts, Some(capacity))
     }
 
-    fn build(song: &Song, opts: RenderOptions, stems: bool) -> Result<Renderer, RenderError> {
+    fn build(
+        song: &Song,
+        opts: RenderOptions,
+        stems: Option<usize>,
+    ) -> Result<Renderer, RenderError> {
         crate::model::validate(song)?;
         if !(crate::model::limits::RATE_RANGE.0..=crate::model::limits::RATE_RANGE.1)
             .contains(&opts.rate)
@@ -149,8 +157,8 @@ impl Renderer {
         };
         let length = engine::song_length(&es, range, opts.rate);
         let mut engine = Engine::new(es);
-        if stems {
-            engine.enable_stems(BLOCK_FRAMES);
+        if let Some(capacity) = stems {
+            engine.enable_stems(capacity);
         }
         engine.play(range);
         Ok(Renderer {
@@ -168,6 +176,11 @@ impl Renderer {
     /// The engine, for tests that inspect it.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The engine, for a stem render that drains its stems.
+    pub(crate) fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
     }
 
     /// Renders the next block; returns `None` once the song and its tail are over. The slices are
@@ -363,12 +376,19 @@ pub(crate) fn write_dithered(
     Ok(())
 }
 
-/// What a pass hands a stem render along the way.
+/// What a pass hands a stem render along the way. The engine keeps the stems of what it renders
+/// (see [`Engine::enable_stems`]); the tap drains them.
 pub(crate) trait StemTap {
-    /// A block of `frames` frames left the engine (`None`: silence pushed after the end).
-    fn block(&mut self, engine: Option<&Engine>, frames: usize);
+    /// Stem capacity the engine needs between drains, in frames.
+    fn capacity(&self) -> usize;
+    /// A block of `frames` frames went through the pass: from the engine, or silence pushed after
+    /// the song's end (the engine's stems may then be short, or long when the song's last block
+    /// was cut).
+    fn block(&mut self, engine: &mut Engine, frames: usize);
     /// The master output now holds `frames` frames.
-    fn master_at(&mut self, frames: u64);
+    fn master_at(&mut self, engine: &mut Engine, frames: u64);
+    /// The pass is over: the master holds `frames` frames.
+    fn end(&mut self, engine: &mut Engine, frames: u64);
 }
 
 pub(crate) struct Pass {
@@ -391,8 +411,8 @@ pub(crate) fn run_pass(
     mut tap: Option<&mut dyn StemTap>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Pass, RenderError> {
-    let mut r = if tap.is_some() {
-        Renderer::with_stems(song, opts)?
+    let mut r = if let Some(t) = tap.as_deref() {
+        Renderer::with_stems(song, opts, t.capacity())?
     } else {
         Renderer::new(song, opts)?
     };
@@ -405,11 +425,11 @@ pub(crate) fn run_pass(
     let (mut frames, mut peak) = (0u64, 0.0f32);
     let mut tail = fin.as_ref().map_or(0, |f| f.tail_frames());
     loop {
-        let (n, from_engine) = match r.next_block() {
+        let n = match r.next_block() {
             Some((l, rr)) => {
                 bl[..l.len()].copy_from_slice(l);
                 br[..l.len()].copy_from_slice(rr);
-                (l.len(), true)
+                l.len()
             }
             None if tail > 0 => {
                 // Push the limiter's look-ahead out with silence.
@@ -417,12 +437,12 @@ pub(crate) fn run_pass(
                 tail -= n;
                 bl[..n].fill(0.0);
                 br[..n].fill(0.0);
-                (n, false)
+                n
             }
             None => break,
         };
         if let Some(t) = tap.as_deref_mut() {
-            t.block(from_engine.then(|| r.engine()), n);
+            t.block(r.engine_mut(), n);
         }
         let start = match &mut fin {
             Some(f) => f.process(&mut bl[..n], &mut br[..n]),
@@ -439,9 +459,12 @@ pub(crate) fn run_pass(
         }
         frames += l.len() as u64;
         if let Some(t) = tap.as_deref_mut() {
-            t.master_at(frames);
+            t.master_at(r.engine_mut(), frames);
         }
         progress(frames, total.max(frames));
+    }
+    if let Some(t) = tap {
+        t.end(r.engine_mut(), frames);
     }
     let mut loudness = analyzer.finish();
     loudness.limiter_db = fin.as_ref().map_or(0.0, |f| f.reduction_db as f64);

@@ -120,8 +120,9 @@ pub fn render_stems(
     let mut tap = Tap {
         sources: files[..master].iter().map(|f| f.1).collect(),
         writer: Writer::start(stem_sinks, (0..master).map(dither_for).collect(), fmt),
-        pending: vec![(Vec::new(), Vec::new()); master],
+        kept: 0,
         written: 0,
+        dropped: 0,
     };
     let pass = super::run_pass(
         song,
@@ -160,54 +161,82 @@ pub fn render_stems(
 /// and block.
 const BATCH_FRAMES: usize = 8192;
 
-/// The stems' side of a pass. The master output lags the engine by the mastering stage's
-/// look-ahead, so the stems wait in `pending` and are written only as far as the master has come:
-/// every file starts at time zero. Every stem's `pending` holds the same number of frames.
+/// Frames the engine keeps of every stem between two drains: a batch, what the master output
+/// lags behind the engine (the mastering stage's look-ahead, under 2 000 frames) and a block.
+const CAPACITY: usize = BATCH_FRAMES + 4 * BLOCK_FRAMES;
+
+/// The stems' side of a pass. The engine appends every stem of what it renders to its own
+/// buffers; the master output lags the engine by the mastering stage's look-ahead, so the tap
+/// hands the writer those buffers only as far as the master has come (every file starts at time
+/// zero), swapping in fresh ones that take the frames past it. The samples are copied once on
+/// their way from the mixer to the writer.
 struct Tap {
+    /// Engine stem index of each file.
     sources: Vec<usize>,
     writer: Writer,
-    pending: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Frames of every stem kept so far (the engine's buffers hold those not yet written).
+    kept: u64,
     /// Frames of every stem handed to the writer.
     written: u64,
+    /// Frames the engine had no room for (see `StemStore::dropped`).
+    dropped: u64,
 }
 
 impl super::StemTap for Tap {
-    fn block(&mut self, engine: Option<&Engine>, frames: usize) {
-        for (p, &src) in self.pending.iter_mut().zip(&self.sources) {
-            match engine.and_then(|e| e.stem(src, frames)) {
-                Some((a, b)) => {
-                    p.0.extend_from_slice(a);
-                    p.1.extend_from_slice(b);
-                }
-                None => {
-                    p.0.resize(p.0.len() + frames, 0.0);
-                    p.1.resize(p.1.len() + frames, 0.0);
-                }
+    fn capacity(&self) -> usize {
+        CAPACITY
+    }
+
+    fn block(&mut self, engine: &mut Engine, frames: usize) {
+        let Some(store) = engine.stems_mut() else {
+            return;
+        };
+        // Exactly the pass's frames: the engine rendered more when the song's last block was
+        // cut, and nothing for the silence pushed after the end.
+        let len = (self.kept - self.written) as usize + frames;
+        for &s in &self.sources {
+            if let Some((l, r)) = store.bufs.get_mut(s) {
+                l.resize(len, 0.0);
+                r.resize(len, 0.0);
             }
+        }
+        self.kept += frames as u64;
+    }
+
+    fn master_at(&mut self, engine: &mut Engine, frames: u64) {
+        if frames - self.written >= BATCH_FRAMES as u64 {
+            self.send(engine, frames);
         }
     }
 
-    fn master_at(&mut self, frames: u64) {
-        if frames - self.written >= BATCH_FRAMES as u64 {
-            self.send(frames);
+    fn end(&mut self, engine: &mut Engine, frames: u64) {
+        self.send(engine, frames);
+        if let Some(store) = engine.stems_mut() {
+            self.dropped = store.dropped;
         }
     }
 }
 
 impl Tap {
-    /// Hands the writer every stem up to the master's `frames` (at most what is pending).
-    fn send(&mut self, frames: u64) {
-        let ready = self.pending.first().map_or(0, |p| p.0.len());
-        let take = ((frames - self.written) as usize).min(ready);
+    /// Hands the writer every stem up to the master's `frames` (at most what is kept).
+    fn send(&mut self, engine: &mut Engine, frames: u64) {
+        let Some(store) = engine.stems_mut() else {
+            return;
+        };
+        let take = (frames.min(self.kept) - self.written) as usize;
         if take == 0 {
             return;
         }
-        // The pending buffers themselves go to the writer; the few frames past the master (the
+        // The engine's buffers themselves go to the writer; the few frames past the master (the
         // look-ahead) move to fresh buffers, which come back from the writer for reuse.
-        let mut batch = self.writer.spare(self.pending.len());
-        for (p, b) in self.pending.iter_mut().zip(batch.iter_mut()) {
+        let mut batch = self.writer.spare(self.sources.len());
+        for (&s, b) in self.sources.iter().zip(batch.iter_mut()) {
+            let Some(p) = store.bufs.get_mut(s) else {
+                continue;
+            };
             for (pc, bc) in [(&mut p.0, &mut b.0), (&mut p.1, &mut b.1)] {
                 bc.clear();
+                bc.reserve(CAPACITY);
                 bc.extend_from_slice(&pc[take..]);
                 pc.truncate(take);
                 std::mem::swap(pc, bc);
@@ -219,20 +248,30 @@ impl Tap {
 
     /// Writes the stems up to the master's `frames` (padding with silence should the engine's side
     /// be short) and returns the sinks once the writer is done.
-    fn finish(mut self, frames: u64) -> Result<Vec<WavSink>, format::WavError> {
-        self.send(frames);
+    fn finish(self, frames: u64) -> Result<Vec<WavSink>, format::WavError> {
         let short = frames.saturating_sub(self.written) as usize;
+        let mut writer = self.writer;
         if short > 0 {
-            let mut batch = self.writer.spare(self.pending.len());
+            let mut batch = writer.spare(self.sources.len());
             for b in batch.iter_mut() {
                 for c in [&mut b.0, &mut b.1] {
                     c.clear();
                     c.resize(short, 0.0);
                 }
             }
-            self.writer.send(batch);
+            writer.send(batch);
         }
-        self.writer.finish()
+        let sinks = writer.finish()?;
+        if self.dropped > 0 {
+            return Err(format::WavError::Io {
+                name: "the stems".into(),
+                error: std::io::Error::other(format!(
+                    "{} frames did not fit the engine's stem buffers",
+                    self.dropped
+                )),
+            });
+        }
+        Ok(sinks)
     }
 }
 
