@@ -552,8 +552,10 @@ impl Engine {
             }
         }
         self.active_len = kept;
-        for (t, state) in self.frozen.iter_mut().enumerate() {
-            if let (Some(f), Some(buf)) = (self.song.frozen(t), self.track_buf.get_mut(t)) {
+        // The song's tracks only (not all MAX_TRACKS states): this runs for every chunk.
+        let frozen = self.song.frozen.iter().zip(self.frozen.iter_mut());
+        for (t, (f, state)) in frozen.enumerate() {
+            if let (Some(f), Some(buf)) = (f, self.track_buf.get_mut(t)) {
                 let (bl, br) = buf.split_at_mut(MAX_CHUNK);
                 if state.render(f, &mut bl[..len], &mut br[..len], used[t]) {
                     used[t] = true;

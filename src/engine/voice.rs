@@ -484,7 +484,22 @@ impl Voice {
                     Some(more) => (more + 1).min((n - i) as u64) as usize,
                     None => n - i,
                 };
-                if CH == 2 {
+                if step as u32 == 0 && pos as u32 == 0 {
+                    // Whole frames from a whole frame (a sample at the output rate played at its
+                    // base note, or whole octaves up): the interpolation passes through the
+                    // points, so the run picks them (the values Hermite gives at fraction 0).
+                    let (at, stride) = ((pos >> 32) as usize * CH, (step >> 32) as usize * CH);
+                    let picks = data[at..].iter().step_by(stride.max(1));
+                    for (j, f) in picks.take(k).enumerate() {
+                        sl[i + j] = *f;
+                    }
+                    if CH == 2 {
+                        let picks = data[at + 1..].iter().step_by(stride.max(1));
+                        for (j, f) in picks.take(k).enumerate() {
+                            sr[i + j] = *f;
+                        }
+                    }
+                } else if CH == 2 {
                     stereo_run(data, pos, step, &mut sl[i..i + k], &mut sr[i..i + k]);
                 } else {
                     mono_run(data, pos, step, &mut sl[i..i + k]);
