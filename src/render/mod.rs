@@ -385,8 +385,8 @@ pub(crate) trait StemTap {
     /// the song's end (the engine's stems may then be short, or long when the song's last block
     /// was cut).
     fn block(&mut self, engine: &mut Engine, frames: usize);
-    /// The master output now holds `frames` frames.
-    fn master_at(&mut self, engine: &mut Engine, frames: u64);
+    /// The master output's next block (`l`, `r`), after which it holds `frames` frames.
+    fn master_at(&mut self, engine: &mut Engine, l: &[f32], r: &[f32], frames: u64);
     /// The pass is over: the master holds `frames` frames.
     fn end(&mut self, engine: &mut Engine, frames: u64);
 }
@@ -459,7 +459,7 @@ pub(crate) fn run_pass(
         }
         frames += l.len() as u64;
         if let Some(t) = tap.as_deref_mut() {
-            t.master_at(r.engine_mut(), frames);
+            t.master_at(r.engine_mut(), l, rr, frames);
         }
         progress(frames, total.max(frames));
     }

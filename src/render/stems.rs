@@ -111,15 +111,15 @@ pub fn render_stems(
     }
     let dither_for = |i: usize| Dither::new(song.seed ^ (i as u64).wrapping_mul(0x9E37_79B9));
     let master = paths.len() - 1;
-    let stem_sinks = paths[..master]
+    // Every file, `master.wav` last, is written by the writer thread.
+    let sinks = paths
         .iter()
         .map(|p| WavSink::create(p, opts.rate, fmt))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut master_sink = WavSink::create(&paths[master], opts.rate, fmt)?;
-    let mut master_dither = dither_for(master);
     let mut tap = Tap {
         sources: files[..master].iter().map(|f| f.1).collect(),
-        writer: Writer::start(stem_sinks, (0..master).map(dither_for).collect(), fmt),
+        writer: Writer::start(sinks, (0..=master).map(dither_for).collect(), fmt),
+        master: (Vec::with_capacity(CAPACITY), Vec::with_capacity(CAPACITY)),
         kept: 0,
         written: 0,
         dropped: 0,
@@ -129,12 +129,11 @@ pub fn render_stems(
         opts,
         (gain_db as f32, mastering.ceiling()),
         Measure::Full,
-        Some((&mut master_sink, &mut master_dither, fmt)),
+        None,
         Some(&mut tap),
         &mut |d, t| progress((passes - 1) * t + d, passes * t),
     )?;
-    let mut sinks = tap.finish(pass.frames)?;
-    sinks.push(master_sink);
+    let sinks = tap.finish(pass.frames)?;
     // Each file is flushed to disk and renamed into place; the flushes wait on the disk, so they
     // run side by side.
     std::thread::scope(|scope| {
@@ -171,9 +170,11 @@ const CAPACITY: usize = BATCH_FRAMES + 4 * BLOCK_FRAMES;
 /// zero), swapping in fresh ones that take the frames past it. The samples are copied once on
 /// their way from the mixer to the writer.
 struct Tap {
-    /// Engine stem index of each file.
+    /// Engine stem index of each file but `master.wav`.
     sources: Vec<usize>,
     writer: Writer,
+    /// The master output not yet handed to the writer.
+    master: (Vec<f32>, Vec<f32>),
     /// Frames of every stem kept so far (the engine's buffers hold those not yet written).
     kept: u64,
     /// Frames of every stem handed to the writer.
@@ -203,7 +204,9 @@ impl super::StemTap for Tap {
         self.kept += frames as u64;
     }
 
-    fn master_at(&mut self, engine: &mut Engine, frames: u64) {
+    fn master_at(&mut self, engine: &mut Engine, l: &[f32], r: &[f32], frames: u64) {
+        self.master.0.extend_from_slice(l);
+        self.master.1.extend_from_slice(r);
         if frames - self.written >= BATCH_FRAMES as u64 {
             self.send(engine, frames);
         }
@@ -229,7 +232,18 @@ impl Tap {
         }
         // The engine's buffers themselves go to the writer; the few frames past the master (the
         // look-ahead) move to fresh buffers, which come back from the writer for reuse.
-        let mut batch = self.writer.spare(self.sources.len());
+        let mut batch = self.writer.spare(self.sources.len() + 1);
+        // The master's frames all go (the stems lag it), in the batch's last place.
+        if let Some(b) = batch.last_mut() {
+            for (mc, bc) in [
+                (&mut self.master.0, &mut b.0),
+                (&mut self.master.1, &mut b.1),
+            ] {
+                bc.clear();
+                bc.reserve(CAPACITY);
+                std::mem::swap(mc, bc);
+            }
+        }
         for (&s, b) in self.sources.iter().zip(batch.iter_mut()) {
             let Some(p) = store.bufs.get_mut(s) else {
                 continue;
@@ -252,11 +266,13 @@ impl Tap {
         let short = frames.saturating_sub(self.written) as usize;
         let mut writer = self.writer;
         if short > 0 {
-            let mut batch = writer.spare(self.sources.len());
-            for b in batch.iter_mut() {
+            // Stems short of the master (never in a correct pass): silence, master untouched.
+            let mut batch = writer.spare(self.sources.len() + 1);
+            for (k, b) in batch.iter_mut().enumerate() {
+                let len = if k < self.sources.len() { short } else { 0 };
                 for c in [&mut b.0, &mut b.1] {
                     c.clear();
-                    c.resize(short, 0.0);
+                    c.resize(len, 0.0);
                 }
             }
             writer.send(batch);
