@@ -4,10 +4,11 @@
 //! The engine renders the song exactly as it plays live (mixer and master chain included). A
 //! normalised render then adds one stage the live path cannot have, because it needs the whole
 //! song first: a gain, found by measuring the integrated loudness (ITU-R BS.1770-4 / EBU R128,
-//! measured as the `ebur128` crate does, see `loudness`), followed by the same true-peak limiter the master bus uses, set to
-//! the ceiling. Because limiting lowers the loudness a little, the gain is found in two measuring
-//! passes and the third pass writes the file; the engine is deterministic, so every pass renders the
-//! same samples. Measuring runs block by block on the rendering thread, as the song renders.
+//! the same figures as the `ebur128` crate, see `loudness`), followed by the same true-peak
+//! limiter the master bus uses, set to the ceiling. Because limiting lowers the loudness a little,
+//! the gain is found in two measuring passes and the third pass writes the file; the engine is
+//! deterministic, so every pass renders the same samples. Measuring runs block by block on the
+//! rendering thread, as the song renders.
 
 use super::loudness::Meter;
 use super::true_peak::TruePeak;
