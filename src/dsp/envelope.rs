@@ -195,6 +195,11 @@ impl Envelope {
     pub fn is_idle(&self) -> bool {
         self.stage == Stage::Idle
     }
+
+    /// True while the level holds still (sustain, or finished).
+    pub fn is_steady(&self) -> bool {
+        matches!(self.stage, Stage::Sustain | Stage::Idle)
+    }
 }
 
 #[cfg(test)]

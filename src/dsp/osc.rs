@@ -137,6 +137,25 @@ impl Oscillator {
         out: &mut [f32],
         add: bool,
     ) {
+        // The phase is the only state, so the pieces join seamlessly.
+        if out.len() <= FILL_MAX {
+            return self.fill_piece(wave, width, rng, gain, out, add);
+        }
+        for piece in out.chunks_mut(FILL_MAX) {
+            self.fill_piece(wave, width, rng, gain, piece, add);
+        }
+    }
+
+    #[inline(always)]
+    fn fill_piece(
+        &mut self,
+        wave: Waveform,
+        width: f32,
+        rng: &mut Rng,
+        gain: f32,
+        out: &mut [f32],
+        add: bool,
+    ) {
         // Pass 1: the phases (integer adds that wrap by themselves).
         // Pass 2: the wave shapes, independent per frame, so they vectorise.
         let n = out.len().min(FILL_MAX);
@@ -191,7 +210,7 @@ impl Oscillator {
     }
 }
 
-/// Longest block [`Oscillator::fill`] writes (longer outputs are cut).
+/// Frames [`Oscillator::fill`] computes per pass (longer outputs take several).
 pub const FILL_MAX: usize = 32;
 
 #[cfg(test)]

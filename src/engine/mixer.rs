@@ -334,7 +334,8 @@ impl MixStage {
     pub fn mix(
         &mut self,
         song: &EngineSong,
-        bufs: &mut [[f32; 2 * MAX_CHUNK]],
+        bufs: &mut [[f32; 2 * super::SPAN]],
+        off: usize,
         used: &[bool; MAX_TRACKS],
         left: &mut [f32],
         right: &mut [f32],
@@ -358,8 +359,8 @@ impl MixStage {
                 idle_strip(s, len, stem);
                 continue;
             }
-            let (bl, br) = bufs[t].split_at_mut(MAX_CHUNK);
-            let (bl, br) = (&mut bl[..len], &mut br[..len]);
+            let (bl, br) = bufs[t].split_at_mut(super::SPAN);
+            let (bl, br) = (&mut bl[off..off + len], &mut br[off..off + len]);
             // Members of a group feed its bus; the rest feed the master.
             let (ol, or): (&mut [f32], &mut [f32]) = match song.tracks[t].group {
                 Some(g) if (g as usize) < groups => {

@@ -43,6 +43,13 @@ use voice::Voice;
 /// Most frames rendered between two control points (the control grid bounds it anyway).
 pub const MAX_CHUNK: usize = CONTROL_FRAMES as usize;
 
+/// Most frames the voices render at once: four control periods, when no voice would change at
+/// the control steps in between (see [`Voice::is_static`]). The mixer still runs one chunk
+/// (control period) at a time.
+pub const SPAN: usize = 4 * MAX_CHUNK;
+/// Control periods in a span (the first may be a part of one).
+const SPAN_PERIODS: usize = SPAN / MAX_CHUNK + 1;
+
 /// Most commands applied per block; the rest wait for the next block (bounded work).
 pub const MAX_COMMANDS_PER_BLOCK: usize = 1024;
 
@@ -72,7 +79,7 @@ pub struct Engine {
     listed: Box<[bool]>,
     lanes: Box<[Lane]>,
     track_fx: Box<[TrackFx]>,
-    track_buf: Box<[[f32; 2 * MAX_CHUNK]]>,
+    track_buf: Box<[[f32; 2 * SPAN]]>,
     /// Metronome and count-in (live only).
     click: click::Click,
     /// The input heard with the song (live only; see [`monitor`]).
@@ -111,6 +118,18 @@ pub struct Engine {
     chunk: [f32; 2 * MAX_CHUNK],
     chunk_len: usize,
     chunk_pos: usize,
+    /// Frames of the voices' current span (in `track_buf`) not yet mixed, and where they start.
+    span_left: usize,
+    span_off: usize,
+    /// Control period of the span the next chunk mixes, and per period the tracks that had a
+    /// voice sounding at its start.
+    span_period: usize,
+    span_used: Box<[[bool; MAX_TRACKS]; SPAN_PERIODS]>,
+    /// Working buffers the voices render with.
+    scratch: Box<voice::Scratch>,
+    /// Frames of the host block still to come when the next chunk is rendered: a span never
+    /// reaches past them, so commands and MIDI of the next block find it finished.
+    block_left: u64,
 }
 
 impl Engine {
@@ -129,7 +148,7 @@ impl Engine {
                 .map(|_| Lane::new())
                 .collect(),
             track_fx: (0..MAX_TRACKS).map(|_| TrackFx::default()).collect(),
-            track_buf: vec![[0.0; 2 * MAX_CHUNK]; MAX_TRACKS].into_boxed_slice(),
+            track_buf: vec![[0.0; 2 * SPAN]; MAX_TRACKS].into_boxed_slice(),
             click: click::Click::new(rate),
             monitor: None,
             monitor_underruns: 0,
@@ -156,6 +175,12 @@ impl Engine {
             chunk: [0.0; 2 * MAX_CHUNK],
             chunk_len: 0,
             chunk_pos: 0,
+            span_left: 0,
+            span_off: 0,
+            span_period: 0,
+            span_used: Box::new([[false; MAX_TRACKS]; SPAN_PERIODS]),
+            scratch: voice::Scratch::new(),
+            block_left: 0,
             link: None,
             midi: midi::MidiState::new(),
             status: Status::default(),
@@ -316,6 +341,7 @@ impl Engine {
         // The limiter's look-ahead after a play start: render and drop it (bounded: < 200 frames).
         while self.preroll > 0 {
             if self.chunk_pos == self.chunk_len {
+                self.block_left = self.preroll;
                 self.next_chunk();
             }
             let k = (self.preroll as usize).min(self.chunk_len - self.chunk_pos);
@@ -326,6 +352,7 @@ impl Engine {
         let mut done = 0usize;
         while done < n {
             if self.chunk_pos == self.chunk_len {
+                self.block_left = (n - done) as u64;
                 self.next_chunk();
             }
             let k = (n - done).min(self.chunk_len - self.chunk_pos);
@@ -423,23 +450,46 @@ impl Engine {
     /// boundaries depend only on absolute song time, never on the host's block size, so block-wise
     /// DSP (closed-form envelope segments) gives identical output for any host buffer size.
     fn next_chunk(&mut self) {
-        // Events (ticks, delayed notes) at this frame come first, bounded per frame.
+        // Events (ticks, delayed notes) at this frame come first, bounded per frame. (None fall
+        // inside a span: a span ends at the next event.)
         let mut guard = 0;
         while self.next_event <= self.frame && guard < 4 * MAX_TRACKS * MAX_NOTE_COLUMNS {
             self.handle_events();
             guard += 1;
         }
         if self.frame.is_multiple_of(CONTROL_FRAMES) && self.last_control != self.frame {
-            self.control_all();
+            // Inside a span the control step would change nothing (that is what started it).
+            if self.span_left == 0 {
+                self.control_all();
+            }
             self.last_control = self.frame;
         }
-        let to_grid = CONTROL_FRAMES - self.frame % CONTROL_FRAMES;
-        let to_event = self.next_event.saturating_sub(self.frame).max(1);
-        let len = to_grid.min(to_event).min(MAX_CHUNK as u64) as usize;
+        let to_grid = (CONTROL_FRAMES - self.frame % CONTROL_FRAMES) as usize;
+        if self.span_left == 0 {
+            let to_event = self.next_event.saturating_sub(self.frame).max(1);
+            // A span ends where a chunk would: at the next event or on the control grid.
+            let room = (SPAN as u64).min(self.block_left) as usize;
+            let limit = if to_event <= room as u64 {
+                to_event as usize
+            } else if room >= to_grid {
+                to_grid + (room - to_grid) / MAX_CHUNK * MAX_CHUNK
+            } else {
+                to_grid
+            };
+            // One control period (or up to the next event), as always; or, when the control
+            // steps before `limit` would change nothing, a span up to it.
+            let n = if to_grid < limit && self.voices_static() {
+                limit
+            } else {
+                to_grid.min(to_event.min(MAX_CHUNK as u64) as usize)
+            };
+            self.render_voices(n, to_grid);
+        }
+        let len = to_grid.min(self.span_left);
         let mut chunk = std::mem::replace(&mut self.chunk, [0.0; 2 * MAX_CHUNK]);
         {
             let (cl, cr) = chunk.split_at_mut(MAX_CHUNK);
-            self.render_chunk(&mut cl[..len], &mut cr[..len]);
+            self.mix_chunk(&mut cl[..len], &mut cr[..len]);
         }
         {
             let (cl, cr) = chunk.split_at_mut(MAX_CHUNK);
@@ -452,10 +502,23 @@ impl Engine {
         self.frame += len as u64;
     }
 
+    /// True when a control step would leave every active voice as it is (see
+    /// [`Voice::is_static`]); then the voices may render several control periods at once.
+    fn voices_static(&self) -> bool {
+        self.active_list[..self.active_len].iter().all(|&vi| {
+            let v = &self.voices[vi as usize];
+            !v.active
+                || self
+                    .song
+                    .instrument(v.slot)
+                    .is_some_and(|inst| v.is_static(inst))
+        })
+    }
+
     /// Runs the oscillators of every synth voice and their filters up to eight voices at a time
     /// (the filter recursion is the longest dependency chain of a voice; eight interleave for
     /// about the time of one).
-    fn prepare_synths(&mut self, len: usize) {
+    fn prepare_synths(&mut self, len: usize, first: usize) {
         let mut group = [0u16; FILTER_LANES];
         let mut lanes = 0;
         for k in 0..self.active_len {
@@ -471,17 +534,17 @@ impl Engine {
                 group[lanes] = i as u16;
                 lanes += 1;
                 if lanes == FILTER_LANES {
-                    filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, len);
+                    filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, (len, first));
                     lanes = 0;
                 }
             }
         }
         if lanes > 4 {
-            filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, len);
+            filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, (len, first));
         } else if lanes > 0 {
             let mut four = [0u16; 4];
             four.copy_from_slice(&group[..4]);
-            filter_group::<4>(&mut self.voices, &four, lanes, len);
+            filter_group::<4>(&mut self.voices, &four, lanes, (len, first));
         }
     }
 
@@ -508,12 +571,22 @@ impl Engine {
         }
     }
 
-    fn render_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let len = left.len();
-        left.fill(0.0);
-        right.fill(0.0);
-        let mut used = [false; MAX_TRACKS];
-        self.prepare_synths(len);
+    /// Renders the voices' next `n` frames into the track buffers (a span; its first control
+    /// period is `first` frames long) and notes, per period, the tracks with a voice sounding
+    /// at its start.
+    fn render_voices(&mut self, n: usize, first: usize) {
+        let n = n.clamp(1, SPAN);
+        let first = first.clamp(1, n);
+        let period_start = |p: usize| {
+            if p == 0 {
+                0
+            } else {
+                first + (p - 1) * MAX_CHUNK
+            }
+        };
+        *self.span_used = [[false; MAX_TRACKS]; SPAN_PERIODS];
+        let mut zeroed = [false; MAX_TRACKS];
+        self.prepare_synths(n, first);
         for k in 0..self.active_len {
             let i = self.active_list[k] as usize;
             let v = &mut self.voices[i];
@@ -526,13 +599,18 @@ impl Engine {
                 v.reset();
                 continue;
             };
-            if !used[t] {
-                used[t] = true;
-                buf[..len].fill(0.0);
-                buf[MAX_CHUNK..MAX_CHUNK + len].fill(0.0);
+            if !zeroed[t] {
+                zeroed[t] = true;
+                buf[..n].fill(0.0);
+                buf[SPAN..SPAN + n].fill(0.0);
             }
-            let (bl, br) = buf.split_at_mut(MAX_CHUNK);
-            v.render(inst, &mut bl[..len], &mut br[..len]);
+            let (bl, br) = buf.split_at_mut(SPAN);
+            let covered = v.render(inst, &mut bl[..n], &mut br[..n], first, &mut self.scratch);
+            for (p, used) in self.span_used.iter_mut().enumerate() {
+                if period_start(p) < covered {
+                    used[t] = true;
+                }
+            }
             if !v.active
                 && let Some(l) = self.lanes.get_mut(v.lane as usize)
                 && l.voice == Some((i as u16, v.id))
@@ -552,19 +630,36 @@ impl Engine {
             }
         }
         self.active_len = kept;
+        self.span_left = n;
+        self.span_off = 0;
+        self.span_period = 0;
+    }
+
+    /// Mixes the span's next `left.len()` frames (one control period or less): frozen tracks,
+    /// then the mixer.
+    fn mix_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len();
+        left.fill(0.0);
+        right.fill(0.0);
+        let off = self.span_off;
+        let mut used = self.span_used[self.span_period.min(SPAN_PERIODS - 1)];
         // The song's tracks only (not all MAX_TRACKS states): this runs for every chunk.
         let frozen = self.song.frozen.iter().zip(self.frozen.iter_mut());
         for (t, (f, state)) in frozen.enumerate() {
             if let (Some(f), Some(buf)) = (f, self.track_buf.get_mut(t)) {
-                let (bl, br) = buf.split_at_mut(MAX_CHUNK);
-                if state.render(f, &mut bl[..len], &mut br[..len], used[t]) {
+                let (bl, br) = buf.split_at_mut(SPAN);
+                let (bl, br) = (&mut bl[off..off + len], &mut br[off..off + len]);
+                if state.render(f, bl, br, used[t]) {
                     used[t] = true;
                 }
             }
         }
         self.mix.set_tempo(&self.song, self.transport.bpm);
         self.mix
-            .mix(&self.song, &mut self.track_buf, &used, left, right);
+            .mix(&self.song, &mut self.track_buf, off, &used, left, right);
+        self.span_off += len;
+        self.span_left -= len;
+        self.span_period += 1;
     }
 }
 
@@ -581,27 +676,42 @@ pub struct StemStore {
 const FILTER_LANES: usize = 8;
 
 /// Filters the prepared signals of up to `L` voices in one interleaved pass.
-fn filter_group<const L: usize>(voices: &mut [Voice], group: &[u16; L], lanes: usize, len: usize) {
+fn filter_group<const L: usize>(
+    voices: &mut [Voice],
+    group: &[u16; L],
+    lanes: usize,
+    (len, first_period): (usize, usize),
+) {
     use crate::dsp::filter::{Svf, SvfCoefs, lowpass_lanes};
     // Unused lanes run on the first voice's coefficients (their output is dropped).
     let first = voices[group[0] as usize].filter_parts().1;
     let mut coefs: [SvfCoefs; L] = [first; L];
     let mut states = [Svf::default(); L];
-    let mut x = [[0.0f32; L]; MAX_CHUNK];
     for (k, &vi) in group.iter().enumerate().take(lanes) {
-        let (state, c, sig) = voices[vi as usize].filter_parts();
+        let (state, c, _) = voices[vi as usize].filter_parts();
         coefs[k] = c;
         states[k] = *state;
-        for (i, frame) in x.iter_mut().enumerate().take(len) {
-            frame[k] = sig[i];
+    }
+    // One pass per control period, as one chunk per period would make (the filters flush
+    // denormals at the end of each pass).
+    let mut x = [[0.0f32; L]; MAX_CHUNK];
+    for (start, end) in voice::periods(len, first_period) {
+        let x = &mut x[..end - start];
+        for (k, &vi) in group.iter().enumerate().take(lanes) {
+            let sig = voices[vi as usize].filter_parts().2;
+            for (frame, &v) in x.iter_mut().zip(&sig[start..end]) {
+                frame[k] = v;
+            }
+        }
+        lowpass_lanes(&coefs, &mut states, x, lanes);
+        for (k, &vi) in group.iter().enumerate().take(lanes) {
+            let sig = voices[vi as usize].filter_parts().2;
+            for (frame, v) in x.iter().zip(&mut sig[start..end]) {
+                *v = frame[k];
+            }
         }
     }
-    lowpass_lanes(&coefs, &mut states, &mut x[..len], lanes);
     for (k, &vi) in group.iter().enumerate().take(lanes) {
-        let (state, _, sig) = voices[vi as usize].filter_parts();
-        *state = states[k];
-        for (i, frame) in x.iter().enumerate().take(len) {
-            sig[i] = frame[k];
-        }
+        *voices[vi as usize].filter_parts().0 = states[k];
     }
 }

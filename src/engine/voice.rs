@@ -2,7 +2,7 @@
 //! sampler, and the declick ramps that keep note starts, stops and steals free of clicks.
 
 use super::song::{CONTROL_FRAMES, PlayableInstrument, SamplerPatch, Source, SynthPatch};
-use crate::dsp::envelope::Envelope;
+use crate::dsp::envelope::{AdsrCoefs, Envelope};
 use crate::dsp::filter::{Svf, SvfCoefs};
 use crate::dsp::interp::hermite4;
 use crate::dsp::osc::Oscillator;
@@ -16,8 +16,51 @@ pub const FADE_IN_FRAMES: u32 = 48;
 pub const FADE_OUT_FRAMES: u32 = 144;
 /// One frame in the sampler's 32.32 fixed-point read position.
 const FIX_ONE: f64 = 4_294_967_296.0;
-/// Longest block a voice renders at once (the engine's control grid).
-pub const MAX_BLOCK: usize = CONTROL_FRAMES as usize;
+/// Longest block a voice renders at once (the engine's longest voice span).
+pub const MAX_BLOCK: usize = super::SPAN;
+
+/// The control periods of a span of `n` frames whose first period is `first` frames long
+/// (`first` ≥ 1): `(start, end)` of each.
+pub(super) fn periods(n: usize, first: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= n {
+            return None;
+        }
+        let end = if start == 0 {
+            first.clamp(1, n)
+        } else {
+            (start + CONTROL_FRAMES as usize).min(n)
+        };
+        let r = (start, end);
+        start = end;
+        Some(r)
+    })
+}
+
+/// Working buffers of [`Voice::render`], owned by the engine and shared by all voices, so a
+/// render does not clear a fresh set on the stack every time (they are overwritten before they
+/// are read).
+pub struct Scratch {
+    left: [f32; MAX_BLOCK],
+    right: [f32; MAX_BLOCK],
+    env: [f32; MAX_BLOCK],
+    frac: [f32; MAX_BLOCK],
+    taps: [[f32; MAX_BLOCK]; 4],
+}
+
+impl Scratch {
+    /// Zeroed buffers (boxed: about 4 KiB).
+    pub fn new() -> Box<Scratch> {
+        Box::new(Scratch {
+            left: [0.0; MAX_BLOCK],
+            right: [0.0; MAX_BLOCK],
+            env: [0.0; MAX_BLOCK],
+            frac: [0.0; MAX_BLOCK],
+            taps: [[0.0; MAX_BLOCK]; 4],
+        })
+    }
+}
 
 /// A playing voice. All state lives here; [`Voice::reset`] makes it idle.
 #[derive(Clone, Debug)]
@@ -289,16 +332,78 @@ impl Voice {
         }
     }
 
-    /// Adds `left.len()` frames of this voice to `left`/`right`. Frees the voice when it has finished.
-    pub fn render(&mut self, inst: &PlayableInstrument, left: &mut [f32], right: &mut [f32]) {
+    /// True when [`Voice::control`] would change nothing now or at later control steps until an
+    /// event: no gain ramp under way, and for a synth no pitch envelope left and a filter
+    /// envelope that does not move the cutoff. (Sampler voices change pitch and gain only
+    /// through events.)
+    pub fn is_static(&self, inst: &PlayableInstrument) -> bool {
+        self.ramp_left == 0
+            && match &inst.source {
+                Source::Sampler(_) => true,
+                Source::Synth(p) => {
+                    self.pitch_env == 0.0
+                        && (p.params.filter_env_octaves == 0.0 || self.filter_env.is_steady())
+                }
+            }
+    }
+
+    /// Adds `left.len()` frames of this voice to `left`/`right`: one control period, or several
+    /// (the first `first` frames long, the rest whole periods) when the voice
+    /// [`is static`](Voice::is_static). The result is the same, sample for sample, as one call
+    /// per period: the envelope's closed-form segments, the end checks and the end of a sample
+    /// fall per period. Frees the voice when it has finished; returns the frames up to the end
+    /// of the period in which it finished (all of them if it still plays).
+    pub fn render(
+        &mut self,
+        inst: &PlayableInstrument,
+        left: &mut [f32],
+        right: &mut [f32],
+        first: usize,
+        scratch: &mut Scratch,
+    ) -> usize {
         match &inst.source {
-            Source::Synth(p) => self.render_synth(p, left, right),
-            Source::Sampler(p) => self.render_sampler(p, left, right),
+            Source::Synth(p) => self.render_synth(p, left, right, first, scratch),
+            Source::Sampler(p) => self.render_sampler(p, left, right, first, scratch),
         }
-        if self.amp_env.is_idle() || (self.fading && self.fade_out == 0) {
-            self.amp_env = Envelope::IDLE;
-            self.active = false;
+    }
+
+    /// Envelope, fades, end checks and mix of a rendered span, period by period: `sig_*` hold
+    /// the signal of the span's first `produced` frames (a sample that ended gives fewer than
+    /// `n`). Returns the frames covered (see [`Voice::render`]).
+    #[inline(always)]
+    fn finish_span(
+        &mut self,
+        amp: &AdsrCoefs,
+        filter_env: Option<&AdsrCoefs>,
+        (sig_l, sig_r): (&[f32], &[f32]),
+        (produced, n, first): (usize, usize, usize),
+        env: &mut [f32; MAX_BLOCK],
+        (left, right): (&mut [f32], &mut [f32]),
+    ) -> usize {
+        let (mut mixed, mut covered) = (0, n);
+        let (mut start, mut end) = (0, first.clamp(1, n.max(1)).min(n));
+        while start < n {
+            if let Some(fe) = filter_env {
+                self.filter_env.skip(fe, end - start);
+            }
+            let stop = end.min(produced).max(start);
+            let e = &mut env[start..stop];
+            self.amp_env.fill(amp, e);
+            mixed = start + self.apply_fades(e);
+            if produced < end {
+                self.amp_env = Envelope::IDLE;
+            }
+            if self.amp_env.is_idle() || (self.fading && self.fade_out == 0) {
+                self.amp_env = Envelope::IDLE;
+                self.active = false;
+                covered = end;
+                break;
+            }
+            // The next control period (the same boundaries as `periods`).
+            (start, end) = (end, (end + CONTROL_FRAMES as usize).min(n));
         }
+        self.mix_out(&sig_l[..mixed], &sig_r[..mixed], &env[..mixed], left, right);
+        covered
     }
 
     /// Multiplies the envelope levels in `env` by the declick fades (fade-in of a new note,
@@ -392,11 +497,18 @@ impl Voice {
         (&mut self.filter, self.coefs, &mut self.sig)
     }
 
-    fn render_synth(&mut self, p: &SynthPatch, left: &mut [f32], right: &mut [f32]) {
+    fn render_synth(
+        &mut self,
+        p: &SynthPatch,
+        left: &mut [f32],
+        right: &mut [f32],
+        first: usize,
+        scratch: &mut Scratch,
+    ) -> usize {
         let n = left.len().min(right.len()).min(MAX_BLOCK);
+        let sig = &mut scratch.left;
         if !self.prepared {
             // Not prepared by the engine's batch pass: oscillators and filter here.
-            let mut sig = [0.0f32; MAX_BLOCK];
             let params = &p.params;
             let (w1, w2) = (params.osc1, params.osc2);
             let mix = if w2 == Waveform::Off {
@@ -423,27 +535,40 @@ impl Voice {
                 );
             }
             if !self.filter_open {
-                self.filter.lowpass_block(&self.coefs, &mut sig[..n]);
+                for (start, end) in periods(n, first) {
+                    self.filter.lowpass_block(&self.coefs, &mut sig[start..end]);
+                }
             }
-            self.sig[..n].copy_from_slice(&sig[..n]);
+        } else {
+            // Prepared: the signal is in `self.sig`; the mix reads it from the scratch buffer.
+            sig[..n].copy_from_slice(&self.sig[..n]);
         }
         self.prepared = false;
-        self.filter_env.skip(&p.filter_env, n);
-        let mut env = [0.0f32; MAX_BLOCK];
-        let env = &mut env[..n];
-        self.amp_env.fill(&p.amp, env);
-        let sounding = self.apply_fades(env);
-        let sig = self.sig;
-        self.mix_out(&sig[..n], &sig[..n], &env[..sounding], left, right);
+        let sig = &scratch.left;
+        self.finish_span(
+            &p.amp,
+            Some(&p.filter_env),
+            (&sig[..n], &sig[..n]),
+            (n, n, first),
+            &mut scratch.env,
+            (left, right),
+        )
     }
 
-    fn render_sampler(&mut self, p: &SamplerPatch, left: &mut [f32], right: &mut [f32]) {
+    fn render_sampler(
+        &mut self,
+        p: &SamplerPatch,
+        left: &mut [f32],
+        right: &mut [f32],
+        first: usize,
+        scratch: &mut Scratch,
+    ) -> usize {
         // One copy of the loop per channel count, so the gather of interpolation points has
         // constant strides and no loop over channels.
         if p.sample.channels == 1 {
-            self.render_sampler_ch::<1>(p, left, right);
+            self.render_sampler_ch::<1>(p, left, right, first, scratch)
         } else {
-            self.render_sampler_ch::<2>(p, left, right);
+            self.render_sampler_ch::<2>(p, left, right, first, scratch)
         }
     }
 
@@ -452,8 +577,16 @@ impl Voice {
         p: &SamplerPatch,
         left: &mut [f32],
         right: &mut [f32],
-    ) {
+        first: usize,
+        scratch: &mut Scratch,
+    ) -> usize {
         let n = left.len().min(right.len()).min(MAX_BLOCK);
+        // The end of a one-shot sample stops the span, except on a control period's last frame:
+        // one call per period would go on into the next period and make one more (interpolated)
+        // frame there before it noticed, and so does the span.
+        let period_end = |i: usize| {
+            i == first || (i > first && (i - first).is_multiple_of(CONTROL_FRAMES as usize))
+        };
         let data = &p.sample.data[..];
         let channels = p.sample.channels as usize;
         let frames = p.sample.frames as usize;
@@ -472,7 +605,13 @@ impl Voice {
         // than four frames per vector straight from the data). Stereo runs interpolate two frames
         // (four lanes: left and right of each) at a time straight from the interleaved data.
         // Frames at the edges gather their points through `frame_at`.
-        let (mut sl, mut sr) = ([0.0f32; MAX_BLOCK], [0.0f32; MAX_BLOCK]);
+        let Scratch {
+            left: sl,
+            right: sr,
+            env,
+            frac,
+            taps,
+        } = scratch;
         let mut i = 0;
         while i < n {
             let pos = self.pos;
@@ -502,12 +641,12 @@ impl Voice {
                 } else if CH == 2 {
                     stereo_run(data, pos, step, &mut sl[i..i + k], &mut sr[i..i + k]);
                 } else {
-                    mono_run(data, pos, step, &mut sl[i..i + k]);
+                    mono_run(data, pos, step, &mut sl[i..i + k], (frac, taps));
                 }
                 // The last frame's step goes through `advance`, which wraps or ends the sample.
                 self.pos = pos + (k as u64 - 1) * step;
                 i += k;
-                if !self.advance(p) {
+                if !self.advance(p) && (i == n || !period_end(i)) {
                     produced = i;
                     break;
                 }
@@ -518,24 +657,24 @@ impl Voice {
             for c in 0..CH {
                 let x: [f32; 4] =
                     std::array::from_fn(|k| self.frame_at(p, idx - 1 + k as isize, c, channels));
-                let out = if c == 0 { &mut sl } else { &mut sr };
+                let out: &mut [f32; MAX_BLOCK] = if c == 0 { &mut *sl } else { &mut *sr };
                 out[i] = hermite4(t, x[0], x[1], x[2], x[3]);
             }
             i += 1;
-            if !self.advance(p) {
+            if !self.advance(p) && (i == n || !period_end(i)) {
                 produced = i;
                 break;
             }
         }
-        let mut env = [0.0f32; MAX_BLOCK];
-        let env = &mut env[..produced];
-        self.amp_env.fill(&p.amp, env);
-        let sounding = self.apply_fades(env);
-        let sr = if CH == 1 { &sl } else { &sr };
-        self.mix_out(&sl, sr, &env[..sounding], left, right);
-        if produced < n {
-            self.amp_env = Envelope::IDLE;
-        }
+        let sr: &[f32] = if CH == 1 { sl } else { sr };
+        self.finish_span(
+            &p.amp,
+            None,
+            (sl, sr),
+            (produced, n, first),
+            env,
+            (left, right),
+        )
     }
 
     /// The value of channel `c` at frame `i`, following the loop past its end and giving silence
@@ -610,10 +749,14 @@ impl Default for Voice {
 /// moving by `step`, every point inside `data`. Pass 1 gathers the four points of every frame,
 /// pass 2 interpolates whole arrays (vectorised).
 #[inline(always)]
-fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
+fn mono_run(
+    data: &[f32],
+    pos: u64,
+    step: u64,
+    out: &mut [f32],
+    (frac, taps): (&mut [f32; MAX_BLOCK], &mut [[f32; MAX_BLOCK]; 4]),
+) {
     let n = out.len().min(MAX_BLOCK);
-    let mut frac = [0.0f32; MAX_BLOCK];
-    let mut taps = [[0.0f32; MAX_BLOCK]; 4];
     let mut q = pos;
     for j in 0..n {
         let idx = (q >> 32) as usize;
@@ -624,7 +767,7 @@ fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
         }
         q += step;
     }
-    let [a, b, c, d] = &taps;
+    let [a, b, c, d] = &*taps;
     for j in 0..n {
         out[j] = hermite4(frac[j], a[j], b[j], c[j], d[j]);
     }
