@@ -148,15 +148,46 @@ pub struct MixStage {
     track_reduction: [f32; MAX_TRACKS + MAX_GROUPS],
     /// Whether meters are gathered (only when a UI listens: renders skip the work).
     metering: bool,
-    /// Per-chunk copies of every strip's output for stem renders ([`StemTap`]), when enabled.
-    stems: Option<Box<StemChunk>>,
+    /// Every strip's output, appended chunk by chunk, for stem renders, when enabled.
+    stems: Option<Box<StemStore>>,
 }
 
-/// Stems: the signals of one chunk that sum to the mix before the master chain. Index = track,
-/// then [`STEM_REVERB`], [`STEM_DELAY`], [`STEM_MIX`] (the sum of all the others, pre-master).
-pub struct StemChunk {
-    /// Planar stereo chunks (left in the first half).
-    pub bufs: Box<[[f32; 2 * MAX_CHUNK]]>,
+/// The stems of a render: the signals that sum to the mix before the master chain, kept as the
+/// mixer makes them (each strip's output is copied once, straight into these buffers). Index =
+/// track, then [`STEM_GROUP`] + group, [`STEM_REVERB`], [`STEM_DELAY`], [`STEM_MIX`] (the sum of
+/// all the others, pre-master).
+pub struct StemStore {
+    /// Per stem index: left and right, every frame mixed since the caller last drained them.
+    /// Stems the song lacks stay empty. The engine mixes whole chunks, so the buffers may run a
+    /// few frames ahead of what it has output (see `Engine::stems_ahead`).
+    pub bufs: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Frames that did not fit (the caller drained too late); zero in a correct render.
+    pub dropped: u64,
+}
+
+impl StemStore {
+    /// Appends `l`/`r` to stem `s` within its reserved capacity (never allocates).
+    fn append(&mut self, s: usize, l: &[f32], r: &[f32]) {
+        let (bl, br) = &mut self.bufs[s];
+        let m = l
+            .len()
+            .min(bl.capacity() - bl.len())
+            .min(br.capacity() - br.len());
+        bl.extend_from_slice(&l[..m]);
+        br.extend_from_slice(&r[..m]);
+        self.dropped += (l.len() - m) as u64;
+    }
+
+    /// Appends `len` frames of silence to stem `s` within its reserved capacity.
+    fn silence(&mut self, s: usize, len: usize) {
+        let (bl, br) = &mut self.bufs[s];
+        let m = len
+            .min(bl.capacity() - bl.len())
+            .min(br.capacity() - br.len());
+        bl.resize(bl.len() + m, 0.0);
+        br.resize(br.len() + m, 0.0);
+        self.dropped += (len - m) as u64;
+    }
 }
 
 /// Stem index of group 0's bus (group g is `STEM_GROUP + g`).
@@ -167,7 +198,7 @@ pub const STEM_REVERB: usize = MAX_TRACKS + MAX_GROUPS;
 pub const STEM_DELAY: usize = STEM_REVERB + 1;
 /// Stem index of the pre-master mix.
 pub const STEM_MIX: usize = STEM_REVERB + 2;
-/// Stems in a [`StemChunk`].
+/// Stem indices in a [`StemStore`].
 pub const STEMS: usize = STEM_REVERB + 3;
 
 fn ramp(rate: f32) -> u32 {
@@ -354,7 +385,7 @@ impl MixStage {
         let groups = song.groups.len().min(MAX_GROUPS);
         for t in 0..tracks {
             let s = &mut self.strips[t];
-            let stem = self.stems.as_deref_mut().map(|st| &mut st.bufs[t]);
+            let stem = self.stems.as_deref_mut().map(|st| (st, t));
             if !used[t] {
                 idle_strip(s, len, stem);
                 continue;
@@ -391,10 +422,7 @@ impl MixStage {
         }
         for (g, &in_use) in group_used.iter().enumerate().take(groups) {
             let s = &mut self.groups[g];
-            let stem = self
-                .stems
-                .as_deref_mut()
-                .map(|st| &mut st.bufs[STEM_GROUP + g]);
+            let stem = self.stems.as_deref_mut().map(|st| (st, STEM_GROUP + g));
             if g >= groups || !in_use {
                 idle_strip(s, len, stem);
                 continue;
@@ -433,9 +461,7 @@ impl MixStage {
                     }
                 }
                 if let Some(stems) = self.stems.as_deref_mut() {
-                    let (l, r) = stems.bufs[STEM_REVERB + b].split_at_mut(MAX_CHUNK);
-                    l[..len].fill(0.0);
-                    r[..len].fill(0.0);
+                    stems.silence(STEM_REVERB + b, len);
                 }
                 continue;
             }
@@ -461,9 +487,7 @@ impl MixStage {
                 self.bus_meter[b].add(ol, or);
             }
             if let Some(stems) = self.stems.as_deref_mut() {
-                let (l, r) = stems.bufs[STEM_REVERB + b].split_at_mut(MAX_CHUNK);
-                l[..len].copy_from_slice(ol);
-                r[..len].copy_from_slice(or);
+                stems.append(STEM_REVERB + b, ol, or);
             }
             let input_silent =
                 !send_used[b] || il[..len].iter().chain(&ir[..len]).all(|&x| x == 0.0);
@@ -485,9 +509,7 @@ impl MixStage {
         // Master chain.
         let (l, r) = (&mut left[..len], &mut right[..len]);
         if let Some(stems) = self.stems.as_deref_mut() {
-            let (ml, mr) = stems.bufs[STEM_MIX].split_at_mut(MAX_CHUNK);
-            ml[..len].copy_from_slice(l);
-            mr[..len].copy_from_slice(r);
+            stems.append(STEM_MIX, l, r);
         }
         let m = &song.mixer.master;
         if m.eq.on {
@@ -543,17 +565,20 @@ impl MixStage {
         (secs * self.rate as f64) as u64
     }
 
-    /// Starts keeping every strip's output per chunk (for stem renders; allocates, so call it
-    /// before playing).
-    pub fn enable_stems(&mut self) {
-        self.stems = Some(Box::new(StemChunk {
-            bufs: vec![[0.0; 2 * MAX_CHUNK]; STEMS].into_boxed_slice(),
+    /// Starts keeping every strip's output (for stem renders), `capacity` frames per stem
+    /// between drains; allocates, so call it before playing.
+    pub fn enable_stems(&mut self, capacity: usize) {
+        self.stems = Some(Box::new(StemStore {
+            bufs: (0..STEMS)
+                .map(|_| (Vec::with_capacity(capacity), Vec::with_capacity(capacity)))
+                .collect(),
+            dropped: 0,
         }));
     }
 
-    /// The stems of the last chunk, when enabled.
-    pub fn stem_chunk(&self) -> Option<&StemChunk> {
-        self.stems.as_deref()
+    /// The stems kept so far, when enabled.
+    pub fn stems_mut(&mut self) -> Option<&mut StemStore> {
+        self.stems.as_deref_mut()
     }
 
     /// Turns metering on or off.
@@ -588,11 +613,9 @@ impl MixStage {
 }
 
 /// A strip with no signal this chunk: its ramps move on with time, its stem is silent.
-fn idle_strip(s: &mut Strip, len: usize, stem: Option<&mut [f32; 2 * MAX_CHUNK]>) {
-    if let Some(st) = stem {
-        let (l, r) = st.split_at_mut(MAX_CHUNK);
-        l[..len].fill(0.0);
-        r[..len].fill(0.0);
+fn idle_strip(s: &mut Strip, len: usize, stem: Option<(&mut StemStore, usize)>) {
+    if let Some((st, k)) = stem {
+        st.silence(k, len);
     }
     if s.gain.0.is_ramping() || s.gain.1.is_ramping() || s.send.iter().any(|x| x.is_ramping()) {
         for _ in 0..len {
@@ -620,7 +643,7 @@ fn run_strip(
     send_used: &mut [bool; SEND_BUSES],
     keep_all: bool,
     metering: bool,
-    stem: Option<&mut [f32; 2 * MAX_CHUNK]>,
+    stem: Option<(&mut StemStore, usize)>,
 ) -> f32 {
     let len = bl.len();
     let mut reduction = 0.0f32;
@@ -668,10 +691,8 @@ fn run_strip(
     if metering {
         s.meter.add(bl, br);
     }
-    if let Some(st) = stem {
-        let (l, r) = st.split_at_mut(MAX_CHUNK);
-        l[..len].copy_from_slice(bl);
-        r[..len].copy_from_slice(br);
+    if let Some((st, k)) = stem {
+        st.append(k, bl, br);
     }
     // Post-fader sends.
     for (b, sm) in s.send.iter_mut().enumerate() {

@@ -36,6 +36,7 @@ pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
 pub use transport::{PlayRange, SongLength, Transport, chase_tempo, order_starts, song_length};
 
 use crate::model::limits::{MAX_NOTE_COLUMNS, MAX_TRACKS, MAX_VOICES};
+pub use mixer::StemStore;
 use mixer::{Meters, MixStage};
 use sequencer::{Lane, TrackFx};
 use voice::Voice;
@@ -92,7 +93,6 @@ pub struct Engine {
     frozen_order: usize,
     mix: MixStage,
     meters: Meters,
-    stem_out: Option<Box<StemStore>>,
     /// Frames still to render and drop after a play start (see [`Engine::latency_frames`]).
     preroll: u64,
     transport: Transport,
@@ -156,7 +156,6 @@ impl Engine {
             frozen_order: usize::MAX,
             mix,
             meters: Meters::default(),
-            stem_out: None,
             preroll: 0,
             transport: Transport::new(),
             sequencing: false,
@@ -339,6 +338,7 @@ impl Engine {
             self.apply_commands();
         }
         // The limiter's look-ahead after a play start: render and drop it (bounded: < 200 frames).
+        // The stems keep these frames: they are what the mixer made of the song's first frames.
         while self.preroll > 0 {
             if self.chunk_pos == self.chunk_len {
                 self.block_left = self.preroll;
@@ -359,26 +359,6 @@ impl Engine {
             let (cl, cr) = self.chunk.split_at(MAX_CHUNK);
             left[done..done + k].copy_from_slice(&cl[self.chunk_pos..self.chunk_pos + k]);
             right[done..done + k].copy_from_slice(&cr[self.chunk_pos..self.chunk_pos + k]);
-            if let (Some(out), Some(chunk)) = (self.stem_out.as_deref_mut(), self.mix.stem_chunk())
-            {
-                // Only the stems this song has: its tracks, its groups, the buses and the mix.
-                let (tracks, groups) = (self.song.tracks.len(), self.song.groups.len());
-                let wanted = (0..tracks)
-                    .chain(mixer::STEM_GROUP..mixer::STEM_GROUP + groups)
-                    .chain(mixer::STEM_REVERB..mixer::STEMS);
-                let span = self.chunk_pos..self.chunk_pos + k;
-                for s in wanted {
-                    let (sl, sr) = chunk.bufs[s].split_at(MAX_CHUNK);
-                    let (ol, or) = &mut out.bufs[s];
-                    // Within the reserved capacity only: appending never allocates.
-                    let m = k
-                        .min(ol.capacity() - ol.len())
-                        .min(or.capacity() - or.len());
-                    ol.extend_from_slice(&sl[span.start..span.start + m]);
-                    or.extend_from_slice(&sr[span.start..span.start + m]);
-                    out.dropped += (k - m) as u64;
-                }
-            }
             self.chunk_pos += k;
             done += k;
         }
@@ -402,22 +382,25 @@ impl Engine {
         }
     }
 
-    /// Starts keeping the stems (see [`mixer::StemChunk`]) of everything processed from now on,
+    /// Starts keeping the stems (see [`StemStore`]) of everything processed from now on,
     /// appended to [`Engine::stems_mut`]'s buffers, `capacity` frames each, which the caller
     /// drains. Allocates: call it before playing (renders only).
     pub fn enable_stems(&mut self, capacity: usize) {
-        self.mix.enable_stems();
-        self.stem_out = Some(Box::new(StemStore {
-            bufs: (0..mixer::STEMS)
-                .map(|_| (Vec::with_capacity(capacity), Vec::with_capacity(capacity)))
-                .collect(),
-            dropped: 0,
-        }));
+        self.mix.enable_stems(capacity);
     }
 
     /// The stems kept so far (see [`Engine::enable_stems`]), to read and drain.
     pub fn stems_mut(&mut self) -> Option<&mut StemStore> {
-        self.stem_out.as_deref_mut()
+        self.mix.stems_mut()
+    }
+
+    /// How far the stems run ahead of what [`Engine::process`] has returned, in frames: the
+    /// mixer's latency (its output lags its input, the stems, by the master limiter's look-ahead,
+    /// which the play start renders and drops) plus the rest of the current chunk (the mixer works
+    /// in whole chunks).
+    pub fn stems_ahead(&self) -> usize {
+        let latency = (self.mix.latency_frames() as u64).saturating_sub(self.preroll) as usize;
+        latency + self.chunk_len - self.chunk_pos
     }
 
     /// Connects the engine to the UI's rings (see [`link`]); from then on every `process` call
@@ -661,15 +644,6 @@ impl Engine {
         self.span_left -= len;
         self.span_period += 1;
     }
-}
-
-/// The stems of a render (see [`Engine::enable_stems`]).
-pub struct StemStore {
-    /// Per stem index (track, group, bus or mix; see [`mixer::STEMS`]): left and right, every
-    /// frame processed since the caller last drained them. Stems the song lacks stay empty.
-    pub bufs: Vec<(Vec<f32>, Vec<f32>)>,
-    /// Frames that did not fit (the caller drained too late); zero in a correct render.
-    pub dropped: u64,
 }
 
 /// Most synth voices filtered in one pass.

@@ -181,15 +181,25 @@ impl AtomicFile {
         let Some(temp) = guard.path.as_ref() else {
             return Err(write_err(io::Error::other("the temporary file is gone")));
         };
+        // The file being replaced stays open across the rename, so that freeing it (dropping its
+        // cached pages: tens of milliseconds for a long WAV) happens when it is closed below, not
+        // inside the rename, where the directory is locked and renames of other files in it (the
+        // stems of a render, finished side by side) would wait one after the other.
+        let replaced = fs::symlink_metadata(&target)
+            .is_ok_and(|m| m.is_file())
+            .then(|| fs::File::open(&target).ok())
+            .flatten();
         fs::rename(temp, &target).map_err(|error| AtomicError::Rename {
             path: target.clone(),
             error,
         })?;
         guard.path = None;
-        sync_dir(&parent_dir(&target)).map_err(|error| AtomicError::SyncDir {
+        let synced = sync_dir(&parent_dir(&target)).map_err(|error| AtomicError::SyncDir {
             path: target.clone(),
             error,
-        })
+        });
+        drop(replaced);
+        synced
     }
 }
 

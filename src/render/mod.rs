@@ -382,9 +382,9 @@ pub(crate) trait StemTap {
     /// Stem capacity the engine needs between drains, in frames.
     fn capacity(&self) -> usize;
     /// A block of `frames` frames went through the pass: from the engine, or silence pushed after
-    /// the song's end (the engine's stems may then be short, or long when the song's last block
-    /// was cut).
-    fn block(&mut self, engine: &mut Engine, frames: usize);
+    /// the song's end. `engine_done`: the engine renders no more (its stems may then be short, or
+    /// long when the song's last block was cut).
+    fn block(&mut self, engine: &mut Engine, frames: usize, engine_done: bool);
     /// The master output's next block (`l`, `r`), after which it holds `frames` frames.
     fn master_at(&mut self, engine: &mut Engine, l: &[f32], r: &[f32], frames: u64);
     /// The pass is over: the master holds `frames` frames.
@@ -442,7 +442,8 @@ pub(crate) fn run_pass(
             None => break,
         };
         if let Some(t) = tap.as_deref_mut() {
-            t.block(r.engine_mut(), n);
+            let engine_done = r.done;
+            t.block(r.engine_mut(), n, engine_done);
         }
         let start = match &mut fin {
             Some(f) => f.process(&mut bl[..n], &mut br[..n]),

@@ -188,17 +188,26 @@ impl super::StemTap for Tap {
         CAPACITY
     }
 
-    fn block(&mut self, engine: &mut Engine, frames: usize) {
+    fn block(&mut self, engine: &mut Engine, frames: usize, engine_done: bool) {
+        // The engine's stems hold what it mixed: the frames not yet handed over, this block's and
+        // the rest of its current chunk (`stems_ahead`). Once it is done they are cut (or padded
+        // with silence) to exactly the pass's frames: the song's last block may have been cut, and
+        // the silence pushed after the end has no stems.
+        let ahead = engine.stems_ahead();
         let Some(store) = engine.stems_mut() else {
             return;
         };
-        // Exactly the pass's frames: the engine rendered more when the song's last block was
-        // cut, and nothing for the silence pushed after the end.
         let len = (self.kept - self.written) as usize + frames;
         for &s in &self.sources {
             if let Some((l, r)) = store.bufs.get_mut(s) {
-                l.resize(len, 0.0);
-                r.resize(len, 0.0);
+                if engine_done {
+                    l.resize(len, 0.0);
+                    r.resize(len, 0.0);
+                } else if l.len() < len + ahead {
+                    // Never in a correct pass (`finish` reports the frames dropped).
+                    l.resize(len + ahead, 0.0);
+                    r.resize(len + ahead, 0.0);
+                }
             }
         }
         self.kept += frames as u64;
