@@ -417,7 +417,10 @@ pub struct WavSink {
     file: AtomicFile,
     format: WavFormat,
     frames: u64,
-    bytes: Vec<u8>,
+    /// Converted samples not yet handed to the file: the first `used` bytes of a buffer of
+    /// [`SINK_FLUSH_BYTES`], allocated (and zeroed) once.
+    bytes: Box<[u8]>,
+    used: usize,
     /// Bytes handed to the file so far (header included).
     file_bytes: u64,
 }
@@ -447,7 +450,8 @@ impl WavSink {
             file,
             format,
             frames: 0,
-            bytes: Vec::with_capacity(SINK_FLUSH_BYTES + SINK_CHUNK_FRAMES * 8),
+            bytes: vec![0; SINK_FLUSH_BYTES].into_boxed_slice(),
+            used: 0,
             file_bytes: SINK_HEADER_BYTES,
         })
     }
@@ -467,9 +471,19 @@ impl WavSink {
                 error: hound::Error::TooWide,
             });
         }
-        encode(self.format, &left[..n], &right[..n], &mut self.bytes);
-        if self.bytes.len() >= SINK_FLUSH_BYTES {
-            self.flush_bytes()?;
+        // Converted straight into the buffer (no zero-filling first), as much as fits at a time.
+        let width = bytes_per_frame as usize;
+        let mut done = 0;
+        while done < n {
+            let k = ((self.bytes.len() - self.used) / width).min(n - done);
+            let end = self.used + k * width;
+            let (l, r) = (&left[done..done + k], &right[done..done + k]);
+            encode(self.format, l, r, &mut self.bytes[self.used..end]);
+            self.used = end;
+            done += k;
+            if self.bytes.len() - self.used < width {
+                self.flush_bytes()?;
+            }
         }
         self.frames += n as u64;
         Ok(())
@@ -479,10 +493,10 @@ impl WavSink {
     /// buffer.
     fn flush_bytes(&mut self) -> Result<(), WavError> {
         self.file
-            .write_all(&self.bytes)
+            .write_all(&self.bytes[..self.used])
             .map_err(|error| sink_io(&self.file, error))?;
-        self.file_bytes += self.bytes.len() as u64;
-        self.bytes.clear();
+        self.file_bytes += self.used as u64;
+        self.used = 0;
         Ok(())
     }
 
@@ -587,15 +601,13 @@ fn sink_header(rate: u32, format: WavFormat, data_bytes: u64) -> [u8; SINK_HEADE
     out
 }
 
-/// Appends `left` and `right` (equally long) to `out` as interleaved little-endian samples in
-/// `format`. Two steps per chunk of [`SINK_CHUNK_FRAMES`]: quantise each channel into an array
+/// Writes `left` and `right` (equally long) into `out` (exactly their size) as interleaved
+/// little-endian samples in `format`. Two steps per chunk of [`SINK_CHUNK_FRAMES`]: quantise each channel into an array
 /// (element by element, so the compiler turns it into vector instructions), then pack the frames
 /// into bytes with whole-word stores (two 24-bit frames are three 32-bit words).
-fn encode(format: WavFormat, left: &[f32], right: &[f32], out: &mut Vec<u8>) {
+fn encode(format: WavFormat, left: &[f32], right: &[f32], bytes: &mut [u8]) {
     let width = format.bits() as usize / 8;
-    let start = out.len();
-    out.resize(start + left.len() * 2 * width, 0);
-    let bytes = &mut out[start..];
+    debug_assert_eq!(bytes.len(), left.len() * 2 * width);
     let (mut ql, mut qr) = ([0i32; SINK_CHUNK_FRAMES], [0i32; SINK_CHUNK_FRAMES]);
     let chunks = left
         .chunks(SINK_CHUNK_FRAMES)
@@ -849,9 +861,9 @@ mod tests {
         }
         let (l, r): (Vec<f32>, Vec<f32>) = (values.clone(), values.iter().rev().copied().collect());
         for (format, full) in [(WavFormat::S16, 32767.0), (WavFormat::S24, 8_388_607.0)] {
-            let mut bytes = Vec::new();
-            encode(format, &l, &r, &mut bytes);
             let width = format.bits() as usize / 8;
+            let mut bytes = vec![0; l.len() * 2 * width];
+            encode(format, &l, &r, &mut bytes);
             let mut want = Vec::new();
             for (&a, &b) in l.iter().zip(&r) {
                 want.extend_from_slice(&reference(a, full).to_le_bytes()[..width]);
