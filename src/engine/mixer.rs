@@ -163,11 +163,17 @@ pub struct StemStore {
     pub bufs: Vec<(Vec<f32>, Vec<f32>)>,
     /// Frames that did not fit (the caller drained too late); zero in a correct render.
     pub dropped: u64,
+    /// Per stem, frames of silence owed after `bufs` (written out in one go when the stem next
+    /// sounds or the store is read: a silent strip costs no stores per chunk).
+    zeros: Vec<usize>,
 }
 
 impl StemStore {
     /// Appends `l`/`r` to stem `s` within its reserved capacity (never allocates).
     fn append(&mut self, s: usize, l: &[f32], r: &[f32]) {
+        if self.zeros[s] > 0 {
+            self.settle_one(s);
+        }
         let (bl, br) = &mut self.bufs[s];
         let m = l
             .len()
@@ -178,8 +184,14 @@ impl StemStore {
         self.dropped += (l.len() - m) as u64;
     }
 
-    /// Appends `len` frames of silence to stem `s` within its reserved capacity.
+    /// Appends `len` frames of silence to stem `s` (owed until [`StemStore::settle_one`]).
     fn silence(&mut self, s: usize, len: usize) {
+        self.zeros[s] += len;
+    }
+
+    /// Writes out the silence owed to stem `s`, within its reserved capacity.
+    fn settle_one(&mut self, s: usize) {
+        let len = std::mem::take(&mut self.zeros[s]);
         let (bl, br) = &mut self.bufs[s];
         let m = len
             .min(bl.capacity() - bl.len())
@@ -187,6 +199,15 @@ impl StemStore {
         bl.resize(bl.len() + m, 0.0);
         br.resize(br.len() + m, 0.0);
         self.dropped += (len - m) as u64;
+    }
+
+    /// Writes out the silence owed to every stem, so that `bufs` hold every frame mixed.
+    fn settle(&mut self) {
+        for s in 0..self.zeros.len() {
+            if self.zeros[s] > 0 {
+                self.settle_one(s);
+            }
+        }
     }
 }
 
@@ -573,12 +594,15 @@ impl MixStage {
                 .map(|_| (Vec::with_capacity(capacity), Vec::with_capacity(capacity)))
                 .collect(),
             dropped: 0,
+            zeros: vec![0; STEMS],
         }));
     }
 
-    /// The stems kept so far, when enabled.
+    /// The stems kept so far, when enabled: every frame mixed is in their buffers.
     pub fn stems_mut(&mut self) -> Option<&mut StemStore> {
-        self.stems.as_deref_mut()
+        let st = self.stems.as_deref_mut()?;
+        st.settle();
+        Some(st)
     }
 
     /// Turns metering on or off.
