@@ -244,6 +244,62 @@ fn a_frozen_track_plays_from_any_position() {
     }
 }
 
+/// Order edits after freezing: moved, repeated and deleted entries take the frozen track's audio
+/// with them, so each position plays what that position played when frozen, sample for sample,
+/// and unfreezing still gives the notes back. (Changing an entry's pattern and cloning are key
+/// tests in `ui_keys.rs`.)
+#[test]
+fn a_frozen_track_follows_order_edits() {
+    use ttrack::model::arrange::Entry;
+    use ttrack::render::freeze::{freeze, solo_song, unfreeze};
+    let s = grouped_demo();
+    let t = 3;
+    let frozen = solo_song(&freeze(&s, t, RATE).unwrap(), t);
+    let e = frozen.entries();
+    assert_eq!(e.len(), 6);
+    // New order: old positions 3, 0, 1, 1 (again), 2 and 5; old position 4 is gone.
+    let mut edited = frozen.clone();
+    let from = [3usize, 0, 1, 1, 2, 5];
+    edited.set_entries(from.iter().map(|&k| e[k].clone()).collect::<Vec<Entry>>());
+    let f = edited.tracks[t].frozen.as_ref().unwrap();
+    let old = &frozen.tracks[t].frozen.as_ref().unwrap().starts;
+    assert_eq!(
+        f.starts,
+        from.iter().map(|&k| old[k]).collect::<Vec<_>>(),
+        "the starts follow the entries"
+    );
+    let (a, b) = (render(&frozen), render(&edited));
+    let a_starts = engine::order_starts(&EngineSong::from_model(&frozen, RATE), RATE);
+    let b_starts = engine::order_starts(&EngineSong::from_model(&edited, RATE), RATE);
+    let len = frames(2.0);
+    let mut playing = 0;
+    for (p, &k) in from.iter().enumerate() {
+        let (x, y) = (b_starts[p].unwrap() as usize, a_starts[k].unwrap() as usize);
+        let d = b.0[x..x + len]
+            .iter()
+            .zip(&a.0[y..y + len])
+            .map(|(u, v)| (u - v).abs())
+            .fold(0.0f32, f32::max);
+        let d = 20.0 * (d.max(1e-12) as f64).log10();
+        assert!(d <= -80.0, "position {p} (was {k}): differs by {d:.1} dB");
+        playing += usize::from(rms_db(&b.0[x..x + len]) > -40.0);
+    }
+    assert!(playing >= 4, "only {playing} positions play the track");
+    // The test can fail: the audio of old position 0 is not that of old position 3.
+    let (x, y) = (a_starts[0].unwrap() as usize, a_starts[3].unwrap() as usize);
+    let d = a.0[x..x + len]
+        .iter()
+        .zip(&a.0[y..y + len])
+        .map(|(u, v)| (u - v).abs())
+        .fold(0.0f32, f32::max);
+    assert!(d > 0.01, "positions 0 and 3 sound alike");
+    // Unfreezing after the edits gives the track's notes back in every pattern.
+    let thawed = unfreeze(&edited, t).unwrap();
+    for (p, q) in thawed.patterns.iter().zip(&s.patterns) {
+        assert_eq!(p.tracks[t], q.tracks[t]);
+    }
+}
+
 /// From the matrix, a selection render plays the loop range (or the section under the cursor)
 /// at the tempo in force there: here positions 1 and 2, a second each at 330 and 440 Hz.
 #[test]

@@ -858,3 +858,54 @@ fn bounce_makes_a_sample_instrument_of_the_rendered_track() {
 fn common_peak(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
+
+#[test]
+fn cloning_a_pattern_clones_a_frozen_tracks_hidden_notes() {
+    // Track 1 has a note in pattern 0 and is frozen; cloning the pattern in the matrix gives the
+    // clone the frozen audio of the original (same start) and a copy of the hidden notes, so
+    // unfreezing restores the note in both patterns.
+    let mut s = Song::new_default();
+    s.patterns[0].note_mut(0, 0, 0).note = Note::parse("C-4").unwrap();
+    s.patterns[0].note_mut(0, 0, 0).instrument = 1;
+    let s = ttrack::render::freeze::freeze(&s, 0, 48_000).unwrap();
+    assert_eq!(s.patterns[0].note(0, 0, 0), NoteCell::EMPTY);
+    let mut a = App::new(s, None);
+    keys(&mut a, "F3 c");
+    assert_eq!(a.song.order, vec![0, 1], "{}", a.message);
+    let f = a.song.tracks[0].frozen.as_ref().unwrap();
+    assert_eq!(f.starts, vec![Some(0), Some(0)]);
+    assert_eq!(f.cells.len(), 2);
+    ttrack::model::validate(&a.song).unwrap();
+    let thawed = ttrack::render::freeze::unfreeze(&a.song, 0).unwrap();
+    for p in 0..2 {
+        assert_eq!(
+            thawed.patterns[p].note(0, 0, 0).note,
+            Note::parse("C-4").unwrap(),
+            "pattern {p}"
+        );
+    }
+}
+
+#[test]
+fn changing_an_entrys_pattern_gives_a_frozen_track_that_patterns_audio() {
+    // Order [0, 1] with a note in each pattern, track 1 frozen: the positions start at different
+    // frames of the frozen audio. Changing position 0 to pattern 1 makes it play what pattern 1
+    // plays at position 1; undo puts the old start back.
+    let mut s = Song::new_default();
+    s.patterns.push(s.patterns[0].clone());
+    s.order = vec![0, 1];
+    for p in 0..2 {
+        s.patterns[p].note_mut(0, 0, 0).note = Note::parse("C-4").unwrap();
+        s.patterns[p].note_mut(0, 0, 0).instrument = 1;
+    }
+    let s = ttrack::render::freeze::freeze(&s, 0, 48_000).unwrap();
+    let before = s.tracks[0].frozen.as_ref().unwrap().starts.clone();
+    assert!(before[0].is_some() && before[1].is_some() && before[0] != before[1]);
+    let mut a = App::new(s, None);
+    keys(&mut a, "F3 +");
+    assert_eq!(a.song.order, vec![1, 1], "{}", a.message);
+    let starts = &a.song.tracks[0].frozen.as_ref().unwrap().starts;
+    assert_eq!(starts, &vec![before[1], before[1]]);
+    keys(&mut a, "C-z");
+    assert_eq!(a.song.tracks[0].frozen.as_ref().unwrap().starts, before);
+}

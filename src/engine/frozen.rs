@@ -50,7 +50,8 @@ impl FrozenState {
     /// playing exactly there (the song running on as it did when frozen).
     pub fn enter(&mut self, f: &FrozenAudio, order: usize, offset: f64) {
         let Some(Some(start)) = f.starts.get(order) else {
-            self.playing = false;
+            // A position the track was never frozen at (one added since): it fades out.
+            self.stop();
             return;
         };
         let mut want = *start as f64 + offset * f.step;

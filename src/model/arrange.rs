@@ -51,6 +51,10 @@ pub struct Entry {
     pub mutes: u64,
     /// A section starting here: name and colour.
     pub section: Option<(String, u8)>,
+    /// Per track, for frozen tracks: the frame of the frozen audio where this position starts
+    /// ([`Frozen::starts`]), so that a frozen track keeps sounding right where its positions
+    /// move, repeat or go. Empty when no track is frozen.
+    pub frozen: Vec<Option<u64>>,
 }
 
 /// A track whose sound has been rendered to audio ("bounce in place"): the engine plays the audio
@@ -79,12 +83,25 @@ impl Song {
                 .is_some_and(|m| m & (1u64 << t) != 0)
     }
 
-    /// The order list as entries, with their mutes and section starts.
+    /// The order list as entries, with their mutes, section starts and frozen tracks' starts.
     pub fn entries(&self) -> Vec<Entry> {
+        let any_frozen = self.tracks.iter().any(|t| t.frozen.is_some());
         self.order
             .iter()
             .enumerate()
             .map(|(i, &pattern)| Entry {
+                frozen: if any_frozen {
+                    self.tracks
+                        .iter()
+                        .map(|t| {
+                            t.frozen
+                                .as_ref()
+                                .and_then(|f| f.starts.get(i).copied().flatten())
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 pattern,
                 mutes: self.arrangement.mutes.get(i).copied().unwrap_or(0),
                 section: self
@@ -97,14 +114,23 @@ impl Song {
             .collect()
     }
 
-    /// Replaces the order list by `entries` (at least one), rebuilding mutes and sections and
-    /// keeping the restart position and the loop range inside the new list.
+    /// Replaces the order list by `entries` (at least one), rebuilding mutes, sections and the
+    /// frozen tracks' starts, and keeping the restart position and the loop range inside the new
+    /// list.
     pub fn set_entries(&mut self, entries: Vec<Entry>) {
         if entries.is_empty() {
             return;
         }
         let last = entries.len() as u16 - 1;
         self.order = entries.iter().map(|e| e.pattern).collect();
+        for (t, track) in self.tracks.iter_mut().enumerate() {
+            if let Some(f) = track.frozen.as_deref_mut() {
+                f.starts = entries
+                    .iter()
+                    .map(|e| e.frozen.get(t).copied().flatten())
+                    .collect();
+            }
+        }
         let mut mutes: Vec<u64> = entries.iter().map(|e| e.mutes).collect();
         while mutes.last() == Some(&0) {
             mutes.pop();

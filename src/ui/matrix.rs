@@ -49,6 +49,21 @@ impl App {
                 let mut after = before.clone();
                 let pattern = after.patterns[src].clone();
                 after.patterns.push(pattern);
+                // A frozen track's hidden cells are cloned too (unfreezing brings them back in
+                // both patterns), and the clone plays the same frozen audio as the original.
+                let patterns = &after.patterns;
+                for (t, track) in after.tracks.iter_mut().enumerate() {
+                    if let Some(f) = track.frozen.as_deref_mut()
+                        && let Some(cells) = f.cells.get(src).cloned()
+                    {
+                        // Patterns made after freezing hide nothing: their own cells stand in.
+                        while f.cells.len() < new as usize {
+                            f.cells.push(patterns[f.cells.len()].tracks[t].clone());
+                        }
+                        f.cells.truncate(new as usize);
+                        f.cells.push(cells);
+                    }
+                }
                 let mut e = after.entries();
                 if e.len() >= MAX_ORDER {
                     self.message = "the order list is full".into();
@@ -58,8 +73,8 @@ impl App {
                     i + 1,
                     Entry {
                         pattern: new,
-                        mutes: e[i].mutes,
                         section: None,
+                        ..e[i].clone()
                     },
                 );
                 after.set_entries(e);
@@ -89,8 +104,16 @@ impl App {
                 let n = self.song.patterns.len() as u16;
                 let up = action == Action::OrderPatternUp;
                 self.entries_edit("changed the entry's pattern", |e| {
-                    let p = &mut e[i].pattern;
-                    *p = if up { (*p + 1) % n } else { (*p + n - 1) % n };
+                    let p = e[i].pattern;
+                    let p = if up { (p + 1) % n } else { (p + n - 1) % n };
+                    e[i].pattern = p;
+                    // Frozen tracks play what they played where the new pattern plays
+                    // elsewhere, or nothing when it plays nowhere else.
+                    let like = (e.iter().enumerate())
+                        .find(|&(j, x)| j != i && x.pattern == p)
+                        .map(|(_, x)| x.frozen.clone());
+                    let frozen = like.unwrap_or_else(|| vec![None; e[i].frozen.len()]);
+                    e[i].frozen = frozen;
                     Ok(i)
                 });
             }
@@ -351,14 +374,8 @@ impl App {
             .collect();
         s.arrangement.loop_range = None;
         s.restart = 0;
+        // The frozen tracks' starts come along with the entries.
         s.set_entries(entries);
-        for t in &mut s.tracks {
-            if let Some(f) = t.frozen.as_deref_mut() {
-                f.starts = (a..=b)
-                    .map(|p| f.starts.get(p).copied().flatten())
-                    .collect();
-            }
-        }
         s
     }
 }
