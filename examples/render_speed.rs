@@ -3,8 +3,9 @@
 //! Renders a song through the same path as `ttrack render` minus the WAV file, `RUNS` times,
 //! and prints the median and best multiple of real time (48 kHz).
 //!
-//! Run: `cargo run --release --example render_speed -- SONG [RUNS]`, SONG = `demo-synth`,
-//! `demo-kit` (from `songs/`) or `busy` (the busy 16-track song of `tests/common/songs.rs`).
+//! Run: `cargo run --release --example render_speed -- SONG [RUNS] [baseline]`, SONG =
+//! `demo-synth`, `demo-kit` (from `songs/`) or `busy` (the busy 16-track song of
+//! `tests/common/songs.rs`); `baseline` makes the hot loops skip their AVX2 versions.
 // The real-time rules (clippy.toml) bind the engine; tool code may allocate freely.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -33,6 +34,10 @@ fn main() {
         std::process::exit(2);
     };
     let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
+    // `baseline` as third argument: the hot loops' baseline x86-64 versions even on an AVX2
+    // processor (the same samples; see `ttrack::dsp::simd`).
+    let baseline = args.get(3).is_some_and(|a| a == "baseline");
+    ttrack::dsp::simd::use_baseline(baseline);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let song = if which == "busy" {
         songs::busy(16)
@@ -57,7 +62,8 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let speed = |t: f64| frames as f64 / t / 48_000.0;
     println!(
-        "{which}: median {:.1}x, best {:.1}x real time over {runs} runs (checksum {sum:.6})",
+        "{which}{}: median {:.1}x, best {:.1}x real time over {runs} runs (checksum {sum:.6})",
+        if baseline { " (baseline)" } else { "" },
         speed(times[times.len() / 2]),
         speed(times[0])
     );

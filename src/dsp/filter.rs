@@ -74,7 +74,9 @@ pub fn lowpass4(coefs: &[SvfCoefs; 4], states: &mut [Svf; 4], x: &mut [[f32; 4]]
 }
 
 /// [`lowpass4`] for `L` lanes (4 or 8: eight are two vectors whose recursions overlap, for about
-/// the time of one).
+/// the time of one). Always inlined, so that it takes the vector width of its caller
+/// (see [`super::simd`]).
+#[inline(always)]
 pub fn lowpass_lanes<const L: usize>(
     coefs: &[SvfCoefs; L],
     states: &mut [Svf; L],

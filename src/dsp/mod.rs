@@ -17,6 +17,7 @@ pub mod interp;
 pub mod osc;
 pub mod pan;
 pub mod rng;
+pub mod simd;
 pub mod smooth;
 
 /// Values below this in a feedback path are flushed to zero to keep denormals out (DESIGN §3.6).

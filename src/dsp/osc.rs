@@ -137,6 +137,42 @@ impl Oscillator {
         out: &mut [f32],
         add: bool,
     ) {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd::avx2() {
+            // SAFETY: the processor has AVX2 (checked just above), all `fill_avx2` requires.
+            #[allow(unsafe_code)]
+            unsafe {
+                return self.fill_avx2(wave, width, rng, gain, out, add);
+            }
+        }
+        self.fill_any(wave, width, rng, gain, out, add)
+    }
+
+    /// [`Oscillator::fill`] compiled for AVX2 (see [`super::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn fill_avx2(
+        &mut self,
+        wave: Waveform,
+        width: f32,
+        rng: &mut Rng,
+        gain: f32,
+        out: &mut [f32],
+        add: bool,
+    ) {
+        self.fill_any(wave, width, rng, gain, out, add)
+    }
+
+    #[inline(always)]
+    fn fill_any(
+        &mut self,
+        wave: Waveform,
+        width: f32,
+        rng: &mut Rng,
+        gain: f32,
+        out: &mut [f32],
+        add: bool,
+    ) {
         // The phase is the only state, so the pieces join seamlessly.
         if out.len() <= FILL_MAX {
             return self.fill_piece(wave, width, rng, gain, out, add);

@@ -669,6 +669,62 @@ fn run_strip(
     metering: bool,
     stem: Option<(&mut StemStore, usize)>,
 ) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if crate::dsp::simd::avx2() {
+        // SAFETY: the processor has AVX2 (checked just above), all `run_strip_avx2` requires.
+        #[allow(unsafe_code)]
+        unsafe {
+            return run_strip_avx2(
+                s, bl, br, out_l, out_r, send_in, send_used, keep_all, metering, stem,
+            );
+        }
+    }
+    run_strip_any(
+        s, bl, br, out_l, out_r, send_in, send_used, keep_all, metering, stem,
+    )
+}
+
+/// [`run_strip`] compiled for AVX2 (see [`crate::dsp::simd`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the disjoint buffers of the mix stage, borrowed apart so tracks and groups share this"
+)]
+fn run_strip_avx2(
+    s: &mut Strip,
+    bl: &mut [f32],
+    br: &mut [f32],
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+    send_in: &mut [[f32; 2 * MAX_CHUNK]; SEND_BUSES],
+    send_used: &mut [bool; SEND_BUSES],
+    keep_all: bool,
+    metering: bool,
+    stem: Option<(&mut StemStore, usize)>,
+) -> f32 {
+    run_strip_any(
+        s, bl, br, out_l, out_r, send_in, send_used, keep_all, metering, stem,
+    )
+}
+
+#[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the disjoint buffers of the mix stage, borrowed apart so tracks and groups share this"
+)]
+fn run_strip_any(
+    s: &mut Strip,
+    bl: &mut [f32],
+    br: &mut [f32],
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+    send_in: &mut [[f32; 2 * MAX_CHUNK]; SEND_BUSES],
+    send_used: &mut [bool; SEND_BUSES],
+    keep_all: bool,
+    metering: bool,
+    stem: Option<(&mut StemStore, usize)>,
+) -> f32 {
     let len = bl.len();
     let mut reduction = 0.0f32;
     for slot in s.inserts.iter_mut() {

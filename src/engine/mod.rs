@@ -135,6 +135,7 @@ pub struct Engine {
 impl Engine {
     /// An engine for `song` (rate = `song.rate`), stopped. Allocates everything it will ever use.
     pub fn new(song: Box<EngineSong>) -> Engine {
+        crate::dsp::simd::warm();
         let rate = song.rate as f32;
         let mix = MixStage::new(&song);
         Engine {
@@ -651,6 +652,36 @@ const FILTER_LANES: usize = 8;
 
 /// Filters the prepared signals of up to `L` voices in one interleaved pass.
 fn filter_group<const L: usize>(
+    voices: &mut [Voice],
+    group: &[u16; L],
+    lanes: usize,
+    span: (usize, usize),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::dsp::simd::avx2() {
+        // SAFETY: the processor has AVX2 (checked just above), all `filter_group_avx2` requires.
+        #[allow(unsafe_code)]
+        unsafe {
+            return filter_group_avx2(voices, group, lanes, span);
+        }
+    }
+    filter_group_any(voices, group, lanes, span)
+}
+
+/// [`filter_group`] compiled for AVX2 (see [`crate::dsp::simd`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn filter_group_avx2<const L: usize>(
+    voices: &mut [Voice],
+    group: &[u16; L],
+    lanes: usize,
+    span: (usize, usize),
+) {
+    filter_group_any(voices, group, lanes, span)
+}
+
+#[inline(always)]
+fn filter_group_any<const L: usize>(
     voices: &mut [Voice],
     group: &[u16; L],
     lanes: usize,

@@ -361,6 +361,40 @@ impl Voice {
         first: usize,
         scratch: &mut Scratch,
     ) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if crate::dsp::simd::avx2() {
+            // SAFETY: the processor has AVX2 (checked just above), all `render_avx2` requires.
+            #[allow(unsafe_code)]
+            unsafe {
+                return self.render_avx2(inst, left, right, first, scratch);
+            }
+        }
+        self.render_any(inst, left, right, first, scratch)
+    }
+
+    /// [`Voice::render`] compiled for AVX2 (see [`crate::dsp::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn render_avx2(
+        &mut self,
+        inst: &PlayableInstrument,
+        left: &mut [f32],
+        right: &mut [f32],
+        first: usize,
+        scratch: &mut Scratch,
+    ) -> usize {
+        self.render_any(inst, left, right, first, scratch)
+    }
+
+    #[inline(always)]
+    fn render_any(
+        &mut self,
+        inst: &PlayableInstrument,
+        left: &mut [f32],
+        right: &mut [f32],
+        first: usize,
+        scratch: &mut Scratch,
+    ) -> usize {
         match &inst.source {
             Source::Synth(p) => self.render_synth(p, left, right, first, scratch),
             Source::Sampler(p) => self.render_sampler(p, left, right, first, scratch),
@@ -431,6 +465,7 @@ impl Voice {
     }
 
     /// Adds `sig × env` to the outputs through the pan gains, ramping them while a ramp runs.
+    #[inline(always)]
     fn mix_out(
         &mut self,
         sig_l: &[f32],
@@ -497,6 +532,7 @@ impl Voice {
         (&mut self.filter, self.coefs, &mut self.sig)
     }
 
+    #[inline(always)]
     fn render_synth(
         &mut self,
         p: &SynthPatch,
@@ -555,6 +591,7 @@ impl Voice {
         )
     }
 
+    #[inline(always)]
     fn render_sampler(
         &mut self,
         p: &SamplerPatch,
@@ -572,6 +609,7 @@ impl Voice {
         }
     }
 
+    #[inline(always)]
     fn render_sampler_ch<const CH: usize>(
         &mut self,
         p: &SamplerPatch,

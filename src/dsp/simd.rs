@@ -1,0 +1,57 @@
+//! Wider vector instructions where the processor has them. Release builds target baseline x86-64
+//! (SSE2, four floats per instruction) so that they run on any 64-bit PC; the hottest loops are
+//! compiled a second time for AVX2 (eight floats) and chosen at run time.
+//!
+//! Only AVX2, not FMA: fused multiply-adds round differently, and a song must render to the same
+//! bytes on every machine. Element-wise float operations give the same results at any vector
+//! width (and the compiler reorders no float sums without being allowed to), so both versions of
+//! a loop produce identical samples; the render tests' checksums hold on either path.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+const UNKNOWN: u8 = 0;
+const WIDE: u8 = 1;
+const BASELINE: u8 = 2;
+
+/// The path chosen: not yet known, AVX2, or baseline.
+static CHOICE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// Whether the hot loops take their AVX2 versions: the processor has AVX2 and
+/// [`use_baseline`] did not say otherwise. One atomic load once known; the first call detects
+/// the processor's features (no allocation, no lock), and [`warm`] makes it outside the audio
+/// callback.
+#[inline]
+pub fn avx2() -> bool {
+    match CHOICE.load(Ordering::Relaxed) {
+        WIDE => true,
+        BASELINE => false,
+        _ => {
+            let wide = detect();
+            CHOICE.store(if wide { WIDE } else { BASELINE }, Ordering::Relaxed);
+            wide
+        }
+    }
+}
+
+/// Makes every hot loop take its baseline version (`true`), or the best the processor has again
+/// (`false`). For tests and measurements: both give the same samples.
+pub fn use_baseline(baseline: bool) {
+    let wide = !baseline && detect();
+    CHOICE.store(if wide { WIDE } else { BASELINE }, Ordering::Relaxed);
+}
+
+fn detect() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Detects the processor's features now (the engine calls this when it is made).
+pub fn warm() {
+    let _ = avx2();
+}
