@@ -187,6 +187,60 @@ fn the_sustain_pedal_holds_note_offs_until_it_is_released() {
     );
 }
 
+/// Starting playback (or jumping: the same restart) while a key is held on the MIDI keyboard
+/// keeps the note sounding, as in trackers; only its note-off ends it. The pattern's own notes
+/// start with the song as before.
+#[test]
+fn a_held_key_keeps_sounding_when_playback_starts() {
+    let mut song = quiet_song();
+    common::put(&mut song, 0, 1, "E-5", 1, None);
+    let es = EngineSong::from_model(&song, RATE);
+    let mut e = engine(&song);
+    let x = run(&mut e, 48_000, 256, |e, start| match start {
+        0 => e.midi_in(0, on(69, 127)),
+        9984 => e.play(PlayRange::song(&es)),
+        19968 => e.play(PlayRange::song(&es)),
+        29952 => e.midi_in(0, off(69)),
+        _ => {}
+    });
+    // Rows are 5760 frames at 125 BPM and 4 LPB: the song's E-5 starts a row after each play.
+    let held = measure::rms_db(&x[4000..9000]);
+    for (what, w) in [
+        ("after play", &x[11_000..15_000]),
+        ("after the second play", &x[21_000..25_000]),
+    ] {
+        let hz = measure::pitch_zero_crossings(w, RATE);
+        let level = measure::rms_db(w);
+        assert!(
+            (hz - 440.0).abs() < 0.5 && (level - held).abs() < 0.2,
+            "{what}: {hz:.2} Hz at {level:.2} dB (held: {held:.2} dB)"
+        );
+    }
+    let (mags, n) = measure::spectrum(&x[16_000..19_000]);
+    for hz in [440.0, 659.26] {
+        let bin = (hz * n as f64 / RATE as f64).round() as usize;
+        let peak = mags[bin - 2..=bin + 2].iter().cloned().fold(0.0, f64::max);
+        assert!(
+            peak > 100.0,
+            "{hz} Hz missing with the song playing: {peak:.1}"
+        );
+    }
+    // No gap: every 256-frame window around the restart keeps most of the level (the restart
+    // fades the note in again over 1 ms).
+    for w in x[9000..12_000].chunks(256) {
+        assert!(
+            measure::rms_db(w) > held - 6.0,
+            "the held note dropped out at the restart"
+        );
+    }
+    // After the note-off only the song's E-5 is left.
+    let hz = measure::pitch_zero_crossings(&x[40_000..48_000], RATE);
+    assert!(
+        (hz - 659.26).abs() < 0.5,
+        "after the note-off: {hz:.2} Hz, not the song's E-5 alone"
+    );
+}
+
 #[test]
 fn thru_follows_the_chosen_instrument_and_can_be_silenced() {
     let mut song = common::song(1, 64, vec![common::synth(Waveform::Sine)]);

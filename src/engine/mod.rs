@@ -36,6 +36,7 @@ pub use song::{CONTROL_FRAMES, EngineSong, PlayableInstrument};
 pub use transport::{PlayRange, SongLength, Transport, chase_tempo, order_starts, song_length};
 
 use crate::model::limits::{MAX_NOTE_COLUMNS, MAX_TRACKS, MAX_VOICES};
+use commands::AUDITION_LANE;
 pub use mixer::StemStore;
 use mixer::{Meters, MixStage};
 use sequencer::{Lane, TrackFx};
@@ -269,11 +270,23 @@ impl Engine {
 
     fn reset_state(&mut self) {
         self.midi.rebase(self.out_frame(), self.latency_frames());
-        for v in self.voices.iter_mut() {
-            v.reset();
-        }
+        // The song's voices start afresh; notes played outside the pattern (a key held on the
+        // MIDI keyboard, an audition) go on sounding, as in trackers: pressing play while
+        // holding a chord keeps it. They resume with a declick fade-in, since the master chain
+        // restarts (its look-ahead is pre-rolled again) and would otherwise jump in their
+        // waveform. A render has no such voices, so it starts exactly as before.
         self.active_len = 0;
         self.listed.fill(false);
+        for (vi, v) in self.voices.iter_mut().enumerate() {
+            if v.active && v.lane == AUDITION_LANE && self.active_len < self.active_list.len() {
+                v.resume();
+                self.listed[vi] = true;
+                self.active_list[self.active_len] = vi as u16;
+                self.active_len += 1;
+            } else {
+                v.reset();
+            }
+        }
         for l in self.lanes.iter_mut() {
             *l = Lane::new();
         }

@@ -190,6 +190,14 @@ impl Voice {
         self.id = id;
     }
 
+    /// Fades a sounding voice in again over the declick time, after a break in the output it
+    /// goes on into (playback restarted under a held note).
+    pub fn resume(&mut self) {
+        if self.active && !self.fading {
+            self.fade_in = FADE_IN_FRAMES;
+        }
+    }
+
     /// Starts a note of `inst`. Returns false when the note cannot sound (e.g. an offset past the end).
     pub fn start(&mut self, inst: &PlayableInstrument, s: &Start, rate: f32) -> bool {
         self.id = self.id.wrapping_add(1);
