@@ -135,27 +135,10 @@ impl Envelope {
     }
 
     /// Writes the next `out.len()` levels into `out`; stages that hold still cost one fill.
-    pub fn fill(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if super::simd::avx2() {
-            // SAFETY: the processor has AVX2 (checked just above), all `fill_avx2` requires.
-            #[allow(unsafe_code)]
-            unsafe {
-                return self.fill_avx2(c, out);
-            }
-        }
-        self.fill_any(c, out)
-    }
-
-    /// [`Envelope::fill`] compiled for AVX2 (see [`super::simd`]).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn fill_avx2(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
-        self.fill_any(c, out)
-    }
-
+    /// Always inlined: its one caller, the voice's render, chooses the vector width (see
+    /// [`super::simd`]).
     #[inline(always)]
-    fn fill_any(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
+    pub fn fill(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
         let n = out.len();
         // Exponential segments that do not end inside this block are computed in closed form,
         // level_i = target + (level − target) · coef^(i+1), which vectorises.

@@ -137,15 +137,10 @@ impl Oscillator {
         out: &mut [f32],
         add: bool,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if super::simd::avx2() {
-            // SAFETY: the processor has AVX2 (checked just above), all `fill_avx2` requires.
-            #[allow(unsafe_code)]
-            unsafe {
-                return self.fill_avx2(wave, width, rng, gain, out, add);
-            }
-        }
-        self.fill_any(wave, width, rng, gain, out, add)
+        super::simd::dispatch!(
+            self.fill_avx2(wave, width, rng, gain, out, add),
+            self.fill_any(wave, width, rng, gain, out, add)
+        )
     }
 
     /// [`Oscillator::fill`] compiled for AVX2 (see [`super::simd`]).

@@ -9,6 +9,26 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+/// `dispatch!(wide, any)`, as the body of a hot function: returns `wide` (a call of the
+/// function's copy compiled with `#[target_feature(enable = "avx2")]`) when [`avx2`] says the
+/// processor has AVX2, else evaluates `any` (the same code at the baseline width). Both copies
+/// call one `#[inline(always)]` body, so they are the same code compiled twice.
+macro_rules! dispatch {
+    ($wide:expr, $any:expr $(,)?) => {{
+        #[cfg(target_arch = "x86_64")]
+        if $crate::dsp::simd::avx2() {
+            // SAFETY: the processor has AVX2 (checked just above), all that the function called
+            // here requires (it is only marked `#[target_feature(enable = "avx2")]`).
+            #[allow(unsafe_code)]
+            unsafe {
+                return $wide;
+            }
+        }
+        $any
+    }};
+}
+pub(crate) use dispatch;
+
 const UNKNOWN: u8 = 0;
 const WIDE: u8 = 1;
 const BASELINE: u8 = 2;

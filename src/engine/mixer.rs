@@ -669,18 +669,13 @@ fn run_strip(
     metering: bool,
     stem: Option<(&mut StemStore, usize)>,
 ) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if crate::dsp::simd::avx2() {
-        // SAFETY: the processor has AVX2 (checked just above), all `run_strip_avx2` requires.
-        #[allow(unsafe_code)]
-        unsafe {
-            return run_strip_avx2(
-                s, bl, br, out_l, out_r, send_in, send_used, keep_all, metering, stem,
-            );
-        }
-    }
-    run_strip_any(
-        s, bl, br, out_l, out_r, send_in, send_used, keep_all, metering, stem,
+    crate::dsp::simd::dispatch!(
+        run_strip_avx2(
+            s, bl, br, out_l, out_r, send_in, send_used, keep_all, metering, stem,
+        ),
+        run_strip_any(
+            s, bl, br, out_l, out_r, send_in, send_used, keep_all, metering, stem,
+        )
     )
 }
 

@@ -277,12 +277,11 @@ impl Engine {
         // waveform. A render has no such voices, so it starts exactly as before.
         self.active_len = 0;
         self.listed.fill(false);
-        for (vi, v) in self.voices.iter_mut().enumerate() {
-            if v.active && v.lane == AUDITION_LANE && self.active_len < self.active_list.len() {
+        for vi in 0..self.voices.len() {
+            let v = &mut self.voices[vi];
+            if v.active && v.lane == AUDITION_LANE {
                 v.resume();
-                self.listed[vi] = true;
-                self.active_list[self.active_len] = vi as u16;
-                self.active_len += 1;
+                self.list_voice(vi);
             } else {
                 v.reset();
             }
@@ -670,15 +669,10 @@ fn filter_group<const L: usize>(
     lanes: usize,
     span: (usize, usize),
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::dsp::simd::avx2() {
-        // SAFETY: the processor has AVX2 (checked just above), all `filter_group_avx2` requires.
-        #[allow(unsafe_code)]
-        unsafe {
-            return filter_group_avx2(voices, group, lanes, span);
-        }
-    }
-    filter_group_any(voices, group, lanes, span)
+    crate::dsp::simd::dispatch!(
+        filter_group_avx2(voices, group, lanes, span),
+        filter_group_any(voices, group, lanes, span)
+    )
 }
 
 /// [`filter_group`] compiled for AVX2 (see [`crate::dsp::simd`]).

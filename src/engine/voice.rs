@@ -369,15 +369,10 @@ impl Voice {
         first: usize,
         scratch: &mut Scratch,
     ) -> usize {
-        #[cfg(target_arch = "x86_64")]
-        if crate::dsp::simd::avx2() {
-            // SAFETY: the processor has AVX2 (checked just above), all `render_avx2` requires.
-            #[allow(unsafe_code)]
-            unsafe {
-                return self.render_avx2(inst, left, right, first, scratch);
-            }
-        }
-        self.render_any(inst, left, right, first, scratch)
+        crate::dsp::simd::dispatch!(
+            self.render_avx2(inst, left, right, first, scratch),
+            self.render_any(inst, left, right, first, scratch)
+        )
     }
 
     /// [`Voice::render`] compiled for AVX2 (see [`crate::dsp::simd`]).
