@@ -137,60 +137,133 @@ impl Envelope {
     /// Writes the next `out.len()` levels into `out`; stages that hold still cost one fill.
     /// Always inlined: its one caller, the voice's render, chooses the vector width (see
     /// [`super::simd`]).
+    ///
+    /// Blocks up to [`BLOCK`] frames are computed in closed form, which vectorises: the attack as
+    /// `level + step · (i+1)`, the exponential segments as `target + (level − target) ·
+    /// coef^(i+1)`. The frame where a stage ends (the attack reaching 1, a decay or release coming
+    /// within −90 dB of its target) is the first whose closed-form level is there; the rest of the
+    /// block continues in the next stage. [`Envelope::skip`] follows the same formulas, so the
+    /// levels do not depend on which of the two ran.
     #[inline(always)]
     pub fn fill(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
         let n = out.len();
-        // Exponential segments that do not end inside this block are computed in closed form,
-        // level_i = target + (level − target) · coef^(i+1), which vectorises.
-        let segment = match self.stage {
-            Stage::Decay => Some((c.sustain, &c.decay_pow)),
-            Stage::Release => Some((0.0, &c.release_pow)),
-            _ => None,
-        };
-        if let Some((target, pow)) = segment
-            && n > 0
-            && n <= BLOCK
-        {
-            let d = self.level - target;
-            if d * pow[n - 1] >= SILENT {
-                for (o, p) in out.iter_mut().zip(pow.iter()) {
-                    *o = target + d * p;
-                }
-                self.level = out[n - 1];
-                return;
-            }
+        if n == 0 {
+            return;
         }
         match self.stage {
             Stage::Sustain | Stage::Idle => out.fill(self.level),
-            _ => {
+            _ if n > BLOCK => {
                 for o in out.iter_mut() {
                     *o = self.next(c);
                 }
             }
+            Stage::Attack => {
+                let (l0, step) = (self.level, c.attack_step);
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = l0 + step * (i + 1) as f32;
+                }
+                // The levels rise, so only a block whose last level reaches 1 ends the attack.
+                if out[n - 1] < 1.0 {
+                    self.level = out[n - 1];
+                    return;
+                }
+                let k = out.iter().position(|&v| v >= 1.0).unwrap_or(n - 1);
+                out[k] = 1.0;
+                self.level = 1.0;
+                self.stage = Stage::Decay;
+                // A decay never returns to the attack: one level of recursion at most.
+                self.fill_after_attack(c, &mut out[k + 1..]);
+            }
+            Stage::Decay | Stage::Release => {
+                let (target, pow) = self.segment(c);
+                let d = self.level - target;
+                for (o, p) in out.iter_mut().zip(pow.iter()) {
+                    *o = target + d * p;
+                }
+                // The levels fall towards the target, so only a block whose last level is
+                // within −90 dB of it ends the stage.
+                if out[n - 1] - target >= SILENT {
+                    self.level = out[n - 1];
+                    return;
+                }
+                let k = out
+                    .iter()
+                    .position(|&v| v - target < SILENT)
+                    .unwrap_or(n - 1);
+                self.end_segment(c);
+                out[k..].fill(self.level);
+            }
+        }
+    }
+
+    /// [`Envelope::fill`] of the frames after the attack ended (a decay).
+    fn fill_after_attack(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
+        debug_assert_ne!(self.stage, Stage::Attack);
+        self.fill(c, out);
+    }
+
+    /// Target and per-frame powers of the exponential stage under way (decay or release).
+    #[inline(always)]
+    fn segment<'a>(&self, c: &'a AdsrCoefs) -> (f32, &'a [f32; BLOCK]) {
+        if self.stage == Stage::Decay {
+            (c.sustain, &c.decay_pow)
+        } else {
+            (0.0, &c.release_pow)
+        }
+    }
+
+    /// Ends the exponential stage under way at its target, as [`Envelope::next`] does.
+    #[inline(always)]
+    fn end_segment(&mut self, c: &AdsrCoefs) {
+        if self.stage == Stage::Decay {
+            self.level = c.sustain;
+            self.stage = if c.sustain <= SILENT {
+                Stage::Idle
+            } else {
+                Stage::Sustain
+            };
+        } else {
+            self.level = 0.0;
+            self.stage = Stage::Idle;
         }
     }
 
     /// Advances `n` frames without producing levels (for envelopes read only on the control grid).
-    /// Ends at the level [`Envelope::fill`] would end at, in closed form when it can.
+    /// Ends at the level [`Envelope::fill`] would end at.
     pub fn skip(&mut self, c: &AdsrCoefs, n: usize) {
-        let segment = match self.stage {
-            Stage::Sustain | Stage::Idle => return,
-            Stage::Decay => Some((c.sustain, &c.decay_pow)),
-            Stage::Release => Some((0.0, &c.release_pow)),
-            Stage::Attack => None,
-        };
-        if let Some((target, pow)) = segment
-            && n > 0
-            && n <= BLOCK
-        {
-            let d = self.level - target;
-            if d * pow[n - 1] >= SILENT {
-                self.level = target + d * pow[n - 1];
-                return;
-            }
+        if n == 0 {
+            return;
         }
-        for _ in 0..n {
-            self.next(c);
+        match self.stage {
+            Stage::Sustain | Stage::Idle => {}
+            _ if n > BLOCK => {
+                for _ in 0..n {
+                    self.next(c);
+                }
+            }
+            Stage::Attack => {
+                let (l0, step) = (self.level, c.attack_step);
+                let last = l0 + step * n as f32;
+                if last < 1.0 {
+                    self.level = last;
+                    return;
+                }
+                let k = (0..n)
+                    .position(|i| l0 + step * (i + 1) as f32 >= 1.0)
+                    .unwrap_or(n - 1);
+                self.level = 1.0;
+                self.stage = Stage::Decay;
+                self.skip(c, n - k - 1);
+            }
+            Stage::Decay | Stage::Release => {
+                let (target, pow) = self.segment(c);
+                let last = target + (self.level - target) * pow[n - 1];
+                if last - target >= SILENT {
+                    self.level = last;
+                } else {
+                    self.end_segment(c);
+                }
+            }
         }
     }
 
@@ -241,5 +314,64 @@ mod tests {
             e.is_idle() || (db + 60.0).abs() < 0.5,
             "release reached {db} dB"
         );
+    }
+
+    /// Runs `fill` in blocks of `len` through a note (held for `hold` frames, then released),
+    /// against `next` frame by frame and `skip` over the same blocks.
+    fn compare(env: &Adsr, len: usize, hold: usize) {
+        let c = AdsrCoefs::new(env, 48_000.0);
+        let (mut a, mut b, mut k) = (Envelope::IDLE, Envelope::IDLE, Envelope::IDLE);
+        for e in [&mut a, &mut b, &mut k] {
+            e.trigger();
+        }
+        let mut block = vec![0.0f32; len];
+        // The sums differ in rounding, so a stage may end a frame earlier or later: allow one
+        // frame's change of level.
+        let tol = 1e-4
+            + c.attack_step
+                .max(1.0 - c.decay_coef)
+                .max(1.0 - c.release_coef);
+        for frame in (0..6 * 48_000).step_by(len) {
+            if frame >= hold && a.stage != Stage::Release && a.stage != Stage::Idle {
+                a.release();
+                b.release();
+                k.release();
+            }
+            a.fill(&c, &mut block);
+            k.skip(&c, len);
+            assert_eq!((k.level.to_bits(), k.stage), (a.level.to_bits(), a.stage));
+            for (i, &v) in block.iter().enumerate() {
+                let want = b.next(&c);
+                assert!(
+                    (v - want).abs() <= tol,
+                    "{env:?} block {len}: frame {} level {v} per frame {want}",
+                    frame + i
+                );
+            }
+        }
+        assert!(a.is_idle() && b.is_idle());
+    }
+
+    #[test]
+    fn closed_form_blocks_follow_the_frame_by_frame_envelope() {
+        let envs = [
+            (1.0, 20.0, 0.3, 30.0),
+            (10.0, 100.0, 0.0, 200.0),
+            (0.0, 5.0, 1.0, 5.0),
+            (300.0, 50.0, 0.5, 10.0),
+            (2.0, 3000.0, 0.0, 3000.0),
+        ];
+        for (attack_ms, decay_ms, sustain, release_ms) in envs {
+            let env = Adsr {
+                attack_ms,
+                decay_ms,
+                sustain,
+                release_ms,
+            };
+            for len in [1, 7, 32] {
+                compare(&env, len, 9_600);
+                compare(&env, len, 100);
+            }
+        }
     }
 }
