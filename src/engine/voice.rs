@@ -45,8 +45,6 @@ pub struct Scratch {
     left: [f32; MAX_BLOCK],
     right: [f32; MAX_BLOCK],
     env: [f32; MAX_BLOCK],
-    frac: [f32; MAX_BLOCK],
-    taps: [[f32; MAX_BLOCK]; 4],
 }
 
 impl Scratch {
@@ -56,8 +54,6 @@ impl Scratch {
             left: [0.0; MAX_BLOCK],
             right: [0.0; MAX_BLOCK],
             env: [0.0; MAX_BLOCK],
-            frac: [0.0; MAX_BLOCK],
-            taps: [[0.0; MAX_BLOCK]; 4],
         })
     }
 }
@@ -371,7 +367,7 @@ impl Voice {
     ) -> usize {
         crate::dsp::simd::dispatch!(
             self.render_avx2(inst, left, right, first, scratch),
-            self.render_any(inst, left, right, first, scratch)
+            self.render_any::<false>(inst, left, right, first, scratch)
         )
     }
 
@@ -386,11 +382,13 @@ impl Voice {
         first: usize,
         scratch: &mut Scratch,
     ) -> usize {
-        self.render_any(inst, left, right, first, scratch)
+        self.render_any::<true>(inst, left, right, first, scratch)
     }
 
+    /// The voice render; `WIDE`: compiled into [`Voice::render_avx2`], so the sampler may use
+    /// its AVX2 loops.
     #[inline(always)]
-    fn render_any(
+    fn render_any<const WIDE: bool>(
         &mut self,
         inst: &PlayableInstrument,
         left: &mut [f32],
@@ -400,7 +398,7 @@ impl Voice {
     ) -> usize {
         match &inst.source {
             Source::Synth(p) => self.render_synth(p, left, right, first, scratch),
-            Source::Sampler(p) => self.render_sampler(p, left, right, first, scratch),
+            Source::Sampler(p) => self.render_sampler::<WIDE>(p, left, right, first, scratch),
         }
     }
 
@@ -595,7 +593,7 @@ impl Voice {
     }
 
     #[inline(always)]
-    fn render_sampler(
+    fn render_sampler<const WIDE: bool>(
         &mut self,
         p: &SamplerPatch,
         left: &mut [f32],
@@ -606,14 +604,14 @@ impl Voice {
         // One copy of the loop per channel count, so the gather of interpolation points has
         // constant strides and no loop over channels.
         if p.sample.channels == 1 {
-            self.render_sampler_ch::<1>(p, left, right, first, scratch)
+            self.render_sampler_ch::<1, WIDE>(p, left, right, first, scratch)
         } else {
-            self.render_sampler_ch::<2>(p, left, right, first, scratch)
+            self.render_sampler_ch::<2, WIDE>(p, left, right, first, scratch)
         }
     }
 
     #[inline(always)]
-    fn render_sampler_ch<const CH: usize>(
+    fn render_sampler_ch<const CH: usize, const WIDE: bool>(
         &mut self,
         p: &SamplerPatch,
         left: &mut [f32],
@@ -641,17 +639,13 @@ impl Voice {
         };
         // Positions below this have their last interpolation point (idx + 2) inside the region.
         let fast_end = (limit.saturating_sub(2) as u64) << 32;
-        // Mono: the read head gathers the four interpolation points of every frame, then the
-        // interpolation runs over the run's arrays, which the compiler vectorises (faster here
-        // than four frames per vector straight from the data). Stereo runs interpolate two frames
-        // (four lanes: left and right of each) at a time straight from the interleaved data.
-        // Frames at the edges gather their points through `frame_at`.
+        // Mono runs interpolate four frames per vector, stereo runs two (four lanes: left and
+        // right of each) or, with AVX2, four, straight from the data. Frames at the edges gather
+        // their points through `frame_at`.
         let Scratch {
             left: sl,
             right: sr,
             env,
-            frac,
-            taps,
         } = scratch;
         let mut i = 0;
         while i < n {
@@ -669,20 +663,47 @@ impl Voice {
                     // base note, or whole octaves up): the interpolation passes through the
                     // points, so the run picks them (the values Hermite gives at fraction 0).
                     let (at, stride) = ((pos >> 32) as usize * CH, (step >> 32) as usize * CH);
+                    if stride == CH {
+                        // Frame after frame: a copy (mono) or a de-interleave (stereo).
+                        let src = &data[at..at + k * CH];
+                        if CH == 1 {
+                            sl[i..i + k].copy_from_slice(src);
+                        } else {
+                            let frames = src.chunks_exact(2);
+                            for ((l, r), f) in
+                                sl[i..i + k].iter_mut().zip(&mut sr[i..i + k]).zip(frames)
+                            {
+                                (*l, *r) = (f[0], f[1]);
+                            }
+                        }
+                    }
                     let picks = data[at..].iter().step_by(stride.max(1));
-                    for (j, f) in picks.take(k).enumerate() {
+                    for (j, f) in picks.take(if stride == CH { 0 } else { k }).enumerate() {
                         sl[i + j] = *f;
                     }
-                    if CH == 2 {
+                    if CH == 2 && stride != CH {
                         let picks = data[at + 1..].iter().step_by(stride.max(1));
                         for (j, f) in picks.take(k).enumerate() {
                             sr[i + j] = *f;
                         }
                     }
                 } else if CH == 2 {
-                    stereo_run(data, pos, step, &mut sl[i..i + k], &mut sr[i..i + k]);
+                    let (l, r) = (&mut sl[i..i + k], &mut sr[i..i + k]);
+                    #[cfg(target_arch = "x86_64")]
+                    if WIDE {
+                        // SAFETY: `WIDE` is true only in the copy compiled into
+                        // `Voice::render_avx2`, which runs only when the processor has AVX2.
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            stereo_run_avx2(data, pos, step, l, r)
+                        };
+                    } else {
+                        stereo_run(data, pos, step, l, r);
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    stereo_run(data, pos, step, l, r);
                 } else {
-                    mono_run(data, pos, step, &mut sl[i..i + k], (frac, taps));
+                    mono_run(data, pos, step, &mut sl[i..i + k]);
                 }
                 // The last frame's step goes through `advance`, which wraps or ends the sample.
                 self.pos = pos + (k as u64 - 1) * step;
@@ -787,31 +808,144 @@ impl Default for Voice {
 }
 
 /// Interpolates `out.len()` frames of mono `data` from read position `pos` (32.32 fixed point)
-/// moving by `step`, every point inside `data`. Pass 1 gathers the four points of every frame,
-/// pass 2 interpolates whole arrays (vectorised).
+/// moving by `step`, every point inside `data`: four frames at a time, their four-point windows
+/// loaded as vectors and transposed into the vectors of x₋₁, x₀, x₁ and x₂ (see
+/// [`hermite_quad`]).
 #[inline(always)]
-fn mono_run(
-    data: &[f32],
-    pos: u64,
-    step: u64,
-    out: &mut [f32],
-    (frac, taps): (&mut [f32; MAX_BLOCK], &mut [[f32; MAX_BLOCK]; 4]),
-) {
-    let n = out.len().min(MAX_BLOCK);
+fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
+    let frac = |q: u64| (q as u32) as f32 * (1.0 / FIX_ONE as f32);
+    let window = |q: u64| {
+        let b = (q >> 32) as usize - 1;
+        &data[b..b + 4]
+    };
     let mut q = pos;
-    for j in 0..n {
-        let idx = (q >> 32) as usize;
-        frac[j] = (q as u32) as f32 * (1.0 / FIX_ONE as f32);
-        let w = &data[idx - 1..idx + 3];
-        for (t, &x) in taps.iter_mut().zip(w) {
-            t[j] = x;
-        }
+    let mut quads = out.chunks_exact_mut(4);
+    for o in &mut quads {
+        let qs = [q, q + step, q + 2 * step, q + 3 * step];
+        let y = hermite_quad(qs.map(window), qs.map(frac));
+        o.copy_from_slice(&y);
+        q += 4 * step;
+    }
+    for o in quads.into_remainder() {
+        let w = window(q);
+        *o = hermite4(frac(q), w[0], w[1], w[2], w[3]);
         q += step;
     }
-    let [a, b, c, d] = &*taps;
-    for j in 0..n {
-        out[j] = hermite4(frac[j], a[j], b[j], c[j], d[j]);
+}
+
+/// [`hermite4`] of four frames at once from their windows `w` (x₋₁, x₀, x₁, x₂ of each) at
+/// fractions `t`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn hermite_quad(w: [&[f32]; 4], t: [f32; 4]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let w: [&[f32; 4]; 4] = match w.map(|w| w.first_chunk::<4>()) {
+        [Some(a), Some(b), Some(c), Some(d)] => [a, b, c, d],
+        _ => return [0.0; 4],
+    };
+    // SAFETY: these intrinsics only compute on registers (no memory access, no pointers); they
+    // are `unsafe` solely because they need SSE and SSE2, which the x86-64 baseline target this
+    // crate is built for always has, so the instructions exist on every CPU the build runs on.
+    unsafe {
+        let row = |w: &[f32; 4]| _mm_set_ps(w[3], w[2], w[1], w[0]);
+        let (r0, r1, r2, r3) = (row(w[0]), row(w[1]), row(w[2]), row(w[3]));
+        // Transpose: lane k of `xm1` is frame k's x₋₁, and so on.
+        let (lo01, lo23) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
+        let (hi01, hi23) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+        let xm1 = _mm_movelh_ps(lo01, lo23);
+        let x0 = _mm_movehl_ps(lo23, lo01);
+        let x1 = _mm_movelh_ps(hi01, hi23);
+        let x2 = _mm_movehl_ps(hi23, hi01);
+        let t = _mm_set_ps(t[3], t[2], t[1], t[0]);
+        let half = _mm_set1_ps(0.5);
+        // The steps of `hermite4`, in its order.
+        let c = _mm_mul_ps(_mm_sub_ps(x1, xm1), half);
+        let v = _mm_sub_ps(x0, x1);
+        let w = _mm_add_ps(c, v);
+        let a = _mm_add_ps(_mm_add_ps(w, v), _mm_mul_ps(_mm_sub_ps(x2, x0), half));
+        let b = _mm_add_ps(w, a);
+        let y = _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(a, t), b), t);
+        let y = _mm_add_ps(_mm_mul_ps(_mm_add_ps(y, c), t), x0);
+        [
+            _mm_cvtss_f32(y),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b01>(y, y)),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b10>(y, y)),
+            _mm_cvtss_f32(_mm_shuffle_ps::<0b11>(y, y)),
+        ]
     }
+}
+
+/// [`hermite4`] of four frames at once (see the x86-64 version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn hermite_quad(w: [&[f32]; 4], t: [f32; 4]) -> [f32; 4] {
+    std::array::from_fn(|k| hermite4(t[k], w[k][0], w[k][1], w[k][2], w[k][3]))
+}
+
+/// [`stereo_run`] four frames at a time in AVX2 vectors (left and right of each): the four
+/// frames' windows are loaded whole and transposed as pairs. The arithmetic per lane is
+/// [`hermite4`]'s, so the result is the same.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let frac = |q: u64| (q as u32) as f32 * (1.0 / FIX_ONE as f32);
+    let window = |q: u64| {
+        let b = ((q >> 32) as usize - 1) * 2;
+        data[b..b + 8].first_chunk::<8>()
+    };
+    let n = sl.len().min(sr.len());
+    let quads = n / 4;
+    let mut q = pos;
+    for f in 0..quads {
+        let qs = [q, q + step, q + 2 * step, q + 3 * step];
+        let [Some(w0), Some(w1), Some(w2), Some(w3)] = qs.map(window) else {
+            return;
+        };
+        let t = qs.map(frac);
+        let y: [f32; 8];
+        // SAFETY: the loads read 8 floats through references to 8 floats; the rest only
+        // computes on registers with AVX and AVX2, which the caller guarantees.
+        unsafe {
+            let load = |w: &[f32; 8]| _mm256_castps_pd(_mm256_loadu_ps(w.as_ptr()));
+            let (a, b, c, d) = (load(w0), load(w1), load(w2), load(w3));
+            // Each window is four (left, right) pairs: x₋₁, x₀, x₁, x₂. Transposed as 64-bit
+            // pairs, lane pair k of `xm1` is frame k's x₋₁, and so on.
+            let (ab_lo, ab_hi) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
+            let (cd_lo, cd_hi) = (_mm256_unpacklo_pd(c, d), _mm256_unpackhi_pd(c, d));
+            let xm1 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x20>(ab_lo, cd_lo));
+            let x1 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x31>(ab_lo, cd_lo));
+            let x0 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x20>(ab_hi, cd_hi));
+            let x2 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x31>(ab_hi, cd_hi));
+            let t = _mm256_set_ps(t[3], t[3], t[2], t[2], t[1], t[1], t[0], t[0]);
+            let half = _mm256_set1_ps(0.5);
+            // The steps of `hermite4`, in its order.
+            let c = _mm256_mul_ps(_mm256_sub_ps(x1, xm1), half);
+            let v = _mm256_sub_ps(x0, x1);
+            let w = _mm256_add_ps(c, v);
+            let a = _mm256_add_ps(
+                _mm256_add_ps(w, v),
+                _mm256_mul_ps(_mm256_sub_ps(x2, x0), half),
+            );
+            let b = _mm256_add_ps(w, a);
+            let r = _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(a, t), b), t);
+            let r = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(r, c), t), x0);
+            // (l0 r0 l1 r1 l2 r2 l3 r3) → (l0 l1 l2 l3 r0 r1 r2 r3).
+            let r = _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+            let mut out = [0.0f32; 8];
+            _mm256_storeu_ps(out.as_mut_ptr(), r);
+            y = out;
+        }
+        sl[4 * f..4 * f + 4].copy_from_slice(&y[..4]);
+        sr[4 * f..4 * f + 4].copy_from_slice(&y[4..]);
+        q += 4 * step;
+    }
+    stereo_run(data, q, step, &mut sl[4 * quads..n], &mut sr[4 * quads..n]);
 }
 
 /// Interpolates `sl.len()` frames of interleaved stereo `data` from read position `pos` (32.32
