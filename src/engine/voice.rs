@@ -822,7 +822,10 @@ fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
     let mut quads = out.chunks_exact_mut(4);
     for o in &mut quads {
         let qs = [q, q + step, q + 2 * step, q + 3 * step];
-        let y = hermite_quad(qs.map(window), qs.map(frac));
+        // (Element by element: `array::map` here is left as a call.)
+        let w = [window(qs[0]), window(qs[1]), window(qs[2]), window(qs[3])];
+        let t = [frac(qs[0]), frac(qs[1]), frac(qs[2]), frac(qs[3])];
+        let y = hermite_quad(w, t);
         o.copy_from_slice(&y);
         q += 4 * step;
     }
@@ -840,8 +843,9 @@ fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
 #[allow(unsafe_code)]
 fn hermite_quad(w: [&[f32]; 4], t: [f32; 4]) -> [f32; 4] {
     use std::arch::x86_64::*;
-    let w: [&[f32; 4]; 4] = match w.map(|w| w.first_chunk::<4>()) {
-        [Some(a), Some(b), Some(c), Some(d)] => [a, b, c, d],
+    let chunk = |k: usize| w[k].first_chunk::<4>();
+    let w: [&[f32; 4]; 4] = match (chunk(0), chunk(1), chunk(2), chunk(3)) {
+        (Some(a), Some(b), Some(c), Some(d)) => [a, b, c, d],
         _ => return [0.0; 4],
     };
     // SAFETY: these intrinsics only compute on registers (no memory access, no pointers); they
@@ -904,10 +908,12 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
     let mut q = pos;
     for f in 0..quads {
         let qs = [q, q + step, q + 2 * step, q + 3 * step];
-        let [Some(w0), Some(w1), Some(w2), Some(w3)] = qs.map(window) else {
+        // (Element by element: `array::map` here is left as a call.)
+        let ws = [window(qs[0]), window(qs[1]), window(qs[2]), window(qs[3])];
+        let [Some(w0), Some(w1), Some(w2), Some(w3)] = ws else {
             return;
         };
-        let t = qs.map(frac);
+        let t = [frac(qs[0]), frac(qs[1]), frac(qs[2]), frac(qs[3])];
         let y: [f32; 8];
         // SAFETY: the loads read 8 floats through references to 8 floats; the rest only
         // computes on registers with AVX and AVX2, which the caller guarantees.

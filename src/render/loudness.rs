@@ -155,8 +155,24 @@ impl Meter {
     /// portable version computes for its channel, in the same order (the same figures). The
     /// compiler on its own evaluates the channels one scalar at a time.
     #[cfg(target_arch = "x86_64")]
-    #[allow(unsafe_code)]
     fn filter(&mut self, l: &[f32], r: &[f32]) {
+        crate::dsp::simd::dispatch!(self.filter_avx2(l, r), self.filter_sse2(l, r))
+    }
+
+    /// [`Meter::filter`] compiled for AVX2 (see [`crate::dsp::simd`]): the same two-lane
+    /// operations, in three-operand form, which saves the register copies the two-operand SSE2
+    /// instructions need (the loop is as long as its instructions take to issue, not its
+    /// dependency chain).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn filter_avx2(&mut self, l: &[f32], r: &[f32]) {
+        self.filter_sse2(l, r)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn filter_sse2(&mut self, l: &[f32], r: &[f32]) {
         use std::arch::x86_64::*;
         // SAFETY: these intrinsics only compute on registers (no memory access, no pointers);
         // they are `unsafe` solely because they need SSE2, which the x86-64 baseline target this

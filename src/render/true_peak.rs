@@ -54,13 +54,47 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
     }
 
     fn add(&mut self, x: &[f32]) {
+        crate::dsp::simd::dispatch!(self.add_avx2(x), self.add_any(x))
+    }
+
+    /// [`Scanner::add`] compiled for AVX2 (see [`crate::dsp::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn add_avx2(&mut self, x: &[f32]) {
+        self.add_any(x)
+    }
+
+    #[inline(always)]
+    fn add_any(&mut self, x: &[f32]) {
+        use super::max_abs;
         self.work.truncate(T - 1);
         self.work.extend_from_slice(x);
-        let loudest = self.work.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let loudest = self.work.iter().fold(0.0f32, |m, &v| max_abs(m, v));
         if loudest * self.bound > self.peak {
             let mut best = [0.0f32; F];
-            for win in self.work.windows(T) {
-                // win[T − 1] is the newest input: tap 0.
+            // Two output positions at a time (2·F lanes, one vector of eight at F = 4), each
+            // lane summing its taps in the same order as one position at a time would.
+            let mut pairs = self.work.windows(T + 1).step_by(2);
+            for win in &mut pairs {
+                // win[T − 1] is the newest input of the first position, win[T] of the second.
+                let mut acc = [[0.0f32; F]; 2];
+                for (t, c) in self.coefs.iter().enumerate() {
+                    let (x0, x1) = (win[T - 1 - t], win[T - t]);
+                    for p in 0..F {
+                        acc[0][p] += x0 * c[p];
+                        acc[1][p] += x1 * c[p];
+                    }
+                }
+                for a in acc {
+                    for p in 0..F {
+                        best[p] = max_abs(best[p], a[p]);
+                    }
+                }
+            }
+            // An odd count of positions leaves the last one.
+            let positions = self.work.len() + 1 - T;
+            if positions % 2 == 1 {
+                let win = &self.work[self.work.len() - T..];
                 let mut acc = [0.0f32; F];
                 for (c, &x) in self.coefs.iter().zip(win.iter().rev()) {
                     for p in 0..F {
@@ -68,7 +102,7 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
                     }
                 }
                 for p in 0..F {
-                    best[p] = best[p].max(acc[p].abs());
+                    best[p] = max_abs(best[p], acc[p]);
                 }
             }
             self.peak = best.iter().fold(self.peak, |m, &v| m.max(v));
