@@ -35,6 +35,13 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    /// 32 bits of the current state, without advancing: a key for a counter-based source
+    /// (the oscillators' noise), the same until the generator next moves.
+    #[inline]
+    pub fn key32(&self) -> u32 {
+        (self.state >> 32) as u32 ^ self.state as u32
+    }
+
     /// Uniform in [-1, 1).
     #[inline]
     pub fn bipolar(&mut self) -> f32 {

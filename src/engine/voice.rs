@@ -209,7 +209,9 @@ impl Voice {
         self.filter_env.trigger();
         self.rng = Rng::new(s.seed);
         self.osc1 = Oscillator::new(0.0);
-        self.osc2 = Oscillator::new(0.0);
+        // Half the noise stream (12 hours at 48 kHz) apart: both oscillators on noise do not
+        // play the same noise.
+        self.osc2 = Oscillator::new(0.0).with_noise_start(1 << 31);
         // The new oscillators, filter and read step know nothing of the last note on this voice:
         // the caches of what they were computed from must not either, or a voice would sound
         // differently depending on which note it played before.
