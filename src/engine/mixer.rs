@@ -496,13 +496,31 @@ impl MixStage {
             }
             let mut peak = 0.0f32;
             let ret = &mut self.returns[b];
-            for i in 0..len {
-                let g = ret.next_value();
-                ol[i] *= g;
-                or[i] *= g;
-                peak = peak.max(ol[i].abs()).max(or[i].abs());
-                left[i] += ol[i];
-                right[i] += or[i];
+            if ret.is_ramping() {
+                for i in 0..len {
+                    let g = ret.next_value();
+                    ol[i] *= g;
+                    or[i] *= g;
+                    peak = peak.max(ol[i].abs()).max(or[i].abs());
+                    left[i] += ol[i];
+                    right[i] += or[i];
+                }
+            } else {
+                // A steady return: the same values, in loops that vectorise (eight running
+                // maxima by comparison, which ignores NaN as `f32::max` does).
+                let g = ret.value();
+                let mut lanes = [0.0f32; 8];
+                for (x, o) in [(&mut *ol, &mut left[..len]), (&mut *or, &mut right[..len])] {
+                    for (k, (x, o)) in x.iter_mut().zip(o.iter_mut()).enumerate() {
+                        *x *= g;
+                        *o += *x;
+                        let a = x.abs();
+                        if a > lanes[k % 8] {
+                            lanes[k % 8] = a;
+                        }
+                    }
+                }
+                peak = lanes.iter().fold(0.0f32, |m, &v| m.max(v));
             }
             if self.metering {
                 self.bus_meter[b].add(ol, or);
@@ -776,10 +794,21 @@ fn run_strip_any(
         }
         send_used[b] = true;
         let (sl, sr) = send_in[b].split_at_mut(MAX_CHUNK);
-        for i in 0..len {
-            let g = sm.next_value();
-            sl[i] += bl[i] * g;
-            sr[i] += br[i] * g;
+        if sm.is_ramping() {
+            for i in 0..len {
+                let g = sm.next_value();
+                sl[i] += bl[i] * g;
+                sr[i] += br[i] * g;
+            }
+        } else {
+            // A steady send (`next_value` would return this for every frame): vectorised.
+            let g = sm.value();
+            for (o, &x) in sl[..len].iter_mut().zip(bl.iter()) {
+                *o += x * g;
+            }
+            for (o, &x) in sr[..len].iter_mut().zip(br.iter()) {
+                *o += x * g;
+            }
         }
     }
     reduction
