@@ -172,7 +172,7 @@ impl Envelope {
                 self.level = 1.0;
                 self.stage = Stage::Decay;
                 // A decay never returns to the attack: one level of recursion at most.
-                self.fill_after_attack(c, &mut out[k + 1..]);
+                self.fill(c, &mut out[k + 1..]);
             }
             Stage::Decay | Stage::Release => {
                 let (target, pow) = self.segment(c);
@@ -194,12 +194,6 @@ impl Envelope {
                 out[k..].fill(self.level);
             }
         }
-    }
-
-    /// [`Envelope::fill`] of the frames after the attack ended (a decay).
-    fn fill_after_attack(&mut self, c: &AdsrCoefs, out: &mut [f32]) {
-        debug_assert_ne!(self.stage, Stage::Attack);
-        self.fill(c, out);
     }
 
     /// Target and per-frame powers of the exponential stage under way (decay or release).

@@ -23,6 +23,15 @@ pub mod smooth;
 /// Values below this in a feedback path are flushed to zero to keep denormals out (DESIGN §3.6).
 pub const DENORMAL_FLOOR: f32 = 1e-15;
 
+/// `m.max(x.abs())` for `m` ≥ 0 (a NaN `x` leaves `m`), written as a comparison so that it
+/// compiles to one vector maximum: `f32::max` must also handle a NaN `m`, which costs a compare
+/// and a blend per vector.
+#[inline(always)]
+pub(crate) fn max_abs(m: f32, x: f32) -> f32 {
+    let a = x.abs();
+    if a > m { a } else { m }
+}
+
 /// Converts decibels to a linear gain.
 #[inline]
 pub fn db_to_gain(db: f32) -> f32 {

@@ -202,29 +202,9 @@ impl Oscillator {
         out: &mut [f32],
         add: bool,
     ) {
-        // The phase is the only state, so the pieces join seamlessly.
-        if out.len() <= FILL_MAX {
-            return self.fill_piece(wave, width, rng, gain, out, add);
-        }
-        for piece in out.chunks_mut(FILL_MAX) {
-            self.fill_piece(wave, width, rng, gain, piece, add);
-        }
-    }
-
-    #[inline(always)]
-    fn fill_piece(
-        &mut self,
-        wave: Waveform,
-        width: f32,
-        rng: &mut Rng,
-        gain: f32,
-        out: &mut [f32],
-        add: bool,
-    ) {
         // Frame j's phase is phase + j·inc: integer adds that wrap by themselves, computed per
         // frame so that they vectorise with the wave shapes (independent per frame).
-        let n = out.len().min(FILL_MAX);
-        let out = &mut out[..n];
+        let n = out.len();
         let (dt, inv) = self.dt();
         let (p0, inc) = (self.phase, self.inc);
         self.phase = p0.wrapping_add(inc.wrapping_mul(n as u32));
@@ -277,9 +257,6 @@ impl Oscillator {
         }
     }
 }
-
-/// Frames [`Oscillator::fill`] computes per pass (longer outputs take several).
-pub const FILL_MAX: usize = 32;
 
 #[cfg(test)]
 mod tests {

@@ -514,10 +514,7 @@ impl MixStage {
                     for (k, (x, o)) in x.iter_mut().zip(o.iter_mut()).enumerate() {
                         *x *= g;
                         *o += *x;
-                        let a = x.abs();
-                        if a > lanes[k % 8] {
-                            lanes[k % 8] = a;
-                        }
+                        lanes[k % 8] = crate::dsp::max_abs(lanes[k % 8], *x);
                     }
                 }
                 peak = lanes.iter().fold(0.0f32, |m, &v| m.max(v));

@@ -671,22 +671,21 @@ impl Voice {
                         if CH == 1 {
                             sl[i..i + k].copy_from_slice(src);
                         } else {
-                            let frames = src.chunks_exact(2);
-                            for ((l, r), f) in
-                                sl[i..i + k].iter_mut().zip(&mut sr[i..i + k]).zip(frames)
-                            {
+                            let outs = sl[i..i + k].iter_mut().zip(&mut sr[i..i + k]);
+                            for ((l, r), f) in outs.zip(src.chunks_exact(2)) {
                                 (*l, *r) = (f[0], f[1]);
                             }
                         }
-                    }
-                    let picks = data[at..].iter().step_by(stride.max(1));
-                    for (j, f) in picks.take(if stride == CH { 0 } else { k }).enumerate() {
-                        sl[i + j] = *f;
-                    }
-                    if CH == 2 && stride != CH {
-                        let picks = data[at + 1..].iter().step_by(stride.max(1));
+                    } else {
+                        let picks = data[at..].iter().step_by(stride.max(1));
                         for (j, f) in picks.take(k).enumerate() {
-                            sr[i + j] = *f;
+                            sl[i + j] = *f;
+                        }
+                        if CH == 2 {
+                            let picks = data[at + 1..].iter().step_by(stride.max(1));
+                            for (j, f) in picks.take(k).enumerate() {
+                                sr[i + j] = *f;
+                            }
                         }
                     }
                 } else if CH == 2 {
@@ -863,22 +862,7 @@ fn hermite_quad(w: [&[f32]; 4], t: [f32; 4]) -> [f32; 4] {
         let x0 = _mm_movehl_ps(lo23, lo01);
         let x1 = _mm_movelh_ps(hi01, hi23);
         let x2 = _mm_movehl_ps(hi23, hi01);
-        let t = _mm_set_ps(t[3], t[2], t[1], t[0]);
-        let half = _mm_set1_ps(0.5);
-        // The steps of `hermite4`, in its order.
-        let c = _mm_mul_ps(_mm_sub_ps(x1, xm1), half);
-        let v = _mm_sub_ps(x0, x1);
-        let w = _mm_add_ps(c, v);
-        let a = _mm_add_ps(_mm_add_ps(w, v), _mm_mul_ps(_mm_sub_ps(x2, x0), half));
-        let b = _mm_add_ps(w, a);
-        let y = _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(a, t), b), t);
-        let y = _mm_add_ps(_mm_mul_ps(_mm_add_ps(y, c), t), x0);
-        [
-            _mm_cvtss_f32(y),
-            _mm_cvtss_f32(_mm_shuffle_ps::<0b01>(y, y)),
-            _mm_cvtss_f32(_mm_shuffle_ps::<0b10>(y, y)),
-            _mm_cvtss_f32(_mm_shuffle_ps::<0b11>(y, y)),
-        ]
+        hermite_lanes(xm1, x0, x1, x2, _mm_set_ps(t[3], t[2], t[1], t[0]))
     }
 }
 
@@ -1010,9 +994,28 @@ fn hermite_pair(w0: &[f32], w1: &[f32], t0: f32, t1: f32) -> [f32; 4] {
         let x0 = _mm_movehl_ps(lo1, lo0);
         let x1 = _mm_movelh_ps(hi0, hi1);
         let x2 = _mm_movehl_ps(hi1, hi0);
-        let t = _mm_set_ps(t1, t1, t0, t0);
+        hermite_lanes(xm1, x0, x1, x2, _mm_set_ps(t1, t1, t0, t0))
+    }
+}
+
+/// [`hermite4`] in each of four lanes (points `xm1` … `x2`, fractions `t`), the steps in its
+/// order, so every lane gives exactly what it gives.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn hermite_lanes(
+    xm1: std::arch::x86_64::__m128,
+    x0: std::arch::x86_64::__m128,
+    x1: std::arch::x86_64::__m128,
+    x2: std::arch::x86_64::__m128,
+    t: std::arch::x86_64::__m128,
+) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    // SAFETY: these intrinsics only compute on registers (no memory access, no pointers); they
+    // are `unsafe` solely because they need SSE and SSE2, which the x86-64 baseline target this
+    // crate is built for always has, so the instructions exist on every CPU the build runs on.
+    unsafe {
         let half = _mm_set1_ps(0.5);
-        // The steps of `hermite4`, in its order.
         let c = _mm_mul_ps(_mm_sub_ps(x1, xm1), half);
         let v = _mm_sub_ps(x0, x1);
         let w = _mm_add_ps(c, v);

@@ -104,8 +104,8 @@ impl Meter {
     /// Adds a block of frames (`l` and `r` of equal length).
     pub fn add(&mut self, l: &[f32], r: &[f32]) {
         debug_assert_eq!(l.len(), r.len());
-        self.peak[0] = peak(self.peak[0], l);
-        self.peak[1] = peak(self.peak[1], r);
+        self.peak[0] = super::peak_abs(self.peak[0], l, &[]);
+        self.peak[1] = super::peak_abs(self.peak[1], r, &[]);
         let (mut l, mut r) = (l, &r[..l.len()]);
         while !l.is_empty() {
             let n = (self.per_block - self.filled).min(l.len());
@@ -274,22 +274,6 @@ impl Meter {
             sample_peak: self.peak.map(|p| p as f64),
         }
     }
-}
-
-/// `max(m, |x|)` over a slice, with eight running maxima so it vectorises.
-fn peak(m: f32, x: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let rest = chunks
-        .remainder()
-        .iter()
-        .fold(m, |m, &v| super::max_abs(m, v));
-    for c in chunks {
-        for (l, &v) in lanes.iter_mut().zip(c) {
-            *l = super::max_abs(*l, v);
-        }
-    }
-    lanes.iter().fold(rest, |m, &v| m.max(v))
 }
 
 #[cfg(test)]

@@ -238,23 +238,14 @@ pub(crate) fn peak_abs(peak: f32, l: &[f32], r: &[f32]) -> f32 {
         let mut chunks = ch.chunks_exact(8);
         for c in &mut chunks {
             for (m, x) in lanes.iter_mut().zip(c) {
-                *m = max_abs(*m, *x);
+                *m = crate::dsp::max_abs(*m, *x);
             }
         }
         for (m, x) in lanes.iter_mut().zip(chunks.remainder()) {
-            *m = max_abs(*m, *x);
+            *m = crate::dsp::max_abs(*m, *x);
         }
     }
     lanes.iter().fold(peak, |m, &x| m.max(x))
-}
-
-/// `m.max(x.abs())` for `m` ≥ 0 (a NaN `x` leaves `m`), written as a comparison so that it
-/// compiles to one vector maximum: `f32::max` must also handle a NaN `m`, which costs a compare
-/// and a blend per vector.
-#[inline(always)]
-pub(crate) fn max_abs(m: f32, x: f32) -> f32 {
-    let a = x.abs();
-    if a > m { a } else { m }
 }
 
 /// TPDF dither for 16-bit output: the sum of two uniform values, ±1 LSB peak.

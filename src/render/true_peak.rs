@@ -66,7 +66,7 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
 
     #[inline(always)]
     fn add_any(&mut self, x: &[f32]) {
-        use super::max_abs;
+        use crate::dsp::max_abs;
         self.work.truncate(T - 1);
         self.work.extend_from_slice(x);
         let loudest = self.work.iter().fold(0.0f32, |m, &v| max_abs(m, v));
