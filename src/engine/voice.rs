@@ -808,6 +808,25 @@ impl Default for Voice {
     }
 }
 
+/// Whether the four-point windows of `frames` frames read from position `pos` (32.32 fixed
+/// point) moving by `step` all lie inside `len` values of `ch`-channel interleaved data: frame
+/// `i`'s window is frames `i − 1 ..= i + 2`. Positions only grow along a run, so checking the
+/// first and the last window checks every one in between.
+#[inline(always)]
+fn windows_inside(len: usize, pos: u64, step: u64, frames: usize, ch: usize) -> bool {
+    let Some(k) = (frames as u64).checked_sub(1) else {
+        return true;
+    };
+    let last = k.checked_mul(step).and_then(|d| pos.checked_add(d));
+    pos >> 32 >= 1
+        && last.is_some_and(|q| {
+            ((q >> 32) as usize)
+                .checked_add(3)
+                .and_then(|e| e.checked_mul(ch))
+                .is_some_and(|e| e <= len)
+        })
+}
+
 /// Interpolates `out.len()` frames of mono `data` from read position `pos` (32.32 fixed point)
 /// moving by `step`, every point inside `data`: four frames at a time, their four-point windows
 /// loaded as vectors and transposed into the vectors of x₋₁, x₀, x₁ and x₂ (see
@@ -820,7 +839,26 @@ fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
         &data[b..b + 4]
     };
     let mut q = pos;
-    let mut quads = out.chunks_exact_mut(4);
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if windows_inside(data.len(), pos, step, out.len() / 4 * 4, 1) {
+        // Checked once for the whole run (above), so the loop reads the windows unchecked.
+        let base = data.as_ptr();
+        for o in out.chunks_exact_mut(4) {
+            let qs = [q, q + step, q + 2 * step, q + 3 * step];
+            // SAFETY: every window of the run's quads lies inside `data` (`windows_inside`),
+            // and frame q >> 32 ≥ 1, so the window's first point (q >> 32) − 1 is in it too.
+            #[allow(unsafe_code)]
+            let w = qs.map(|q| unsafe { base.add((q >> 32) as usize - 1) });
+            let t = [frac(qs[0]), frac(qs[1]), frac(qs[2]), frac(qs[3])];
+            // SAFETY: as above, each pointer has four floats behind it.
+            #[allow(unsafe_code)]
+            o.copy_from_slice(&unsafe { hermite_quad_ptr(w, t) });
+            q += 4 * step;
+            done += 4;
+        }
+    }
+    let mut quads = out[done..].chunks_exact_mut(4);
     for o in &mut quads {
         let qs = [q, q + step, q + 2 * step, q + 3 * step];
         // (Element by element: `array::map` here is left as a call.)
@@ -834,6 +872,30 @@ fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
         let w = window(q);
         *o = hermite4(frac(q), w[0], w[1], w[2], w[3]);
         q += step;
+    }
+}
+
+/// [`hermite_quad`] from four pointers to windows.
+///
+/// # Safety
+/// Each pointer must point to four readable floats.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+unsafe fn hermite_quad_ptr(w: [*const f32; 4], t: [f32; 4]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees four floats behind each pointer; the rest computes on
+    // registers with SSE, part of the x86-64 baseline.
+    unsafe {
+        let (r0, r1) = (_mm_loadu_ps(w[0]), _mm_loadu_ps(w[1]));
+        let (r2, r3) = (_mm_loadu_ps(w[2]), _mm_loadu_ps(w[3]));
+        let (lo01, lo23) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
+        let (hi01, hi23) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+        let xm1 = _mm_movelh_ps(lo01, lo23);
+        let x0 = _mm_movehl_ps(lo23, lo01);
+        let x1 = _mm_movelh_ps(hi01, hi23);
+        let x2 = _mm_movehl_ps(hi23, hi01);
+        hermite_lanes(xm1, x0, x1, x2, _mm_set_ps(t[3], t[2], t[1], t[0]))
     }
 }
 
@@ -885,27 +947,29 @@ fn hermite_quad(w: [&[f32]; 4], t: [f32; 4]) -> [f32; 4] {
 unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr: &mut [f32]) {
     use std::arch::x86_64::*;
     let frac = |q: u64| (q as u32) as f32 * (1.0 / FIX_ONE as f32);
-    let window = |q: u64| {
-        let b = ((q >> 32) as usize - 1) * 2;
-        data[b..b + 8].first_chunk::<8>()
-    };
     let n = sl.len().min(sr.len());
     let quads = n / 4;
+    if !windows_inside(data.len(), pos, step, 4 * quads, 2) {
+        // (Not reached from the sampler, whose runs stay inside the sample.)
+        stereo_run(data, pos, step, &mut sl[..n], &mut sr[..n]);
+        return;
+    }
+    let base = data.as_ptr();
     let mut q = pos;
-    for f in 0..quads {
+    let outs = sl[..4 * quads].chunks_exact_mut(4);
+    for (ol, or) in outs.zip(sr[..4 * quads].chunks_exact_mut(4)) {
         let qs = [q, q + step, q + 2 * step, q + 3 * step];
-        // (Element by element: `array::map` here is left as a call.)
-        let ws = [window(qs[0]), window(qs[1]), window(qs[2]), window(qs[3])];
-        let [Some(w0), Some(w1), Some(w2), Some(w3)] = ws else {
-            return;
-        };
         let t = [frac(qs[0]), frac(qs[1]), frac(qs[2]), frac(qs[3])];
         let y: [f32; 8];
-        // SAFETY: the loads read 8 floats through references to 8 floats; the rest only
-        // computes on registers with AVX and AVX2, which the caller guarantees.
+        // SAFETY: every window of the run's quads lies inside `data` (`windows_inside`, checked
+        // once above for the first and the last), so each load reads 8 floats of `data`; the
+        // rest only computes on registers with AVX and AVX2, which the caller guarantees.
         unsafe {
-            let load = |w: &[f32; 8]| _mm256_castps_pd(_mm256_loadu_ps(w.as_ptr()));
-            let (a, b, c, d) = (load(w0), load(w1), load(w2), load(w3));
+            let load = |q: u64| {
+                let p = base.add(((q >> 32) as usize - 1) * 2);
+                _mm256_castps_pd(_mm256_loadu_ps(p))
+            };
+            let (a, b, c, d) = (load(qs[0]), load(qs[1]), load(qs[2]), load(qs[3]));
             // Each window is four (left, right) pairs: x₋₁, x₀, x₁, x₂. Transposed as 64-bit
             // pairs, lane pair k of `xm1` is frame k's x₋₁, and so on.
             let (ab_lo, ab_hi) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
@@ -933,8 +997,8 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
             _mm256_storeu_ps(out.as_mut_ptr(), r);
             y = out;
         }
-        sl[4 * f..4 * f + 4].copy_from_slice(&y[..4]);
-        sr[4 * f..4 * f + 4].copy_from_slice(&y[4..]);
+        ol.copy_from_slice(&y[..4]);
+        or.copy_from_slice(&y[4..]);
         q += 4 * step;
     }
     stereo_run(data, q, step, &mut sl[4 * quads..n], &mut sr[4 * quads..n]);
