@@ -34,6 +34,11 @@ pub struct FrozenState {
 }
 
 impl FrozenState {
+    /// Whether the track's audio is playing (or fading out).
+    pub fn is_playing(&self) -> bool {
+        self.playing
+    }
+
     /// Stops at once (a new play start).
     pub fn reset(&mut self) {
         *self = FrozenState::default();

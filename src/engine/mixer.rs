@@ -9,7 +9,7 @@
 //! which keeps songs without sends as fast as before; the decision depends only on the signal, so
 //! output stays independent of the host's block size.
 
-use super::MAX_CHUNK;
+use super::SPAN as MIX_FRAMES;
 use super::song::{EngineSong, EngineTrack};
 use crate::dsp::fx::compressor::CompressorProcessor;
 use crate::dsp::fx::delay::DelayProcessor;
@@ -127,7 +127,7 @@ pub struct MixStage {
     rate: f32,
     strips: Box<[Strip]>,
     groups: Box<[Strip]>,
-    group_buf: Box<[[f32; 2 * MAX_CHUNK]; MAX_GROUPS]>,
+    group_buf: Box<[[f32; 2 * MIX_FRAMES]; MAX_GROUPS]>,
     reverb: Box<ReverbProcessor>,
     delay: Box<DelayProcessor>,
     master_eq: EqProcessor,
@@ -138,8 +138,8 @@ pub struct MixStage {
     returns: [Smoothed; SEND_BUSES],
     master_gain: Smoothed,
     idle: [Idle; SEND_BUSES],
-    send_in: Box<[[f32; 2 * MAX_CHUNK]; SEND_BUSES]>,
-    bus_out: [f32; 2 * MAX_CHUNK],
+    send_in: Box<[[f32; 2 * MIX_FRAMES]; SEND_BUSES]>,
+    bus_out: [f32; 2 * MIX_FRAMES],
     bus_meter: [MeterAcc; SEND_BUSES],
     master_meter: MeterAcc,
     meter_frames: u64,
@@ -245,7 +245,7 @@ impl MixStage {
             rate,
             strips: (0..MAX_TRACKS).map(strip).collect(),
             groups: (0..MAX_GROUPS).map(strip).collect(),
-            group_buf: Box::new([[0.0; 2 * MAX_CHUNK]; MAX_GROUPS]),
+            group_buf: Box::new([[0.0; 2 * MIX_FRAMES]; MAX_GROUPS]),
             reverb: Box::new(ReverbProcessor::new(rate)),
             delay: Box::new(DelayProcessor::new(rate)),
             master_eq: EqProcessor::new(rate),
@@ -259,8 +259,8 @@ impl MixStage {
                 quiet_frames: 0,
                 idle: true,
             }; SEND_BUSES],
-            send_in: Box::new([[0.0; 2 * MAX_CHUNK]; SEND_BUSES]),
-            bus_out: [0.0; 2 * MAX_CHUNK],
+            send_in: Box::new([[0.0; 2 * MIX_FRAMES]; SEND_BUSES]),
+            bus_out: [0.0; 2 * MIX_FRAMES],
             bus_meter: [MeterAcc::default(); SEND_BUSES],
             master_meter: MeterAcc::default(),
             meter_frames: 0,
@@ -396,7 +396,7 @@ impl MixStage {
         let tracks = song.tracks.len().min(MAX_TRACKS).min(bufs.len());
         let mut send_used = [false; SEND_BUSES];
         for b in 0..SEND_BUSES {
-            let (l, r) = self.send_in[b].split_at_mut(MAX_CHUNK);
+            let (l, r) = self.send_in[b].split_at_mut(MIX_FRAMES);
             l[..len].fill(0.0);
             r[..len].fill(0.0);
         }
@@ -417,7 +417,7 @@ impl MixStage {
             let (ol, or): (&mut [f32], &mut [f32]) = match song.tracks[t].group {
                 Some(g) if (g as usize) < groups => {
                     let g = g as usize;
-                    let (gl, gr) = self.group_buf[g].split_at_mut(MAX_CHUNK);
+                    let (gl, gr) = self.group_buf[g].split_at_mut(MIX_FRAMES);
                     if !group_used[g] {
                         group_used[g] = true;
                         gl[..len].fill(0.0);
@@ -448,7 +448,7 @@ impl MixStage {
                 idle_strip(s, len, stem);
                 continue;
             }
-            let (bl, br) = self.group_buf[g].split_at_mut(MAX_CHUNK);
+            let (bl, br) = self.group_buf[g].split_at_mut(MIX_FRAMES);
             let reduction = run_strip(
                 s,
                 &mut bl[..len],
@@ -486,8 +486,8 @@ impl MixStage {
                 }
                 continue;
             }
-            let (il, ir) = self.send_in[b].split_at(MAX_CHUNK);
-            let (ol, or) = self.bus_out.split_at_mut(MAX_CHUNK);
+            let (il, ir) = self.send_in[b].split_at(MIX_FRAMES);
+            let (ol, or) = self.bus_out.split_at_mut(MIX_FRAMES);
             let (ol, or) = (&mut ol[..len], &mut or[..len]);
             if b == 0 {
                 self.reverb.process(&il[..len], &ir[..len], ol, or);
@@ -678,7 +678,7 @@ fn run_strip(
     br: &mut [f32],
     out_l: &mut [f32],
     out_r: &mut [f32],
-    send_in: &mut [[f32; 2 * MAX_CHUNK]; SEND_BUSES],
+    send_in: &mut [[f32; 2 * MIX_FRAMES]; SEND_BUSES],
     send_used: &mut [bool; SEND_BUSES],
     keep_all: bool,
     metering: bool,
@@ -707,7 +707,7 @@ fn run_strip_avx2(
     br: &mut [f32],
     out_l: &mut [f32],
     out_r: &mut [f32],
-    send_in: &mut [[f32; 2 * MAX_CHUNK]; SEND_BUSES],
+    send_in: &mut [[f32; 2 * MIX_FRAMES]; SEND_BUSES],
     send_used: &mut [bool; SEND_BUSES],
     keep_all: bool,
     metering: bool,
@@ -729,7 +729,7 @@ fn run_strip_any(
     br: &mut [f32],
     out_l: &mut [f32],
     out_r: &mut [f32],
-    send_in: &mut [[f32; 2 * MAX_CHUNK]; SEND_BUSES],
+    send_in: &mut [[f32; 2 * MIX_FRAMES]; SEND_BUSES],
     send_used: &mut [bool; SEND_BUSES],
     keep_all: bool,
     metering: bool,
@@ -790,7 +790,7 @@ fn run_strip_any(
             continue;
         }
         send_used[b] = true;
-        let (sl, sr) = send_in[b].split_at_mut(MAX_CHUNK);
+        let (sl, sr) = send_in[b].split_at_mut(MIX_FRAMES);
         if sm.is_ramping() {
             for i in 0..len {
                 let g = sm.next_value();

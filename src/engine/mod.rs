@@ -116,7 +116,7 @@ pub struct Engine {
     status: Status,
     frames_since_report: u64,
     /// The chunk being handed out to the host: left in the first half, right in the second.
-    chunk: [f32; 2 * MAX_CHUNK],
+    chunk: [f32; 2 * SPAN],
     chunk_len: usize,
     chunk_pos: usize,
     /// Frames of the voices' current span (in `track_buf`) not yet mixed, and where they start.
@@ -173,7 +173,7 @@ impl Engine {
             row_frames: 1.0,
             last_control: u64::MAX,
             next_voice: 0,
-            chunk: [0.0; 2 * MAX_CHUNK],
+            chunk: [0.0; 2 * SPAN],
             chunk_len: 0,
             chunk_pos: 0,
             span_left: 0,
@@ -369,7 +369,7 @@ impl Engine {
                 self.next_chunk();
             }
             let k = (n - done).min(self.chunk_len - self.chunk_pos);
-            let (cl, cr) = self.chunk.split_at(MAX_CHUNK);
+            let (cl, cr) = self.chunk.split_at(SPAN);
             left[done..done + k].copy_from_slice(&cl[self.chunk_pos..self.chunk_pos + k]);
             right[done..done + k].copy_from_slice(&cr[self.chunk_pos..self.chunk_pos + k]);
             self.chunk_pos += k;
@@ -481,21 +481,15 @@ impl Engine {
             };
             self.render_voices(n, to_grid);
         }
-        let len = to_grid.min(self.span_left);
-        let mut chunk = std::mem::replace(&mut self.chunk, [0.0; 2 * MAX_CHUNK]);
-        {
-            let (cl, cr) = chunk.split_at_mut(MAX_CHUNK);
-            self.mix_chunk(&mut cl[..len], &mut cr[..len]);
-        }
-        {
-            let (cl, cr) = chunk.split_at_mut(MAX_CHUNK);
-            self.click
-                .render(self.frame, &mut cl[..len], &mut cr[..len]);
-        }
-        self.chunk = chunk;
-        self.chunk_len = len;
-        self.chunk_pos = 0;
-        self.frame += len as u64;
+        // The rest of the span in one chunk when every period of it has the same tracks
+        // sounding (the mixer gives the same samples however a stretch is cut into chunks);
+        // else up to the control grid.
+        let len = if self.span_left > to_grid && self.span_uniform(to_grid) {
+            self.span_left
+        } else {
+            to_grid.min(self.span_left)
+        };
+        self.mix_chunk(len);
     }
 
     /// True when a control step would leave every active voice as it is (see
@@ -631,18 +625,40 @@ impl Engine {
         self.span_period = 0;
     }
 
-    /// Mixes the span's next `left.len()` frames (one control period or less): frozen tracks,
-    /// then the mixer.
-    fn mix_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let len = left.len();
+    /// Whether the periods of the span's remaining frames (the current one ending in `to_grid`
+    /// frames, then whole periods) all had the same tracks sounding at their start, and no
+    /// frozen track plays (its audio may end inside the span).
+    fn span_uniform(&self, to_grid: usize) -> bool {
+        let p = self.span_period;
+        let last = p + (self.span_left - to_grid).div_ceil(MAX_CHUNK);
+        let periods = &self.span_used[p.min(SPAN_PERIODS - 1)..=last.min(SPAN_PERIODS - 1)];
+        periods.iter().all(|u| *u == periods[0]) && self.frozen.iter().all(|f| !f.is_playing())
+    }
+
+    /// Mixes the span's next `len` frames (one control period or less, or the rest of a span
+    /// that [`Engine::span_uniform`] allows whole) into the chunk: frozen tracks, the mixer and
+    /// the click.
+    fn mix_chunk(&mut self, len: usize) {
+        let Engine {
+            chunk,
+            song,
+            frozen,
+            track_buf,
+            mix,
+            transport,
+            click,
+            span_used,
+            ..
+        } = self;
+        let (left, right) = chunk.split_at_mut(SPAN);
+        let (left, right) = (&mut left[..len], &mut right[..len]);
         left.fill(0.0);
         right.fill(0.0);
         let off = self.span_off;
-        let mut used = self.span_used[self.span_period.min(SPAN_PERIODS - 1)];
+        let mut used = span_used[self.span_period.min(SPAN_PERIODS - 1)];
         // The song's tracks only (not all MAX_TRACKS states): this runs for every chunk.
-        let frozen = self.song.frozen.iter().zip(self.frozen.iter_mut());
-        for (t, (f, state)) in frozen.enumerate() {
-            if let (Some(f), Some(buf)) = (f, self.track_buf.get_mut(t)) {
+        for (t, (f, state)) in song.frozen.iter().zip(frozen.iter_mut()).enumerate() {
+            if let (Some(f), Some(buf)) = (f, track_buf.get_mut(t)) {
                 let (bl, br) = buf.split_at_mut(SPAN);
                 let (bl, br) = (&mut bl[off..off + len], &mut br[off..off + len]);
                 if state.render(f, bl, br, used[t]) {
@@ -650,11 +666,15 @@ impl Engine {
                 }
             }
         }
-        self.mix.set_tempo(&self.song, self.transport.bpm);
-        self.mix
-            .mix(&self.song, &mut self.track_buf, off, &used, left, right);
+        mix.set_tempo(song, transport.bpm);
+        mix.mix(song, track_buf, off, &used, left, right);
+        click.render(self.frame, left, right);
+        self.chunk_len = len;
+        self.chunk_pos = 0;
+        self.frame += len as u64;
         self.span_off += len;
         self.span_left -= len;
+        // (A whole span's rest leaves `span_period` past its end; the next span resets it.)
         self.span_period += 1;
     }
 }

@@ -124,6 +124,22 @@ fn dot(x: &[f32], c: &[f32; TAPS]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
+/// Swaps the contents of two slices of the same length, eight values at a time through a
+/// stack copy (`swap_with_slice` moves one value at a time here).
+#[inline(always)]
+fn swap_f32(a: &mut [f32], b: &mut [f32]) {
+    let mut pa = a.chunks_exact_mut(8);
+    let mut pb = b.chunks_exact_mut(8);
+    for (x, y) in (&mut pa).zip(&mut pb) {
+        let t: [f32; 8] = std::array::from_fn(|i| x[i]);
+        x.copy_from_slice(y);
+        y.copy_from_slice(&t);
+    }
+    for (x, y) in pa.into_remainder().iter_mut().zip(pb.into_remainder()) {
+        std::mem::swap(x, y);
+    }
+}
+
 /// The master bus's true-peak limiter.
 #[derive(Clone, Debug)]
 pub struct LimiterProcessor {
@@ -234,6 +250,28 @@ impl LimiterProcessor {
         self.fresh = false;
         let n = l.len().min(r.len());
         let (mut l, mut r) = (&mut l[..n], &mut r[..n]);
+        if !self.mix.is_ramping() && self.mix.value() == 0.0 {
+            // Off (and settings change only between calls): only the delay, so switching never
+            // shifts time, as one pass over the block. The detector rests; it refills within the
+            // look-ahead, long before a switch-on ramp lets it act. The control grid advances
+            // as it would period by period.
+            let mut rest = n;
+            while rest > 0 {
+                if self.ctl_left == 0 {
+                    self.ctl_left = CONTROL_FRAMES;
+                    if self.ceiling_db.is_ramping() {
+                        self.ceiling_db.tick();
+                        self.update_ceiling();
+                    }
+                }
+                let m = (self.ctl_left as usize).min(rest);
+                self.ctl_left -= m as u32;
+                rest -= m;
+            }
+            self.gain = 1.0;
+            self.delay_block(l, r);
+            return;
+        }
         while !l.is_empty() {
             if self.ctl_left == 0 {
                 self.ctl_left = CONTROL_FRAMES;
@@ -246,8 +284,7 @@ impl LimiterProcessor {
             let (lh, lt) = std::mem::take(&mut l).split_at_mut(m);
             let (rh, rt) = std::mem::take(&mut r).split_at_mut(m);
             if !self.mix.is_ramping() && self.mix.value() == 0.0 {
-                // Off: only the delay, so switching never shifts time. The detector rests; it
-                // refills within the look-ahead, long before a switch-on ramp lets it act.
+                // Switched off by a ramp that ended in this call.
                 self.gain = 1.0;
                 self.delay_block(lh, rh);
                 self.ctl_left -= m as u32;
@@ -303,8 +340,8 @@ impl LimiterProcessor {
             let k = (len - p).min(l.len()).min(r.len());
             let (lh, lt) = std::mem::take(&mut l).split_at_mut(k);
             let (rh, rt) = std::mem::take(&mut r).split_at_mut(k);
-            lh.swap_with_slice(&mut self.delay_l[p..p + k]);
-            rh.swap_with_slice(&mut self.delay_r[p..p + k]);
+            swap_f32(lh, &mut self.delay_l[p..p + k]);
+            swap_f32(rh, &mut self.delay_r[p..p + k]);
             self.delay_pos = if p + k == len { 0 } else { p + k };
             (l, r) = (lt, rt);
         }
