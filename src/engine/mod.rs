@@ -48,7 +48,7 @@ pub const MAX_CHUNK: usize = CONTROL_FRAMES as usize;
 /// Most frames the voices render at once: four control periods, when no voice would change at
 /// the control steps in between (see [`Voice::is_static`]). The mixer still runs one chunk
 /// (control period) at a time.
-pub const SPAN: usize = 4 * MAX_CHUNK;
+pub const SPAN: usize = 8 * MAX_CHUNK;
 /// Control periods in a span (the first may be a part of one).
 const SPAN_PERIODS: usize = SPAN / MAX_CHUNK + 1;
 
@@ -472,23 +472,41 @@ impl Engine {
             } else {
                 to_grid
             };
-            // One control period (or up to the next event), as always; or, when the control
-            // steps before `limit` would change nothing, a span up to it.
-            let n = if to_grid < limit && self.voices_static() {
+            // The voices' next span: one control period (or up to the next event); or up to
+            // `limit` in one pass when the control steps before it would change nothing; or up to
+            // `limit` period by period, each control step at its frame.
+            *self.span_used = [[false; MAX_TRACKS]; SPAN_PERIODS];
+            let n = if to_grid >= limit {
+                let n = to_grid.min(to_event.min(MAX_CHUNK as u64) as usize);
+                self.render_voices(0, n, n, 0);
+                n
+            } else if self.voices_static() {
+                self.render_voices(0, limit, to_grid, 0);
                 limit
             } else {
-                to_grid.min(to_event.min(MAX_CHUNK as u64) as usize)
+                let (mut off, mut p) = (0, 0);
+                while off < limit {
+                    let len = if p == 0 {
+                        to_grid
+                    } else {
+                        MAX_CHUNK.min(limit - off)
+                    };
+                    if p > 0 {
+                        self.control_all();
+                        self.last_control = self.frame + off as u64;
+                    }
+                    self.render_voices(off, len, len, p);
+                    (off, p) = (off + len, p + 1);
+                }
+                limit
             };
-            self.render_voices(n, to_grid);
+            self.span_left = n;
+            self.span_off = 0;
+            self.span_period = 0;
         }
-        // The rest of the span in one chunk when every period of it has the same tracks
-        // sounding (the mixer gives the same samples however a stretch is cut into chunks);
-        // else up to the control grid.
-        let len = if self.span_left > to_grid && self.span_uniform(to_grid) {
-            self.span_left
-        } else {
-            to_grid.min(self.span_left)
-        };
+        // As many of the span's periods as have the same tracks sounding, in one chunk (the
+        // mixer gives the same samples however a stretch is cut into chunks).
+        let len = self.uniform_frames(to_grid);
         self.mix_chunk(len);
     }
 
@@ -561,11 +579,11 @@ impl Engine {
         }
     }
 
-    /// Renders the voices' next `n` frames into the track buffers (a span; its first control
-    /// period is `first` frames long) and notes, per period, the tracks with a voice sounding
-    /// at its start.
-    fn render_voices(&mut self, n: usize, first: usize) {
-        let n = n.clamp(1, SPAN);
+    /// Renders the voices' next `n` frames into the track buffers from offset `off` (control
+    /// periods `p0`… of the span; the first is `first` frames long) and notes, per period, the
+    /// tracks with a voice sounding at its start.
+    fn render_voices(&mut self, off: usize, n: usize, first: usize, p0: usize) {
+        let n = n.clamp(1, SPAN - off.min(SPAN - 1));
         let first = first.clamp(1, n);
         let period_start = |p: usize| {
             if p == 0 {
@@ -574,7 +592,7 @@ impl Engine {
                 first + (p - 1) * MAX_CHUNK
             }
         };
-        *self.span_used = [[false; MAX_TRACKS]; SPAN_PERIODS];
+        let periods = 1 + (n - first).div_ceil(MAX_CHUNK);
         let mut zeroed = [false; MAX_TRACKS];
         self.prepare_synths(n, first);
         for k in 0..self.active_len {
@@ -589,17 +607,20 @@ impl Engine {
                 v.reset();
                 continue;
             };
+            let (bl, br) = buf.split_at_mut(SPAN);
+            let (bl, br) = (&mut bl[off..off + n], &mut br[off..off + n]);
             if !zeroed[t] {
                 zeroed[t] = true;
-                buf[..n].fill(0.0);
-                buf[SPAN..SPAN + n].fill(0.0);
+                bl.fill(0.0);
+                br.fill(0.0);
             }
-            let (bl, br) = buf.split_at_mut(SPAN);
-            let covered = v.render(inst, &mut bl[..n], &mut br[..n], first, &mut self.scratch);
-            for (p, used) in self.span_used.iter_mut().enumerate() {
-                if period_start(p) < covered {
-                    used[t] = true;
+            let covered = v.render(inst, bl, br, first, &mut self.scratch);
+            let used = self.span_used.iter_mut().skip(p0).take(periods);
+            for (p, used) in used.enumerate() {
+                if period_start(p) >= covered {
+                    break;
                 }
+                used[t] = true;
             }
             if !v.active
                 && let Some(l) = self.lanes.get_mut(v.lane as usize)
@@ -620,23 +641,28 @@ impl Engine {
             }
         }
         self.active_len = kept;
-        self.span_left = n;
-        self.span_off = 0;
-        self.span_period = 0;
     }
 
-    /// Whether the periods of the span's remaining frames (the current one ending in `to_grid`
-    /// frames, then whole periods) all had the same tracks sounding at their start, and no
-    /// frozen track plays (its audio may end inside the span).
-    fn span_uniform(&self, to_grid: usize) -> bool {
-        let p = self.span_period;
-        let last = p + (self.span_left - to_grid).div_ceil(MAX_CHUNK);
-        let periods = &self.span_used[p.min(SPAN_PERIODS - 1)..=last.min(SPAN_PERIODS - 1)];
-        periods.iter().all(|u| *u == periods[0]) && self.frozen.iter().all(|f| !f.is_playing())
+    /// Frames from the span's current period (which ends in `to_grid` frames) on through the
+    /// following periods that had the same tracks sounding at their start; only the current
+    /// period while a frozen track plays (its audio may end inside the span).
+    fn uniform_frames(&self, to_grid: usize) -> usize {
+        let mut len = to_grid.min(self.span_left);
+        if self.frozen.iter().any(|f| f.is_playing()) {
+            return len;
+        }
+        let p = self.span_period.min(SPAN_PERIODS - 1);
+        for next in &self.span_used[p + 1..] {
+            if len >= self.span_left || *next != self.span_used[p] {
+                break;
+            }
+            len = (len + MAX_CHUNK).min(self.span_left);
+        }
+        len
     }
 
-    /// Mixes the span's next `len` frames (one control period or less, or the rest of a span
-    /// that [`Engine::span_uniform`] allows whole) into the chunk: frozen tracks, the mixer and
+    /// Mixes the span's next `len` frames (one control period or less, or the periods that
+    /// [`Engine::uniform_frames`] allows together) into the chunk: frozen tracks, the mixer and
     /// the click.
     fn mix_chunk(&mut self, len: usize) {
         let Engine {
@@ -669,13 +695,14 @@ impl Engine {
         mix.set_tempo(song, transport.bpm);
         mix.mix(song, track_buf, off, &used, left, right);
         click.render(self.frame, left, right);
+        let to_grid = (CONTROL_FRAMES - self.frame % CONTROL_FRAMES) as usize;
         self.chunk_len = len;
         self.chunk_pos = 0;
         self.frame += len as u64;
         self.span_off += len;
         self.span_left -= len;
-        // (A whole span's rest leaves `span_period` past its end; the next span resets it.)
-        self.span_period += 1;
+        // The period after the last one mixed (a chunk ends on the grid or at the span's end).
+        self.span_period += 1 + len.saturating_sub(to_grid).div_ceil(MAX_CHUNK);
     }
 }
 
