@@ -606,6 +606,56 @@ fn sink_header(rate: u32, format: WavFormat, data_bytes: u64) -> [u8; SINK_HEADE
 /// (element by element, so the compiler turns it into vector instructions), then pack the frames
 /// into bytes with whole-word stores (two 24-bit frames are three 32-bit words).
 fn encode(format: WavFormat, left: &[f32], right: &[f32], bytes: &mut [u8]) {
+    crate::dsp::simd::dispatch!(
+        encode_avx2(format, left, right, bytes),
+        encode_any::<false>(format, left, right, bytes)
+    )
+}
+
+/// [`encode`] compiled for AVX2 (see [`crate::dsp::simd`]), with the 24-bit packing in
+/// byte shuffles.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn encode_avx2(format: WavFormat, left: &[f32], right: &[f32], bytes: &mut [u8]) {
+    encode_any::<true>(format, left, right, bytes)
+}
+
+/// Packs the 24-bit frames of `ql` and `qr` four at a time into `dst` (6 bytes a frame): the
+/// two channels interleaved, then the low three bytes of each value gathered by one byte
+/// shuffle per two frames. Returns the frames packed (whole groups of four).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+fn pack24_shuffled(ql: &[i32], qr: &[i32], dst: &mut [u8]) -> usize {
+    use std::arch::x86_64::*;
+    let groups = ql.chunks_exact(4).zip(qr.chunks_exact(4));
+    let mut done = 0;
+    for ((l, r), o) in groups.zip(dst.chunks_exact_mut(24)) {
+        // SAFETY: the loads read the four values of each chunk, the stores write bytes 0..16
+        // and 16..24 of the 24-byte chunk `o`; the rest computes on registers with SSSE3, which
+        // AVX2 (this function's requirement) includes.
+        unsafe {
+            let shuffle = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+            let l = _mm_loadu_si128(l.as_ptr().cast());
+            let r = _mm_loadu_si128(r.as_ptr().cast());
+            // (l0 r0 l1 r1) and (l2 r2 l3 r3), each packed into its low 12 bytes.
+            let a = _mm_shuffle_epi8(_mm_unpacklo_epi32(l, r), shuffle);
+            let b = _mm_shuffle_epi8(_mm_unpackhi_epi32(l, r), shuffle);
+            _mm_storeu_si128(
+                o.as_mut_ptr().cast(),
+                _mm_or_si128(a, _mm_slli_si128::<12>(b)),
+            );
+            _mm_storel_epi64(o[16..].as_mut_ptr().cast(), _mm_srli_si128::<4>(b));
+        }
+        done += 4;
+    }
+    done
+}
+
+/// The encoder; `WIDE`: compiled into [`encode_avx2`], so it may pack 24-bit samples with byte
+/// shuffles.
+#[inline(always)]
+fn encode_any<const WIDE: bool>(format: WavFormat, left: &[f32], right: &[f32], bytes: &mut [u8]) {
     let width = format.bits() as usize / 8;
     debug_assert_eq!(bytes.len(), left.len() * 2 * width);
     let (mut ql, mut qr) = ([0i32; SINK_CHUNK_FRAMES], [0i32; SINK_CHUNK_FRAMES]);
@@ -639,6 +689,17 @@ fn encode(format: WavFormat, left: &[f32], right: &[f32], bytes: &mut [u8]) {
             }
             continue;
         }
+        #[allow(unused_mut)]
+        let (mut ql, mut qr, mut dst) = (ql, qr, dst);
+        #[cfg(target_arch = "x86_64")]
+        if WIDE {
+            // SAFETY: `WIDE` is true only in the copy compiled into `encode_avx2`, which runs
+            // only when the processor has AVX2.
+            #[allow(unsafe_code)]
+            let k = unsafe { pack24_shuffled(ql, qr, dst) };
+            (ql, qr, dst) = (&ql[k..], &qr[k..], &mut dst[6 * k..]);
+        }
+        let n = ql.len();
         // 24 bits: frames (a, b) and (c, d) become the words a|b<<24, b>>8|c<<16, c>>16|d<<8.
         let mut pairs = dst.chunks_exact_mut(12);
         let (l2, r2) = (ql.chunks_exact(2), qr.chunks_exact(2));
