@@ -5,10 +5,10 @@
 //! The filter and the arithmetic are those of the `ebur128` crate (Hann-windowed sinc, `f32`,
 //! taps summed newest first), so the figures are the same, bit for bit. Two things make it
 //! cheaper: the four phases of one input sample are one four-lane multiply-add per tap, which
-//! vectorises; and a block whose samples (with the filter's history) are too small to beat the
-//! peak found so far, even through the filter's largest gain, is not filtered at all. That bound
-//! is exact (|Σ hᵢxᵢ| ≤ max|x| · Σ|hᵢ|, with a margin for rounding), so skipping never changes
-//! the result.
+//! vectorises; and a stretch of 64 output positions whose samples (with the filter's history)
+//! are too small to beat the peak found so far, even through the filter's largest gain, is not
+//! filtered at all. That bound is exact (|Σ hᵢxᵢ| ≤ max|x| · Σ|hᵢ|, with a margin for
+//! rounding), so skipping never changes the result.
 
 /// Taps of the interpolation filter (all phases together).
 const TAPS: usize = 48;
@@ -69,12 +69,22 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
         use crate::dsp::max_abs;
         self.work.truncate(T - 1);
         self.work.extend_from_slice(x);
-        let loudest = self.work.iter().fold(0.0f32, |m, &v| max_abs(m, v));
-        if loudest * self.bound > self.peak {
+        // Stretches of SUB output positions, each skipped when its inputs cannot beat the peak.
+        const SUB: usize = 64;
+        let positions = self.work.len() + 1 - T;
+        let mut start = 0;
+        while start < positions {
+            let end = (start + SUB).min(positions);
+            let span = &self.work[start..end + T - 1];
+            start = end;
+            let loudest = span.iter().fold(0.0f32, |m, &v| max_abs(m, v));
+            if loudest * self.bound <= self.peak {
+                continue;
+            }
             let mut best = [0.0f32; F];
             // Two output positions at a time (2·F lanes, one vector of eight at F = 4), each
             // lane summing its taps in the same order as one position at a time would.
-            let mut pairs = self.work.windows(T + 1).step_by(2);
+            let mut pairs = span.windows(T + 1).step_by(2);
             for win in &mut pairs {
                 // win[T − 1] is the newest input of the first position, win[T] of the second.
                 let mut acc = [[0.0f32; F]; 2];
@@ -92,9 +102,8 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
                 }
             }
             // An odd count of positions leaves the last one.
-            let positions = self.work.len() + 1 - T;
-            if positions % 2 == 1 {
-                let win = &self.work[self.work.len() - T..];
+            if (span.len() + 1 - T) % 2 == 1 {
+                let win = &span[span.len() - T..];
                 let mut acc = [0.0f32; F];
                 for (c, &x) in self.coefs.iter().zip(win.iter().rev()) {
                     for p in 0..F {
