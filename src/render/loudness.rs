@@ -101,6 +101,11 @@ impl Meter {
         }
     }
 
+    /// Largest absolute sample value of both channels so far (linear).
+    pub fn sample_peak(&self) -> f32 {
+        self.peak[0].max(self.peak[1])
+    }
+
     /// Adds a block of frames (`l` and `r` of equal length).
     pub fn add(&mut self, l: &[f32], r: &[f32]) {
         debug_assert_eq!(l.len(), r.len());

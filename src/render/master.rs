@@ -124,6 +124,11 @@ impl Analyzer {
         }
     }
 
+    /// Largest absolute sample value of both channels so far (linear).
+    pub fn sample_peak(&self) -> f32 {
+        self.meter.sample_peak()
+    }
+
     /// The figures.
     pub fn finish(self) -> LoudnessReport {
         let mut rep = LoudnessReport {

@@ -111,8 +111,6 @@ pub struct Renderer {
     done: bool,
     /// Length of the song part (dry run).
     pub length: SongLength,
-    /// Peak so far.
-    pub peak: f32,
     /// Frames produced so far.
     pub frames: u64,
 }
@@ -168,7 +166,6 @@ impl Renderer {
             tail: engine::tail::TailDetector::new(opts.rate),
             done: false,
             length,
-            peak: 0.0,
             frames: 0,
         })
     }
@@ -204,7 +201,6 @@ impl Renderer {
                 }
             }
         }
-        self.peak = peak_abs(self.peak, &self.left[..end], &self.right[..end]);
         self.frames += end as u64;
         Some((&self.left[..end], &self.right[..end]))
     }
@@ -423,7 +419,7 @@ pub(crate) fn run_pass(
     let total = r.estimated_frames();
     let (mut bl, mut br) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let (mut dl, mut dr) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
-    let (mut frames, mut peak) = (0u64, 0.0f32);
+    let mut frames = 0u64;
     let mut tail = fin.as_ref().map_or(0, |f| f.tail_frames());
     loop {
         let n = match r.next_block() {
@@ -454,7 +450,6 @@ pub(crate) fn run_pass(
         if l.is_empty() {
             continue;
         }
-        peak = peak_abs(peak, l, rr);
         analyzer.push(l, rr);
         if let Some((sink, dither, fmt)) = &mut sink {
             write_dithered(sink, l, rr, *fmt, dither, &mut dl, &mut dr)?;
@@ -468,6 +463,8 @@ pub(crate) fn run_pass(
     if let Some(t) = tap {
         t.end(r.engine_mut(), frames);
     }
+    // The meter's sample peak: the same blocks, the same maximum.
+    let peak = analyzer.sample_peak();
     let mut loudness = analyzer.finish();
     loudness.limiter_db = fin.as_ref().map_or(0.0, |f| f.reduction_db as f64);
     Ok(Pass {
