@@ -946,7 +946,6 @@ fn hermite_quad(w: [&[f32]; 4], t: [f32; 4]) -> [f32; 4] {
 #[allow(unsafe_code)]
 unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr: &mut [f32]) {
     use std::arch::x86_64::*;
-    let frac = |q: u64| (q as u32) as f32 * (1.0 / FIX_ONE as f32);
     let n = sl.len().min(sr.len());
     let quads = n / 4;
     if !windows_inside(data.len(), pos, step, 4 * quads, 2) {
@@ -956,20 +955,47 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
     }
     let base = data.as_ptr();
     let mut q = pos;
+    // The four read positions of a quad in one vector: the window offsets and the fractions
+    // come from it (the fractions as the scalar `frac` converts them, exactly).
+    let at = |k: u64| (pos + k * step) as i64;
+    let mut qv = _mm256_setr_epi64x(at(0), at(1), at(2), at(3));
+    let step4 = _mm256_set1_epi64x((4 * step) as i64);
+    let (to_low, dup) = (
+        _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6),
+        _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3),
+    );
     let outs = sl[..4 * quads].chunks_exact_mut(4);
     for (ol, or) in outs.zip(sr[..4 * quads].chunks_exact_mut(4)) {
-        let qs = [q, q + step, q + 2 * step, q + 3 * step];
-        let t = [frac(qs[0]), frac(qs[1]), frac(qs[2]), frac(qs[3])];
-        let y: [f32; 8];
-        // SAFETY: every window of the run's quads lies inside `data` (`windows_inside`, checked
-        // once above for the first and the last), so each load reads 8 floats of `data`; the
-        // rest only computes on registers with AVX and AVX2, which the caller guarantees.
+        // SAFETY: AVX and AVX2 are there (the caller guarantees it); the loads read 8 floats of
+        // `data` at each frame's window, inside it by `windows_inside`; the stores write the
+        // four floats of each output chunk.
         unsafe {
-            let load = |q: u64| {
-                let p = base.add(((q >> 32) as usize - 1) * 2);
-                _mm256_castps_pd(_mm256_loadu_ps(p))
-            };
-            let (a, b, c, d) = (load(qs[0]), load(qs[1]), load(qs[2]), load(qs[3]));
+            let frame = _mm256_srli_epi64::<32>(qv);
+            let (lo, hi) = (
+                _mm256_castsi256_si128(frame),
+                _mm256_extracti128_si256::<1>(frame),
+            );
+            let at = |f: i64| base.add((f as usize - 1) * 2);
+            let (p0, p1) = (at(_mm_cvtsi128_si64(lo)), at(_mm_extract_epi64::<1>(lo)));
+            let (p2, p3) = (at(_mm_cvtsi128_si64(hi)), at(_mm_extract_epi64::<1>(hi)));
+            let load = |p: *const f32| _mm256_castps_pd(_mm256_loadu_ps(p));
+            let (a, b, c, d) = (load(p0), load(p1), load(p2), load(p3));
+            // The fractions: the low 32 bits of each position, converted exactly as an unsigned
+            // integer (its two 16-bit halves as floats, added with one rounding), times 2⁻³².
+            let x = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(qv, to_low));
+            let low = _mm_blend_epi16::<0xAA>(x, _mm_set1_epi32(0x4B00_0000));
+            let high =
+                _mm_blend_epi16::<0xAA>(_mm_srli_epi32::<16>(x), _mm_set1_epi32(0x5300_0000));
+            let high = _mm_sub_ps(
+                _mm_castsi128_ps(high),
+                _mm_set1_ps(f32::from_bits(0x5300_0080)),
+            );
+            let t = _mm_mul_ps(
+                _mm_add_ps(high, _mm_castsi128_ps(low)),
+                _mm_set1_ps(1.0 / FIX_ONE as f32),
+            );
+            let t = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(t), dup);
+            qv = _mm256_add_epi64(qv, step4);
             // Each window is four (left, right) pairs: x₋₁, x₀, x₁, x₂. Transposed as 64-bit
             // pairs, lane pair k of `xm1` is frame k's x₋₁, and so on.
             let (ab_lo, ab_hi) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
@@ -978,7 +1004,6 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
             let x1 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x31>(ab_lo, cd_lo));
             let x0 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x20>(ab_hi, cd_hi));
             let x2 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x31>(ab_hi, cd_hi));
-            let t = _mm256_set_ps(t[3], t[3], t[2], t[2], t[1], t[1], t[0], t[0]);
             let half = _mm256_set1_ps(0.5);
             // The steps of `hermite4`, in its order.
             let c = _mm256_mul_ps(_mm256_sub_ps(x1, xm1), half);
@@ -993,12 +1018,10 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
             let r = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(r, c), t), x0);
             // (l0 r0 l1 r1 l2 r2 l3 r3) → (l0 l1 l2 l3 r0 r1 r2 r3).
             let r = _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-            let mut out = [0.0f32; 8];
-            _mm256_storeu_ps(out.as_mut_ptr(), r);
-            y = out;
+            // Into the four floats of each chunk.
+            _mm_storeu_ps(ol.as_mut_ptr(), _mm256_castps256_ps128(r));
+            _mm_storeu_ps(or.as_mut_ptr(), _mm256_extractf128_ps::<1>(r));
         }
-        ol.copy_from_slice(&y[..4]);
-        or.copy_from_slice(&y[4..]);
         q += 4 * step;
     }
     stereo_run(data, q, step, &mut sl[4 * quads..n], &mut sr[4 * quads..n]);
@@ -1106,4 +1129,76 @@ fn hermite_pair(w0: &[f32], w1: &[f32], t0: f32, t1: f32) -> [f32; 4] {
         hermite4(t1, w1[0], w1[2], w1[4], w1[6]),
         hermite4(t1, w1[1], w1[3], w1[5], w1[7]),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::rng::Rng;
+
+    /// Frame `i` of the run from `pos` by `step`, channel `c` of `ch`, one point at a time.
+    fn reference(data: &[f32], ch: usize, c: usize, pos: u64, step: u64, i: usize) -> f32 {
+        let q = pos + i as u64 * step;
+        let f = (q >> 32) as usize;
+        let x = |k: usize| data[k * ch + c];
+        let t = (q as u32) as f32 * (1.0 / FIX_ONE as f32);
+        hermite4(t, x(f - 1), x(f), x(f + 1), x(f + 2))
+    }
+
+    /// The vector runs (mono four frames at a time; stereo two or, with AVX2, four) give what
+    /// `hermite4` gives frame by frame, for steps from far below to far above one frame, starting
+    /// fractions near 0 and near 1, and lengths that leave remainders.
+    #[test]
+    fn interpolation_runs_equal_the_scalar_kernel() {
+        let mut rng = Rng::new(11);
+        let data: Vec<f32> = (0..2 * 4096).map(|_| rng.bipolar()).collect();
+        let steps = [
+            1u64,
+            0x1234,
+            0x8000_0001,
+            FIX_ONE as u64 - 1,
+            0x1_0000_0001,
+            0x2_7FFF_FFFF,
+        ];
+        let starts = [
+            1u64 << 32,
+            (5u64 << 32) | 0xFFFF_FFFF,
+            (9u64 << 32) | 0x8000_0000,
+        ];
+        for &step in &steps {
+            for &pos in &starts {
+                for n in [1usize, 3, 4, 7, 33, 256] {
+                    let mut mono = vec![0.0; n];
+                    mono_run(&data[..4096], pos, step, &mut mono);
+                    for (i, &y) in mono.iter().enumerate() {
+                        let want = reference(&data[..4096], 1, 0, pos, step, i);
+                        assert_eq!(y.to_bits(), want.to_bits(), "mono {step:#x} {pos:#x} {i}");
+                    }
+                    let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
+                    let mut check = |l: &[f32], r: &[f32], what: &str| {
+                        for i in 0..n {
+                            let (wl, wr) = (
+                                reference(&data, 2, 0, pos, step, i),
+                                reference(&data, 2, 1, pos, step, i),
+                            );
+                            assert_eq!(l[i].to_bits(), wl.to_bits(), "{what} L {step:#x} {i}");
+                            assert_eq!(r[i].to_bits(), wr.to_bits(), "{what} R {step:#x} {i}");
+                        }
+                    };
+                    stereo_run(&data, pos, step, &mut l, &mut r);
+                    check(&l, &r, "stereo");
+                    #[cfg(target_arch = "x86_64")]
+                    if crate::dsp::simd::avx2() {
+                        (l.fill(0.0), r.fill(0.0));
+                        // SAFETY: the processor has AVX2 (checked above).
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            stereo_run_avx2(&data, pos, step, &mut l, &mut r)
+                        };
+                        check(&l, &r, "stereo AVX2");
+                    }
+                }
+            }
+        }
+    }
 }
