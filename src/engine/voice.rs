@@ -1175,7 +1175,7 @@ mod tests {
                         assert_eq!(y.to_bits(), want.to_bits(), "mono {step:#x} {pos:#x} {i}");
                     }
                     let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
-                    let mut check = |l: &[f32], r: &[f32], what: &str| {
+                    let check = |l: &[f32], r: &[f32], what: &str| {
                         for i in 0..n {
                             let (wl, wr) = (
                                 reference(&data, 2, 0, pos, step, i),
@@ -1189,7 +1189,8 @@ mod tests {
                     check(&l, &r, "stereo");
                     #[cfg(target_arch = "x86_64")]
                     if crate::dsp::simd::avx2() {
-                        (l.fill(0.0), r.fill(0.0));
+                        l.fill(0.0);
+                        r.fill(0.0);
                         // SAFETY: the processor has AVX2 (checked above).
                         #[allow(unsafe_code)]
                         unsafe {
