@@ -161,27 +161,30 @@ impl Meter {
     /// compiler on its own evaluates the channels one scalar at a time.
     #[cfg(target_arch = "x86_64")]
     fn filter(&mut self, l: &[f32], r: &[f32]) {
-        crate::dsp::simd::dispatch!(self.filter_avx2(l, r), self.filter_sse2(l, r))
+        crate::dsp::simd::dispatch!(self.filter_avx2(l, r), self.filter_sse2::<false>(l, r))
     }
 
-    /// [`Meter::filter`] compiled for AVX2 (see [`crate::dsp::simd`]): the same two-lane
-    /// operations, in three-operand form, which saves the register copies the two-operand SSE2
-    /// instructions need (the loop is as long as its instructions take to issue, not its
-    /// dependency chain).
+    /// [`Meter::filter`] compiled for AVX2 (see [`crate::dsp::simd`]): three-operand
+    /// instructions (no register copies), and the output of two frames per four-lane vector.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn filter_avx2(&mut self, l: &[f32], r: &[f32]) {
-        self.filter_sse2(l, r)
+        self.filter_sse2::<true>(l, r)
     }
 
+    /// The filter, frame by frame; `WIDE` (the copy compiled for AVX2): two frames per step,
+    /// their two recursion steps one after the other and both outputs in one four-lane vector
+    /// (its lanes: left and right of the first frame, then of the second), so the outputs fill
+    /// the time the recursion waits on itself. Per lane and frame the operations and their order
+    /// are those of the portable version, and so is the order of the sums.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     #[allow(unsafe_code)]
-    fn filter_sse2(&mut self, l: &[f32], r: &[f32]) {
+    fn filter_sse2<const WIDE: bool>(&mut self, l: &[f32], r: &[f32]) {
         use std::arch::x86_64::*;
-        // SAFETY: these intrinsics only compute on registers (no memory access, no pointers);
-        // they are `unsafe` solely because they need SSE2, which the x86-64 baseline target this
-        // crate is built for always has.
+        // SAFETY: these intrinsics only compute on registers (no memory access, no pointers).
+        // The 256-bit ones run only with `WIDE`, in the copy compiled for AVX2, which runs only
+        // when the processor has it; the rest needs SSE2, part of the x86-64 baseline.
         unsafe {
             let splat = |v: f64| _mm_set1_pd(v);
             let (b, a) = (self.b.map(splat), self.a.map(splat));
@@ -194,17 +197,51 @@ impl Meter {
                 |x, y| _mm_add_pd(x, y),
                 |x, y| _mm_sub_pd(x, y),
             );
-            for (&xl, &xr) in l.iter().zip(r) {
-                let x = _mm_set_pd(xr as f64, xl as f64);
-                // The older states first, so the recursion's path through the newest is one
-                // multiply and one subtract.
-                let w = sub(
+            // The recursion: the older states first, so its path through the newest is one
+            // multiply and one subtract.
+            let step = |x: __m128d, z: &[__m128d; 4]| {
+                sub(
                     sub(
                         sub(sub(x, mul(a[4], z[3])), mul(a[3], z[2])),
                         mul(a[2], z[1]),
                     ),
                     mul(a[1], z[0]),
-                );
+                )
+            };
+            let n = l.len().min(r.len());
+            let mut i = 0;
+            if WIDE {
+                let b2: [__m256d; 5] = std::array::from_fn(|k| _mm256_set1_pd(self.b[k]));
+                let pair = |lo: __m128d, hi: __m128d| {
+                    _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(lo), hi)
+                };
+                while i + 1 < n {
+                    let x0 = _mm_set_pd(r[i] as f64, l[i] as f64);
+                    let x1 = _mm_set_pd(r[i + 1] as f64, l[i + 1] as f64);
+                    let w0 = step(x0, &z);
+                    let w1 = step(x1, &[w0, z[0], z[1], z[2]]);
+                    // y = b0·w + b1·z0 + b2·z1 + b3·z2 + b4·z3 for both frames.
+                    let m = |k: usize, v: __m256d| _mm256_mul_pd(b2[k], v);
+                    let y = _mm256_add_pd(
+                        _mm256_add_pd(
+                            _mm256_add_pd(
+                                _mm256_add_pd(m(0, pair(w0, w1)), m(1, pair(z[0], w0))),
+                                m(2, pair(z[1], z[0])),
+                            ),
+                            m(3, pair(z[2], z[1])),
+                        ),
+                        m(4, pair(z[3], z[2])),
+                    );
+                    let sq = _mm256_mul_pd(y, y);
+                    sum = add(sum, _mm256_castpd256_pd128(sq));
+                    sum = add(sum, _mm256_extractf128_pd::<1>(sq));
+                    z = [w1, w0, z[0], z[1]];
+                    i += 2;
+                }
+            }
+            for (&xl, &xr) in l[i..n].iter().zip(&r[i..n]) {
+                let x = _mm_set_pd(xr as f64, xl as f64);
+                let w = step(x, &z);
                 let y = add(
                     add(
                         add(add(mul(b[0], w), mul(b[1], z[0])), mul(b[2], z[1])),
