@@ -704,6 +704,17 @@ impl Voice {
                     #[cfg(not(target_arch = "x86_64"))]
                     stereo_run(data, pos, step, l, r);
                 } else {
+                    #[cfg(target_arch = "x86_64")]
+                    if WIDE {
+                        // SAFETY: as for the stereo run above.
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            mono_run_avx2(data, pos, step, &mut sl[i..i + k])
+                        };
+                    } else {
+                        mono_run(data, pos, step, &mut sl[i..i + k]);
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
                     mono_run(data, pos, step, &mut sl[i..i + k]);
                 }
                 // The last frame's step goes through `advance`, which wraps or ends the sample.
@@ -875,6 +886,86 @@ fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
     }
 }
 
+/// [`mono_run`] with the four read positions of each quad in one AVX2 vector, which gives the
+/// window offsets and the fractions (as [`stereo_run_avx2`] does). Same result.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+unsafe fn mono_run_avx2(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let quads = out.len() / 4;
+    if !windows_inside(data.len(), pos, step, 4 * quads, 1) {
+        // (Not reached from the sampler, whose runs stay inside the sample.)
+        mono_run(data, pos, step, out);
+        return;
+    }
+    let base = data.as_ptr();
+    let at = |k: u64| (pos + k * step) as i64;
+    let mut qv = _mm256_setr_epi64x(at(0), at(1), at(2), at(3));
+    let step4 = _mm256_set1_epi64x((4 * step) as i64);
+    let to_low = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    for o in out[..4 * quads].chunks_exact_mut(4) {
+        // SAFETY: AVX2 is there (the caller guarantees it); each load reads the 4 floats of a
+        // frame's window, inside `data` by `windows_inside`; the store writes the chunk's four.
+        unsafe {
+            let frame = _mm256_srli_epi64::<32>(qv);
+            let (lo, hi) = (
+                _mm256_castsi256_si128(frame),
+                _mm256_extracti128_si256::<1>(frame),
+            );
+            let at = |f: i64| _mm_loadu_ps(base.add(f as usize - 1));
+            let (r0, r1) = (at(_mm_cvtsi128_si64(lo)), at(_mm_extract_epi64::<1>(lo)));
+            let (r2, r3) = (at(_mm_cvtsi128_si64(hi)), at(_mm_extract_epi64::<1>(hi)));
+            let t = fractions(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+                qv, to_low,
+            )));
+            qv = _mm256_add_epi64(qv, step4);
+            let (lo01, lo23) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
+            let (hi01, hi23) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+            let y = hermite_lanes(
+                _mm_movelh_ps(lo01, lo23),
+                _mm_movehl_ps(lo23, lo01),
+                _mm_movelh_ps(hi01, hi23),
+                _mm_movehl_ps(hi23, hi01),
+                t,
+            );
+            o.copy_from_slice(&y);
+        }
+    }
+    let q = pos + 4 * quads as u64 * step;
+    mono_run(data, q, step, &mut out[4 * quads..]);
+}
+
+/// The fractions of four 32.32 read positions from their low 32 bits (`x`), as the scalar
+/// `(q as u32) as f32 * 2⁻³²` gives them: the unsigned value converted exactly (its two 16-bit
+/// halves as floats, added with one rounding), then scaled.
+///
+/// # Safety
+/// The processor must have SSE4.1 (the AVX2 copies that call this have it).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+unsafe fn fractions(x: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128 {
+    use std::arch::x86_64::*;
+    // SAFETY: these intrinsics only compute on registers; SSE4.1 is there (the caller's
+    // guarantee).
+    unsafe {
+        let low = _mm_blend_epi16::<0xAA>(x, _mm_set1_epi32(0x4B00_0000));
+        let high = _mm_blend_epi16::<0xAA>(_mm_srli_epi32::<16>(x), _mm_set1_epi32(0x5300_0000));
+        let high = _mm_sub_ps(
+            _mm_castsi128_ps(high),
+            _mm_set1_ps(f32::from_bits(0x5300_0080)),
+        );
+        _mm_mul_ps(
+            _mm_add_ps(high, _mm_castsi128_ps(low)),
+            _mm_set1_ps(1.0 / FIX_ONE as f32),
+        )
+    }
+}
+
 /// [`hermite_quad`] from four pointers to windows.
 ///
 /// # Safety
@@ -980,20 +1071,9 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
             let (p2, p3) = (at(_mm_cvtsi128_si64(hi)), at(_mm_extract_epi64::<1>(hi)));
             let load = |p: *const f32| _mm256_castps_pd(_mm256_loadu_ps(p));
             let (a, b, c, d) = (load(p0), load(p1), load(p2), load(p3));
-            // The fractions: the low 32 bits of each position, converted exactly as an unsigned
-            // integer (its two 16-bit halves as floats, added with one rounding), times 2⁻³².
-            let x = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(qv, to_low));
-            let low = _mm_blend_epi16::<0xAA>(x, _mm_set1_epi32(0x4B00_0000));
-            let high =
-                _mm_blend_epi16::<0xAA>(_mm_srli_epi32::<16>(x), _mm_set1_epi32(0x5300_0000));
-            let high = _mm_sub_ps(
-                _mm_castsi128_ps(high),
-                _mm_set1_ps(f32::from_bits(0x5300_0080)),
-            );
-            let t = _mm_mul_ps(
-                _mm_add_ps(high, _mm_castsi128_ps(low)),
-                _mm_set1_ps(1.0 / FIX_ONE as f32),
-            );
+            let t = fractions(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+                qv, to_low,
+            )));
             let t = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(t), dup);
             qv = _mm256_add_epi64(qv, step4);
             // Each window is four (left, right) pairs: x₋₁, x₀, x₁, x₂. Transposed as 64-bit
@@ -1145,7 +1225,8 @@ mod tests {
         hermite4(t, x(f - 1), x(f), x(f + 1), x(f + 2))
     }
 
-    /// The vector runs (mono four frames at a time; stereo two or, with AVX2, four) give what
+    /// The vector runs (mono four frames at a time, with or without AVX2; stereo two or, with
+    /// AVX2, four) give what
     /// `hermite4` gives frame by frame, for steps from far below to far above one frame, starting
     /// fractions near 0 and near 1, and lengths that leave remainders.
     #[test]
@@ -1169,10 +1250,23 @@ mod tests {
             for &pos in &starts {
                 for n in [1usize, 3, 4, 7, 33, 256] {
                     let mut mono = vec![0.0; n];
+                    let check_mono = |mono: &[f32], what: &str| {
+                        for (i, &y) in mono.iter().enumerate() {
+                            let want = reference(&data[..4096], 1, 0, pos, step, i);
+                            assert_eq!(y.to_bits(), want.to_bits(), "{what} {step:#x} {i}");
+                        }
+                    };
                     mono_run(&data[..4096], pos, step, &mut mono);
-                    for (i, &y) in mono.iter().enumerate() {
-                        let want = reference(&data[..4096], 1, 0, pos, step, i);
-                        assert_eq!(y.to_bits(), want.to_bits(), "mono {step:#x} {pos:#x} {i}");
+                    check_mono(&mono, "mono");
+                    #[cfg(target_arch = "x86_64")]
+                    if crate::dsp::simd::avx2() {
+                        mono.fill(0.0);
+                        // SAFETY: the processor has AVX2 (checked above).
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            mono_run_avx2(&data[..4096], pos, step, &mut mono)
+                        };
+                        check_mono(&mono, "mono AVX2");
                     }
                     let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
                     let check = |l: &[f32], r: &[f32], what: &str| {
