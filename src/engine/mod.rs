@@ -129,6 +129,9 @@ pub struct Engine {
     /// voice sounding at its start.
     span_period: usize,
     span_used: Box<[[bool; MAX_TRACKS]; SPAN_PERIODS]>,
+    /// In a span rendered period by period: the tracks whose voices all render it in one pass
+    /// (every one of them static), which the control steps inside the span skip.
+    whole_tracks: Box<[bool; MAX_TRACKS]>,
     /// Working buffers the voices render with.
     scratch: Box<voice::Scratch>,
     /// Frames of the host block still to come when the next chunk is rendered: a span never
@@ -183,6 +186,7 @@ impl Engine {
             span_off: 0,
             span_period: 0,
             span_used: Box::new([[false; MAX_TRACKS]; SPAN_PERIODS]),
+            whole_tracks: Box::new([false; MAX_TRACKS]),
             scratch: voice::Scratch::new(),
             block_left: 0,
             link: None,
@@ -481,12 +485,17 @@ impl Engine {
             *self.span_used = [[false; MAX_TRACKS]; SPAN_PERIODS];
             let n = if to_grid >= limit {
                 let n = to_grid.min(to_event.min(MAX_CHUNK as u64) as usize);
-                self.render_voices(0, n, n, 0);
+                self.render_voices(0, n, n, 0, None);
                 n
             } else if self.voices_static() {
-                self.render_voices(0, limit, to_grid, 0);
+                self.render_voices(0, limit, to_grid, 0, None);
                 limit
             } else {
+                // Tracks whose voices are all static render the span in one pass; the others
+                // period by period. (Per track, so that each track buffer still adds its voices
+                // in the same order, frame by frame, as any other cut of the span would.)
+                self.mark_whole_tracks();
+                self.render_voices(0, limit, to_grid, 0, Some(true));
                 let (mut off, mut p) = (0, 0);
                 while off < limit {
                     let len = if p == 0 {
@@ -495,10 +504,10 @@ impl Engine {
                         MAX_CHUNK.min(limit - off)
                     };
                     if p > 0 {
-                        self.control_all();
+                        self.control_voices(Some(false));
                         self.last_control = self.frame + off as u64;
                     }
-                    self.render_voices(off, len, len, p);
+                    self.render_voices(off, len, len, p, Some(false));
                     (off, p) = (off + len, p + 1);
                 }
                 limit
@@ -511,6 +520,31 @@ impl Engine {
         // mixer gives the same samples however a stretch is cut into chunks).
         let len = self.uniform_frames(to_grid);
         self.mix_chunk(len);
+    }
+
+    /// Sets [`Engine::whole_tracks`]: the tracks none of whose voices would change at a control
+    /// step (see [`Voice::is_static`]).
+    fn mark_whole_tracks(&mut self) {
+        *self.whole_tracks = [true; MAX_TRACKS];
+        for &vi in &self.active_list[..self.active_len] {
+            let v = &self.voices[vi as usize];
+            let fixed = self
+                .song
+                .instrument(v.slot)
+                .is_some_and(|inst| v.is_static(inst));
+            if v.active
+                && !fixed
+                && let Some(w) = self.whole_tracks.get_mut(v.track as usize)
+            {
+                *w = false;
+            }
+        }
+    }
+
+    /// Whether voice `v` is among those `select` picks: all (`None`), or those on tracks that
+    /// render the span in one pass (`Some(true)`) or not (`Some(false)`).
+    fn picked(whole_tracks: &[bool; MAX_TRACKS], v: &Voice, select: Option<bool>) -> bool {
+        select.is_none_or(|w| whole_tracks.get(v.track as usize).copied().unwrap_or(false) == w)
     }
 
     /// True when a control step would leave every active voice as it is (see
@@ -529,13 +563,13 @@ impl Engine {
     /// Runs the oscillators of every synth voice and their filters up to eight voices at a time
     /// (the filter recursion is the longest dependency chain of a voice; eight interleave for
     /// about the time of one).
-    fn prepare_synths(&mut self, len: usize, first: usize) {
+    fn prepare_synths(&mut self, len: usize, first: usize, select: Option<bool>) {
         let mut group = [0u16; FILTER_LANES];
         let mut lanes = 0;
         for k in 0..self.active_len {
             let i = self.active_list[k] as usize;
             let v = &mut self.voices[i];
-            if !v.active {
+            if !v.active || !Self::picked(&self.whole_tracks, v, select) {
                 continue;
             }
             let Some(inst) = self.song.instrument(v.slot) else {
@@ -569,10 +603,15 @@ impl Engine {
     }
 
     fn control_all(&mut self) {
+        self.control_voices(None);
+    }
+
+    /// The control step of the voices `select` picks (see [`Engine::picked`]).
+    fn control_voices(&mut self, select: Option<bool>) {
         let rate = self.rate;
         for &vi in &self.active_list[..self.active_len] {
             let v = &mut self.voices[vi as usize];
-            if !v.active {
+            if !v.active || !Self::picked(&self.whole_tracks, v, select) {
                 continue;
             }
             match self.song.instrument(v.slot) {
@@ -584,8 +623,16 @@ impl Engine {
 
     /// Renders the voices' next `n` frames into the track buffers from offset `off` (control
     /// periods `p0`… of the span; the first is `first` frames long) and notes, per period, the
-    /// tracks with a voice sounding at its start.
-    fn render_voices(&mut self, off: usize, n: usize, first: usize, p0: usize) {
+    /// tracks with a voice sounding at its start. Only the voices `select` picks (see
+    /// [`Engine::picked`]).
+    fn render_voices(
+        &mut self,
+        off: usize,
+        n: usize,
+        first: usize,
+        p0: usize,
+        select: Option<bool>,
+    ) {
         let n = n.clamp(1, SPAN - off.min(SPAN - 1));
         let first = first.clamp(1, n);
         let period_start = |p: usize| {
@@ -597,11 +644,11 @@ impl Engine {
         };
         let periods = 1 + (n - first).div_ceil(MAX_CHUNK);
         let mut zeroed = [false; MAX_TRACKS];
-        self.prepare_synths(n, first);
+        self.prepare_synths(n, first, select);
         for k in 0..self.active_len {
             let i = self.active_list[k] as usize;
             let v = &mut self.voices[i];
-            if !v.active {
+            if !v.active || !Self::picked(&self.whole_tracks, v, select) {
                 continue;
             }
             let inst = self.song.instrument(v.slot);
