@@ -529,6 +529,11 @@ impl Voice {
         !self.filter_open
     }
 
+    /// The signal of a prepared synth voice.
+    pub fn signal(&self) -> &[f32; MAX_BLOCK] {
+        &self.sig
+    }
+
     /// The filter state, coefficients and signal of a prepared synth voice, for
     /// [`crate::dsp::filter::lowpass_lanes`].
     pub fn filter_parts(&mut self) -> (&mut Svf, SvfCoefs, &mut [f32; MAX_BLOCK]) {
