@@ -286,16 +286,14 @@ fn demo_kit_renders_the_same_for_any_block_size() {
 /// The hottest loops have a second, AVX2 build chosen at run time (`ttrack::dsp::simd`); both
 /// must give the same samples, so that a song renders to the same bytes on any x86-64 machine.
 /// Both demo songs (synth voices with filters and envelopes; samples; the mixer and master chain)
-/// rendered either way agree sample for sample. (On a processor without AVX2 both runs take the
+/// and the busy 16-track song rendered either way agree sample for sample. (On a processor without AVX2 both runs take the
 /// baseline loops and the test shows nothing.) Other tests in this binary may render while the
 /// switch is flipped: they get the same samples either way, which is the point.
 #[test]
 fn avx2_and_baseline_loops_give_identical_samples() {
     let frames = 12 * RATE as usize;
-    let render_song = |name: &str, baseline: bool| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("songs/{name}"));
-        let s = ttrack::format::load_song(&path).expect(name);
-        let es = ttrack::engine::EngineSong::from_model(&s, RATE);
+    let render_song = |s: &Song, baseline: bool| {
+        let es = ttrack::engine::EngineSong::from_model(s, RATE);
         ttrack::dsp::simd::use_baseline(baseline);
         let mut e = ttrack::engine::Engine::new(Box::new(es.clone()));
         e.play(ttrack::engine::PlayRange::song(&es));
@@ -309,9 +307,19 @@ fn avx2_and_baseline_loops_give_identical_samples() {
         out
     };
     eprintln!("AVX2 loops in use: {}", ttrack::dsp::simd::avx2());
-    for name in ["demo-synth.ttrk", "demo-kit.ttrk"] {
-        let wide = render_song(name, false);
-        let base = render_song(name, true);
+    let load = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("songs/{name}"));
+        ttrack::format::load_song(&path).expect(name)
+    };
+    // The busy song has more than four filtered synth voices at once (the eight-lane pass).
+    let songs = [
+        ("demo-synth", load("demo-synth.ttrk")),
+        ("demo-kit", load("demo-kit.ttrk")),
+        ("busy", common::songs::busy(16)),
+    ];
+    for (name, song) in &songs {
+        let wide = render_song(song, false);
+        let base = render_song(song, true);
         assert!(wide.iter().any(|&x| x.abs() > 0.1), "{name} is silent");
         let first = (0..wide.len()).find(|&i| wide[i].to_bits() != base[i].to_bits());
         assert_eq!(
