@@ -249,9 +249,15 @@ fn reused_voices_sound_like_fresh_ones() {
 /// the sample kit (one-shot and looped samples, a synth, sends and the master chain) comes out the
 /// same, sample for sample.
 #[test]
-fn demo_kit_renders_the_same_for_any_block_size() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/demo-kit.ttrk");
-    let s = ttrack::format::load_song(&path).expect("demo-kit");
+fn demo_songs_render_the_same_for_any_block_size() {
+    for name in ["demo-kit", "demo-synth"] {
+        demo_renders_the_same_for_any_block_size(name);
+    }
+}
+
+fn demo_renders_the_same_for_any_block_size(name: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("songs/{name}.ttrk"));
+    let s = ttrack::format::load_song(&path).expect(name);
     let es = ttrack::engine::EngineSong::from_model(&s, RATE);
     let frames = 16 * RATE as usize;
     let run = |block: usize| {
@@ -278,7 +284,7 @@ fn demo_kit_renders_the_same_for_any_block_size() {
         let first = (0..frames).find(|&i| got.0[i] != reference.0[i] || got.1[i] != reference.1[i]);
         assert_eq!(
             first, None,
-            "block size {block} changed the output (first frame shown)"
+            "{name}: block size {block} changed the output (first frame shown)"
         );
     }
 }
