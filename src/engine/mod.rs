@@ -523,17 +523,15 @@ impl Engine {
     }
 
     /// Sets [`Engine::whole_tracks`]: the tracks none of whose voices would change at a control
-    /// step (see [`Voice::is_static`]) and that play no synth voice.
+    /// step (see [`Voice::is_static`]).
     fn mark_whole_tracks(&mut self) {
         *self.whole_tracks = [true; MAX_TRACKS];
         for &vi in &self.active_list[..self.active_len] {
             let v = &self.voices[vi as usize];
-            // Sampler voices only: a static synth voice rendered in one pass here measured a few
-            // frames off (last bits) against the same voice period by period, for some host
-            // block sizes; not yet understood, so synth tracks stay period by period.
-            let fixed = self.song.instrument(v.slot).is_some_and(|inst| {
-                v.is_static(inst) && matches!(inst.source, song::Source::Sampler(_))
-            });
+            let fixed = self
+                .song
+                .instrument(v.slot)
+                .is_some_and(|inst| v.is_static(inst));
             if v.active
                 && !fixed
                 && let Some(w) = self.whole_tracks.get_mut(v.track as usize)

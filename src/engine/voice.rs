@@ -97,6 +97,9 @@ pub struct Voice {
     amp_env: Envelope,
     filter_env: Envelope,
     pitch_env: f32,
+    /// The pitch envelope and the filter envelope's level that the last control step computed
+    /// the oscillator increments and the cutoff from (see [`Voice::is_static`]).
+    control_env: [f32; 2],
     rng: Rng,
     /// Read position in frames, 32.32 fixed point.
     pos: u64,
@@ -161,6 +164,7 @@ impl Voice {
             amp_env: Envelope::IDLE,
             filter_env: Envelope::IDLE,
             pitch_env: 0.0,
+            control_env: [f32::NAN; 2],
             rng: Rng::new(0),
             pos: 0,
             step: 0,
@@ -284,6 +288,7 @@ impl Voice {
         match &inst.source {
             Source::Synth(p) => {
                 let params = &p.params;
+                self.control_env = [self.pitch_env, self.filter_env.level];
                 let pitch = self.pitch + params.pitch_env_semitones * self.pitch_env;
                 let key = [pitch, params.osc2_semitones, rate];
                 if key != self.freq_key {
@@ -346,9 +351,15 @@ impl Voice {
         self.ramp_left == 0
             && match &inst.source {
                 Source::Sampler(_) => true,
+                // The last control step must also have seen the envelopes where they now rest:
+                // it computes the pitch before it advances the pitch envelope, and a filter
+                // envelope may have reached its sustain since.
                 Source::Synth(p) => {
                     self.pitch_env == 0.0
-                        && (p.params.filter_env_octaves == 0.0 || self.filter_env.is_steady())
+                        && self.control_env[0] == 0.0
+                        && (p.params.filter_env_octaves == 0.0
+                            || (self.filter_env.is_steady()
+                                && self.control_env[1] == self.filter_env.level))
                 }
             }
     }
