@@ -487,14 +487,13 @@ impl Engine {
                 let n = to_grid.min(to_event.min(MAX_CHUNK as u64) as usize);
                 self.render_voices(0, n, n, 0, None);
                 n
-            } else if self.voices_static() {
+            } else if self.mark_whole_tracks() {
                 self.render_voices(0, limit, to_grid, 0, None);
                 limit
             } else {
                 // Tracks whose voices are all static render the span in one pass; the others
                 // period by period. (Per track, so that each track buffer still adds its voices
                 // in the same order, frame by frame, as any other cut of the span would.)
-                self.mark_whole_tracks();
                 self.render_voices(0, limit, to_grid, 0, Some(true));
                 let (mut off, mut p) = (0, 0);
                 while off < limit {
@@ -523,41 +522,31 @@ impl Engine {
     }
 
     /// Sets [`Engine::whole_tracks`]: the tracks none of whose voices would change at a control
-    /// step (see [`Voice::is_static`]).
-    fn mark_whole_tracks(&mut self) {
+    /// step (see [`Voice::is_static`]). Returns whether that holds for every active voice; then
+    /// the voices may render several control periods at once.
+    fn mark_whole_tracks(&mut self) -> bool {
         *self.whole_tracks = [true; MAX_TRACKS];
+        let mut all = true;
         for &vi in &self.active_list[..self.active_len] {
             let v = &self.voices[vi as usize];
             let fixed = self
                 .song
                 .instrument(v.slot)
                 .is_some_and(|inst| v.is_static(inst));
-            if v.active
-                && !fixed
-                && let Some(w) = self.whole_tracks.get_mut(v.track as usize)
-            {
-                *w = false;
+            if v.active && !fixed {
+                all = false;
+                if let Some(w) = self.whole_tracks.get_mut(v.track as usize) {
+                    *w = false;
+                }
             }
         }
+        all
     }
 
     /// Whether voice `v` is among those `select` picks: all (`None`), or those on tracks that
     /// render the span in one pass (`Some(true)`) or not (`Some(false)`).
     fn picked(whole_tracks: &[bool; MAX_TRACKS], v: &Voice, select: Option<bool>) -> bool {
         select.is_none_or(|w| whole_tracks.get(v.track as usize).copied().unwrap_or(false) == w)
-    }
-
-    /// True when a control step would leave every active voice as it is (see
-    /// [`Voice::is_static`]); then the voices may render several control periods at once.
-    fn voices_static(&self) -> bool {
-        self.active_list[..self.active_len].iter().all(|&vi| {
-            let v = &self.voices[vi as usize];
-            !v.active
-                || self
-                    .song
-                    .instrument(v.slot)
-                    .is_some_and(|inst| v.is_static(inst))
-        })
     }
 
     /// Runs the oscillators of every synth voice and their filters up to eight voices at a time

@@ -939,16 +939,7 @@ unsafe fn mono_run_avx2(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
                 qv, to_low,
             )));
             qv = _mm256_add_epi64(qv, step4);
-            let (lo01, lo23) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
-            let (hi01, hi23) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
-            let y = hermite_lanes(
-                _mm_movelh_ps(lo01, lo23),
-                _mm_movehl_ps(lo23, lo01),
-                _mm_movelh_ps(hi01, hi23),
-                _mm_movehl_ps(hi23, hi01),
-                t,
-            );
-            o.copy_from_slice(&y);
+            o.copy_from_slice(&hermite_rows([r0, r1, r2, r3], t));
         }
     }
     let q = pos + 4 * quads as u64 * step;
@@ -994,15 +985,29 @@ unsafe fn hermite_quad_ptr(w: [*const f32; 4], t: [f32; 4]) -> [f32; 4] {
     // SAFETY: the caller guarantees four floats behind each pointer; the rest computes on
     // registers with SSE, part of the x86-64 baseline.
     unsafe {
-        let (r0, r1) = (_mm_loadu_ps(w[0]), _mm_loadu_ps(w[1]));
-        let (r2, r3) = (_mm_loadu_ps(w[2]), _mm_loadu_ps(w[3]));
-        let (lo01, lo23) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
-        let (hi01, hi23) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+        let load = |p: *const f32| _mm_loadu_ps(p);
+        let rows = [load(w[0]), load(w[1]), load(w[2]), load(w[3])];
+        hermite_rows(rows, _mm_set_ps(t[3], t[2], t[1], t[0]))
+    }
+}
+
+/// [`hermite4`] of four frames from their windows as rows (x₋₁, x₀, x₁, x₂ of frame k in `r[k]`)
+/// at fractions `t`: transposed so that lane k of each vector is frame k's point.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn hermite_rows(r: [std::arch::x86_64::__m128; 4], t: std::arch::x86_64::__m128) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    // SAFETY: these intrinsics only compute on registers; they need SSE, part of the x86-64
+    // baseline.
+    unsafe {
+        let (lo01, lo23) = (_mm_unpacklo_ps(r[0], r[1]), _mm_unpacklo_ps(r[2], r[3]));
+        let (hi01, hi23) = (_mm_unpackhi_ps(r[0], r[1]), _mm_unpackhi_ps(r[2], r[3]));
         let xm1 = _mm_movelh_ps(lo01, lo23);
         let x0 = _mm_movehl_ps(lo23, lo01);
         let x1 = _mm_movelh_ps(hi01, hi23);
         let x2 = _mm_movehl_ps(hi23, hi01);
-        hermite_lanes(xm1, x0, x1, x2, _mm_set_ps(t[3], t[2], t[1], t[0]))
+        hermite_lanes(xm1, x0, x1, x2, t)
     }
 }
 
@@ -1023,15 +1028,8 @@ fn hermite_quad(w: [&[f32]; 4], t: [f32; 4]) -> [f32; 4] {
     // crate is built for always has, so the instructions exist on every CPU the build runs on.
     unsafe {
         let row = |w: &[f32; 4]| _mm_set_ps(w[3], w[2], w[1], w[0]);
-        let (r0, r1, r2, r3) = (row(w[0]), row(w[1]), row(w[2]), row(w[3]));
-        // Transpose: lane k of `xm1` is frame k's x₋₁, and so on.
-        let (lo01, lo23) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
-        let (hi01, hi23) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
-        let xm1 = _mm_movelh_ps(lo01, lo23);
-        let x0 = _mm_movehl_ps(lo23, lo01);
-        let x1 = _mm_movelh_ps(hi01, hi23);
-        let x2 = _mm_movehl_ps(hi23, hi01);
-        hermite_lanes(xm1, x0, x1, x2, _mm_set_ps(t[3], t[2], t[1], t[0]))
+        let rows = [row(w[0]), row(w[1]), row(w[2]), row(w[3])];
+        hermite_rows(rows, _mm_set_ps(t[3], t[2], t[1], t[0]))
     }
 }
 
@@ -1061,7 +1059,6 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
         return;
     }
     let base = data.as_ptr();
-    let mut q = pos;
     // The four read positions of a quad in one vector: the window offsets and the fractions
     // come from it (the fractions as the scalar `frac` converts them, exactly).
     let at = |k: u64| (pos + k * step) as i64;
@@ -1118,8 +1115,8 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
             _mm_storeu_ps(ol.as_mut_ptr(), _mm256_castps256_ps128(r));
             _mm_storeu_ps(or.as_mut_ptr(), _mm256_extractf128_ps::<1>(r));
         }
-        q += 4 * step;
     }
+    let q = pos + 4 * quads as u64 * step;
     stereo_run(data, q, step, &mut sl[4 * quads..n], &mut sr[4 * quads..n]);
 }
 

@@ -250,48 +250,31 @@ impl LimiterProcessor {
         self.fresh = false;
         let n = l.len().min(r.len());
         let (mut l, mut r) = (&mut l[..n], &mut r[..n]);
-        if !self.mix.is_ramping() && self.mix.value() == 0.0 {
-            // Off (and settings change only between calls): only the delay, so switching never
-            // shifts time, as one pass over the block. The detector rests; it refills within the
-            // look-ahead, long before a switch-on ramp lets it act. The control grid advances
-            // as it would period by period.
-            let mut rest = n;
-            while rest > 0 {
-                if self.ctl_left == 0 {
-                    self.ctl_left = CONTROL_FRAMES;
-                    if self.ceiling_db.is_ramping() {
-                        self.ceiling_db.tick();
-                        self.update_ceiling();
-                    }
-                }
-                let m = (self.ctl_left as usize).min(rest);
-                self.ctl_left -= m as u32;
-                rest -= m;
-            }
-            self.gain = 1.0;
-            self.delay_block(l, r);
-            return;
-        }
         while !l.is_empty() {
             if self.ctl_left == 0 {
-                self.ctl_left = CONTROL_FRAMES;
-                if self.ceiling_db.is_ramping() {
-                    self.ceiling_db.tick();
-                    self.update_ceiling();
+                self.next_period();
+            }
+            if !self.mix.is_ramping() && self.mix.value() == 0.0 {
+                // Off (settings change only between calls, so for the rest of the block): only
+                // the delay, so switching never shifts time, in one pass; the control grid moves
+                // on as it would period by period. The detector rests; it refills within the
+                // look-ahead, long before a switch-on ramp lets it act.
+                self.gain = 1.0;
+                let mut rest = l.len();
+                self.delay_block(l, r);
+                loop {
+                    let m = (self.ctl_left as usize).min(rest);
+                    self.ctl_left -= m as u32;
+                    rest -= m;
+                    if rest == 0 {
+                        return;
+                    }
+                    self.next_period();
                 }
             }
             let m = (self.ctl_left as usize).min(l.len());
             let (lh, lt) = std::mem::take(&mut l).split_at_mut(m);
             let (rh, rt) = std::mem::take(&mut r).split_at_mut(m);
-            if !self.mix.is_ramping() && self.mix.value() == 0.0 {
-                // Switched off by a ramp that ended in this call.
-                self.gain = 1.0;
-                self.delay_block(lh, rh);
-                self.ctl_left -= m as u32;
-                l = lt;
-                r = rt;
-                continue;
-            }
             for (xl, xr) in lh.iter_mut().zip(rh.iter_mut()) {
                 let g = self.detect(*xl, *xr);
                 let mix = self.mix.next_value();
@@ -304,6 +287,15 @@ impl LimiterProcessor {
             self.ctl_left -= m as u32;
             l = lt;
             r = rt;
+        }
+    }
+
+    /// Starts a control period: the ceiling's ramp moves one step.
+    fn next_period(&mut self) {
+        self.ctl_left = CONTROL_FRAMES;
+        if self.ceiling_db.is_ramping() {
+            self.ceiling_db.tick();
+            self.update_ceiling();
         }
     }
 
