@@ -495,6 +495,7 @@ impl Engine {
                 // period by period. (Per track, so that each track buffer still adds its voices
                 // in the same order, frame by frame, as any other cut of the span would.)
                 self.render_voices(0, limit, to_grid, 0, Some(true));
+                self.oscillators_ahead(limit);
                 let (mut off, mut p) = (0, 0);
                 while off < limit {
                     let len = if p == 0 {
@@ -541,6 +542,21 @@ impl Engine {
             }
         }
         all
+    }
+
+    /// Runs ahead, for the `n` frames of a span rendered period by period, the oscillators of
+    /// the synth voices there that nothing retunes before its end (see
+    /// [`Voice::oscillators_ahead`]).
+    fn oscillators_ahead(&mut self, n: usize) {
+        for &vi in &self.active_list[..self.active_len] {
+            let v = &mut self.voices[vi as usize];
+            if v.active
+                && Self::picked(&self.whole_tracks, v, Some(false))
+                && let Some(inst) = self.song.instrument(v.slot)
+            {
+                v.oscillators_ahead(inst, n);
+            }
+        }
     }
 
     /// Whether voice `v` is among those `select` picks: all (`None`), or those on tracks that

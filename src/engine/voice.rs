@@ -8,7 +8,7 @@ use crate::dsp::interp::hermite4;
 use crate::dsp::osc::Oscillator;
 use crate::dsp::pan;
 use crate::dsp::rng::Rng;
-use crate::model::{LoopMode, Note, Waveform};
+use crate::model::{LoopMode, Note, Synth, Waveform};
 
 /// Frames of the fade-in every note starts with (1 ms at 48 kHz).
 pub const FADE_IN_FRAMES: u32 = 48;
@@ -94,6 +94,9 @@ pub struct Voice {
     sig: [f32; MAX_BLOCK],
     /// `sig` holds this block's oscillators (and filter) already.
     prepared: bool,
+    /// `sig[ahead.0..ahead.1]` holds the oscillators' next frames, run ahead for a span whose
+    /// periods take them one by one (see [`Voice::oscillators_ahead`]).
+    ahead: (u16, u16),
     amp_env: Envelope,
     filter_env: Envelope,
     pitch_env: f32,
@@ -161,6 +164,7 @@ impl Voice {
             step_key: (f32::NAN, f32::NAN, f64::NAN),
             sig: [0.0; MAX_BLOCK],
             prepared: false,
+            ahead: (0, 0),
             amp_env: Envelope::IDLE,
             filter_env: Envelope::IDLE,
             pitch_env: 0.0,
@@ -216,6 +220,7 @@ impl Voice {
         // Half the noise stream (12 hours at 48 kHz) apart: both oscillators on noise do not
         // play the same noise.
         self.osc2 = Oscillator::new(0.0).with_noise_start(1 << 31);
+        self.ahead = (0, 0);
         // The new oscillators, filter and read step know nothing of the last note on this voice:
         // the caches of what they were computed from must not either, or a voice would sound
         // differently depending on which note it played before.
@@ -521,23 +526,55 @@ impl Voice {
         let Source::Synth(p) = &inst.source else {
             return false;
         };
-        let n = n.min(MAX_BLOCK);
-        let params = &p.params;
+        self.run_oscillators(&p.params, n.min(MAX_BLOCK));
+        self.prepared = true;
+        !self.filter_open
+    }
+
+    /// The oscillators' next `n` frames into `sig[..n]`: those run ahead first, then (when they
+    /// run out, or there are none) from the oscillators.
+    fn run_oscillators(&mut self, params: &Synth, n: usize) {
+        let (a, b) = (self.ahead.0 as usize, self.ahead.1 as usize);
+        let have = b.saturating_sub(a).min(n);
+        if have > 0 {
+            self.sig.copy_within(a..a + have, 0);
+            self.ahead.0 += have as u16;
+        }
+        if have == n {
+            return;
+        }
         let (w1, w2) = (params.osc1, params.osc2);
         let mix = if w2 == Waveform::Off {
             0.0
         } else {
             params.osc_mix
         };
-        let sig = &mut self.sig[..n];
+        let sig = &mut self.sig[have..n];
         self.osc1
             .fill(w1, params.pulse_width, &mut self.rng, 1.0 - mix, sig, false);
         if w2 != Waveform::Off {
             self.osc2
                 .fill(w2, params.pulse_width, &mut self.rng, mix, sig, true);
         }
-        self.prepared = true;
-        !self.filter_open
+    }
+
+    /// Runs a synth voice's oscillators `n` frames ahead, when nothing can retune them before
+    /// then: its pitch envelope has run out (and the last control step saw it so), and the span
+    /// of `n` frames holds no event. Its control periods then take their frames from there:
+    /// one oscillator call for the span instead of one per period (each call costs about as
+    /// much as 25 frames), with the same samples (the phase of frame `j` is the start phase plus
+    /// `j` steps either way).
+    pub fn oscillators_ahead(&mut self, inst: &PlayableInstrument, n: usize) {
+        let Source::Synth(p) = &inst.source else {
+            return;
+        };
+        if self.ahead.0 < self.ahead.1 || self.pitch_env != 0.0 || self.control_env[0] != 0.0 {
+            return;
+        }
+        let n = n.min(MAX_BLOCK);
+        self.ahead = (0, 0);
+        self.run_oscillators(&p.params, n);
+        self.ahead = (0, n as u16);
     }
 
     /// The signal of a prepared synth voice.
@@ -564,40 +601,16 @@ impl Voice {
         let sig = &mut scratch.left;
         if !self.prepared {
             // Not prepared by the engine's batch pass: oscillators and filter here.
-            let params = &p.params;
-            let (w1, w2) = (params.osc1, params.osc2);
-            let mix = if w2 == Waveform::Off {
-                0.0
-            } else {
-                params.osc_mix
-            };
-            self.osc1.fill(
-                w1,
-                params.pulse_width,
-                &mut self.rng,
-                1.0 - mix,
-                &mut sig[..n],
-                false,
-            );
-            if w2 != Waveform::Off {
-                self.osc2.fill(
-                    w2,
-                    params.pulse_width,
-                    &mut self.rng,
-                    mix,
-                    &mut sig[..n],
-                    true,
-                );
-            }
+            self.run_oscillators(&p.params, n);
             if !self.filter_open {
                 for (start, end) in periods(n, first) {
-                    self.filter.lowpass_block(&self.coefs, &mut sig[start..end]);
+                    self.filter
+                        .lowpass_block(&self.coefs, &mut self.sig[start..end]);
                 }
             }
-        } else {
-            // Prepared: the signal is in `self.sig`; the mix reads it from the scratch buffer.
-            sig[..n].copy_from_slice(&self.sig[..n]);
         }
+        // The signal is in `self.sig`; the mix reads it from the scratch buffer.
+        sig[..n].copy_from_slice(&self.sig[..n]);
         self.prepared = false;
         let sig = &scratch.left;
         self.finish_span(
