@@ -33,6 +33,16 @@ fn main() {
         eprintln!("usage: render_speed demo-synth|demo-kit|busy [RUNS]");
         std::process::exit(2);
     };
+    if which == "busy" && args.get(2).is_some_and(|a| a == "save") {
+        let Some(path) = args.get(3) else {
+            eprintln!("usage: render_speed busy save PATH");
+            std::process::exit(2);
+        };
+        let path = std::path::Path::new(path);
+        ttrack::format::save_song(&songs::busy(16), path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return;
+    }
     let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     // `baseline` as third argument: the hot loops' baseline x86-64 versions even on an AVX2
     // processor (the same samples; see `ttrack::dsp::simd`).
