@@ -664,11 +664,9 @@ impl Engine {
             };
             let (bl, br) = buf.split_at_mut(SPAN);
             let (bl, br) = (&mut bl[off..off + n], &mut br[off..off + n]);
-            if !zeroed[t] {
-                zeroed[t] = true;
-                bl.fill(0.0);
-                br.fill(0.0);
-            }
+            // The track's first voice in the span writes its frames (see `Scratch::write`).
+            self.scratch.write = !zeroed[t];
+            zeroed[t] = true;
             let covered = v.render(inst, bl, br, first, &mut self.scratch);
             let used = self.span_used.iter_mut().skip(p0).take(periods);
             for (p, used) in used.enumerate() {

@@ -45,6 +45,10 @@ pub struct Scratch {
     left: [f32; MAX_BLOCK],
     right: [f32; MAX_BLOCK],
     env: [f32; MAX_BLOCK],
+    /// The voice rendered next is the first on its track in this span: it writes the track's
+    /// frames (zeros where it is silent) instead of adding to them, so the engine need not
+    /// clear the track first.
+    pub write: bool,
 }
 
 impl Scratch {
@@ -54,6 +58,7 @@ impl Scratch {
             left: [0.0; MAX_BLOCK],
             right: [0.0; MAX_BLOCK],
             env: [0.0; MAX_BLOCK],
+            write: false,
         })
     }
 }
@@ -430,7 +435,7 @@ impl Voice {
         filter_env: Option<&AdsrCoefs>,
         (sig_l, sig_r): (&[f32], &[f32]),
         (produced, n, first): (usize, usize, usize),
-        env: &mut [f32; MAX_BLOCK],
+        (env, write): (&mut [f32; MAX_BLOCK], bool),
         (left, right): (&mut [f32], &mut [f32]),
     ) -> usize {
         let (mut mixed, mut covered) = (0, n);
@@ -455,7 +460,19 @@ impl Voice {
             // The next control period (the same boundaries as `periods`).
             (start, end) = (end, (end + CONTROL_FRAMES as usize).min(n));
         }
-        self.mix_out(&sig_l[..mixed], &sig_r[..mixed], &env[..mixed], left, right);
+        if write {
+            self.mix_out::<true>(&sig_l[..mixed], &sig_r[..mixed], &env[..mixed], left, right);
+            let silent = |b: &mut [f32]| {
+                b.get_mut(mixed..)
+                    .into_iter()
+                    .flatten()
+                    .for_each(|v| *v = 0.0)
+            };
+            silent(left);
+            silent(right);
+        } else {
+            self.mix_out::<false>(&sig_l[..mixed], &sig_r[..mixed], &env[..mixed], left, right);
+        }
         covered
     }
 
@@ -483,9 +500,11 @@ impl Voice {
         env.len()
     }
 
-    /// Adds `sig × env` to the outputs through the pan gains, ramping them while a ramp runs.
+    /// Adds `sig × env` to the outputs through the pan gains, ramping them while a ramp runs;
+    /// with `WRITE`, writes it instead, as added to zeros (`0 + x`: the same value to the bit,
+    /// a negative zero included).
     #[inline(always)]
-    fn mix_out(
+    fn mix_out<const WRITE: bool>(
         &mut self,
         sig_l: &[f32],
         sig_r: &[f32],
@@ -497,11 +516,18 @@ impl Voice {
         let (sig_l, sig_r, left, right) =
             (&sig_l[..n], &sig_r[..n], &mut left[..n], &mut right[..n]);
         let ramp = (self.ramp_left as usize).min(n);
+        let put = |o: &mut f32, v: f32| {
+            if WRITE {
+                *o = 0.0 + v;
+            } else {
+                *o += v;
+            }
+        };
         for i in 0..ramp {
             self.gain_l += self.step_l;
             self.gain_r += self.step_r;
-            left[i] += sig_l[i] * env[i] * self.gain_l;
-            right[i] += sig_r[i] * env[i] * self.gain_r;
+            put(&mut left[i], sig_l[i] * env[i] * self.gain_l);
+            put(&mut right[i], sig_r[i] * env[i] * self.gain_r);
         }
         self.ramp_left -= ramp as u32;
         if ramp > 0 && self.ramp_left == 0 {
@@ -514,8 +540,8 @@ impl Voice {
             .zip(&env[ramp..])
             .zip(left[ramp..].iter_mut().zip(right[ramp..].iter_mut()));
         for (((&a, &b), &e), (l, r)) in frames {
-            *l += a * e * gl;
-            *r += b * e * gr;
+            put(l, a * e * gl);
+            put(r, b * e * gr);
         }
     }
 
@@ -618,7 +644,7 @@ impl Voice {
             Some(&p.filter_env),
             (&sig[..n], &sig[..n]),
             (n, n, first),
-            &mut scratch.env,
+            (&mut scratch.env, scratch.write),
             (left, right),
         )
     }
@@ -677,6 +703,7 @@ impl Voice {
             left: sl,
             right: sr,
             env,
+            write,
         } = scratch;
         let mut i = 0;
         while i < n {
@@ -775,7 +802,7 @@ impl Voice {
             None,
             (sl, sr),
             (produced, n, first),
-            env,
+            (env, *write),
             (left, right),
         )
     }
