@@ -568,7 +568,7 @@ impl Engine {
     /// Runs the oscillators of every synth voice and their filters up to eight voices at a time
     /// (the filter recursion is the longest dependency chain of a voice; eight interleave for
     /// about the time of one).
-    fn prepare_synths(&mut self, len: usize, first: usize, select: Option<bool>) {
+    fn prepare_synths(&mut self, (off, len): (usize, usize), first: usize, select: Option<bool>) {
         let mut group = [0u16; FILTER_LANES];
         let mut lanes = 0;
         for k in 0..self.active_len {
@@ -580,21 +580,26 @@ impl Engine {
             let Some(inst) = self.song.instrument(v.slot) else {
                 continue;
             };
-            if v.prepare(inst, len) {
+            if v.prepare(inst, off, len) {
                 group[lanes] = i as u16;
                 lanes += 1;
                 if lanes == FILTER_LANES {
-                    filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, (len, first));
+                    filter_group::<FILTER_LANES>(
+                        &mut self.voices,
+                        &group,
+                        lanes,
+                        (off, len, first),
+                    );
                     lanes = 0;
                 }
             }
         }
         if lanes > 4 {
-            filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, (len, first));
+            filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, (off, len, first));
         } else if lanes > 0 {
             let mut four = [0u16; 4];
             four.copy_from_slice(&group[..4]);
-            filter_group::<4>(&mut self.voices, &four, lanes, (len, first));
+            filter_group::<4>(&mut self.voices, &four, lanes, (off, len, first));
         }
     }
 
@@ -649,7 +654,7 @@ impl Engine {
         };
         let periods = 1 + (n - first).div_ceil(MAX_CHUNK);
         let mut zeroed = [false; MAX_TRACKS];
-        self.prepare_synths(n, first, select);
+        self.prepare_synths((off, n), first, select);
         for k in 0..self.active_len {
             let i = self.active_list[k] as usize;
             let v = &mut self.voices[i];
@@ -762,12 +767,13 @@ impl Engine {
 /// Most synth voices filtered in one pass.
 const FILTER_LANES: usize = 8;
 
-/// Filters the prepared signals of up to `L` voices in one interleaved pass.
+/// Filters the prepared signals of up to `L` voices in one interleaved pass: `len` frames from
+/// frame `off` of their buffers, the first control period `first_period` frames long.
 fn filter_group<const L: usize>(
     voices: &mut [Voice],
     group: &[u16; L],
     lanes: usize,
-    span: (usize, usize),
+    span: (usize, usize, usize),
 ) {
     crate::dsp::simd::dispatch!(
         filter_group_avx2(voices, group, lanes, span),
@@ -782,7 +788,7 @@ fn filter_group_avx2<const L: usize>(
     voices: &mut [Voice],
     group: &[u16; L],
     lanes: usize,
-    span: (usize, usize),
+    span: (usize, usize, usize),
 ) {
     filter_group_any::<L, true>(voices, group, lanes, span)
 }
@@ -895,7 +901,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
     voices: &mut [Voice],
     group: &[u16; L],
     lanes: usize,
-    (len, first_period): (usize, usize),
+    (off, len, first_period): (usize, usize, usize),
 ) {
     use crate::dsp::filter::{Svf, SvfCoefs, lowpass_lanes};
     // Unused lanes run on the first voice's coefficients (their output is dropped).
@@ -912,6 +918,8 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
     let mut x = [[0.0f32; L]; MAX_CHUNK];
     for (start, end) in voice::periods(len, first_period) {
         let x = &mut x[..end - start];
+        // The period's frames in the voices' buffers (the blocks start at `off`).
+        let (start, end) = (off + start, off + end);
         // Whole blocks of eight frames by vector transposes (eight lanes, AVX2), the rest value
         // by value.
         let mut done = 0;

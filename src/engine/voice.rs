@@ -99,6 +99,8 @@ pub struct Voice {
     sig: [f32; MAX_BLOCK],
     /// `sig` holds this block's oscillators (and filter) already.
     prepared: bool,
+    /// Where in `sig` the current block's signal starts (its place in the span).
+    sig_at: u16,
     /// `sig[ahead.0..ahead.1]` holds the oscillators' next frames, run ahead for a span whose
     /// periods take them one by one (see [`Voice::oscillators_ahead`]).
     ahead: (u16, u16),
@@ -116,18 +118,27 @@ pub struct Voice {
     forward: bool,
     /// Pan value and its gains, kept so the control step does not recompute cos and sin.
     pan_cached: (f32, (f32, f32)),
-    gain_l: f32,
-    gain_r: f32,
+    /// Left and right output gains and their ramp.
+    gains: Gains,
+    fade_in: u32,
+    fade_out: u32,
+    fading: bool,
+}
+
+/// A voice's left and right output gains (pan and gain together) and the ramp that moves them
+/// to new values over a control period: apart from the rest of the voice, so that the mix can
+/// read the voice's signal buffer while it updates them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Gains {
+    l: f32,
+    r: f32,
     step_l: f32,
     step_r: f32,
-    /// Where the running gain ramp ends: the gains are set to it exactly when it has run, so an
+    /// Where the running ramp ends: the gains are set to it exactly when it has run, so an
     /// unchanged gain and pan need no ramp at the next control step.
     target_l: f32,
     target_r: f32,
     ramp_left: u32,
-    fade_in: u32,
-    fade_out: u32,
-    fading: bool,
 }
 
 /// What a voice needs to start.
@@ -144,6 +155,75 @@ pub struct Start {
     pub offset: u64,
     /// Seed for the noise source.
     pub seed: u64,
+}
+
+impl Gains {
+    /// Adds `sig × env` to the outputs through the gains, ramping them while a ramp runs; with
+    /// `WRITE`, writes it instead, as added to zeros (`0 + x`: the same value to the bit, a
+    /// negative zero included).
+    #[inline(always)]
+    fn mix<const WRITE: bool>(
+        &mut self,
+        sig_l: &[f32],
+        sig_r: &[f32],
+        env: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let n = env.len();
+        let (sig_l, sig_r, left, right) =
+            (&sig_l[..n], &sig_r[..n], &mut left[..n], &mut right[..n]);
+        let ramp = (self.ramp_left as usize).min(n);
+        let put = |o: &mut f32, v: f32| {
+            if WRITE {
+                *o = 0.0 + v;
+            } else {
+                *o += v;
+            }
+        };
+        for i in 0..ramp {
+            self.l += self.step_l;
+            self.r += self.step_r;
+            put(&mut left[i], sig_l[i] * env[i] * self.l);
+            put(&mut right[i], sig_r[i] * env[i] * self.r);
+        }
+        self.ramp_left -= ramp as u32;
+        if ramp > 0 && self.ramp_left == 0 {
+            (self.l, self.r) = (self.target_l, self.target_r);
+        }
+        let (gl, gr) = (self.l, self.r);
+        let frames = sig_l[ramp..]
+            .iter()
+            .zip(&sig_r[ramp..])
+            .zip(&env[ramp..])
+            .zip(left[ramp..].iter_mut().zip(right[ramp..].iter_mut()));
+        for (((&a, &b), &e), (l, r)) in frames {
+            put(l, a * e * gl);
+            put(r, b * e * gr);
+        }
+    }
+
+    /// [`Gains::mix`] of the first `env.len()` frames into `left`/`right`; when `write` (the
+    /// voice is the first on its track), the frames after them are cleared.
+    #[inline(always)]
+    fn mix_span(
+        &mut self,
+        (sig_l, sig_r): (&[f32], &[f32]),
+        env: &[f32],
+        (left, right): (&mut [f32], &mut [f32]),
+        write: bool,
+    ) {
+        let n = env.len();
+        if write {
+            self.mix::<true>(sig_l, sig_r, env, left, right);
+            let silent =
+                |b: &mut [f32]| b.get_mut(n..).into_iter().flatten().for_each(|v| *v = 0.0);
+            silent(left);
+            silent(right);
+        } else {
+            self.mix::<false>(sig_l, sig_r, env, left, right);
+        }
+    }
 }
 
 impl Voice {
@@ -169,6 +249,7 @@ impl Voice {
             step_key: (f32::NAN, f32::NAN, f64::NAN),
             sig: [0.0; MAX_BLOCK],
             prepared: false,
+            sig_at: 0,
             ahead: (0, 0),
             amp_env: Envelope::IDLE,
             filter_env: Envelope::IDLE,
@@ -179,13 +260,7 @@ impl Voice {
             step: 0,
             forward: true,
             pan_cached: (0.0, pan::constant_power(0.0)),
-            gain_l: 0.0,
-            gain_r: 0.0,
-            step_l: 0.0,
-            step_r: 0.0,
-            target_l: 0.0,
-            target_r: 0.0,
-            ramp_left: 0,
+            gains: Gains::default(),
             fade_in: 0,
             fade_out: 0,
             fading: false,
@@ -236,9 +311,7 @@ impl Voice {
         self.fade_in = FADE_IN_FRAMES;
         self.fade_out = 0;
         self.fading = false;
-        self.gain_l = 0.0;
-        self.gain_r = 0.0;
-        self.ramp_left = 0;
+        self.gains = Gains::default();
         match &inst.source {
             Source::Synth(p) => {
                 self.pitch_env = 1.0;
@@ -340,16 +413,17 @@ impl Voice {
         let (l, r) = self.pan_cached.1;
         let g = self.gain * inst.volume;
         let (tl, tr) = (g * l, g * r);
-        if snap || (self.ramp_left == 0 && tl == self.gain_l && tr == self.gain_r) {
-            self.gain_l = tl;
-            self.gain_r = tr;
-            self.ramp_left = 0;
+        let g = &mut self.gains;
+        if snap || (g.ramp_left == 0 && tl == g.l && tr == g.r) {
+            g.l = tl;
+            g.r = tr;
+            g.ramp_left = 0;
         } else {
-            (self.target_l, self.target_r) = (tl, tr);
+            (g.target_l, g.target_r) = (tl, tr);
             let n = CONTROL_FRAMES as f32;
-            self.step_l = (tl - self.gain_l) / n;
-            self.step_r = (tr - self.gain_r) / n;
-            self.ramp_left = CONTROL_FRAMES as u32;
+            g.step_l = (tl - g.l) / n;
+            g.step_r = (tr - g.r) / n;
+            g.ramp_left = CONTROL_FRAMES as u32;
         }
     }
 
@@ -358,7 +432,7 @@ impl Voice {
     /// envelope that does not move the cutoff. (Sampler voices change pitch and gain only
     /// through events.)
     pub fn is_static(&self, inst: &PlayableInstrument) -> bool {
-        self.ramp_left == 0
+        self.gains.ramp_left == 0
             && match &inst.source {
                 Source::Sampler(_) => true,
                 // The last control step must also have seen the envelopes where they now rest:
@@ -425,19 +499,18 @@ impl Voice {
         }
     }
 
-    /// Envelope, fades, end checks and mix of a rendered span, period by period: `sig_*` hold
-    /// the signal of the span's first `produced` frames (a sample that ended gives fewer than
-    /// `n`). Returns the frames covered (see [`Voice::render`]).
+    /// Envelope, fades and end checks of a rendered span, period by period, for a signal of the
+    /// span's first `produced` frames (a sample that ended gives fewer than `n`): the levels go
+    /// into `env`. Returns the frames to mix and the frames covered (see [`Voice::render`]);
+    /// the caller mixes them ([`Gains::mix_span`]).
     #[inline(always)]
     fn finish_span(
         &mut self,
         amp: &AdsrCoefs,
         filter_env: Option<&AdsrCoefs>,
-        (sig_l, sig_r): (&[f32], &[f32]),
         (produced, n, first): (usize, usize, usize),
-        (env, write): (&mut [f32; MAX_BLOCK], bool),
-        (left, right): (&mut [f32], &mut [f32]),
-    ) -> usize {
+        env: &mut [f32; MAX_BLOCK],
+    ) -> (usize, usize) {
         let (mut mixed, mut covered) = (0, n);
         let (mut start, mut end) = (0, first.clamp(1, n.max(1)).min(n));
         while start < n {
@@ -460,20 +533,7 @@ impl Voice {
             // The next control period (the same boundaries as `periods`).
             (start, end) = (end, (end + CONTROL_FRAMES as usize).min(n));
         }
-        if write {
-            self.mix_out::<true>(&sig_l[..mixed], &sig_r[..mixed], &env[..mixed], left, right);
-            let silent = |b: &mut [f32]| {
-                b.get_mut(mixed..)
-                    .into_iter()
-                    .flatten()
-                    .for_each(|v| *v = 0.0)
-            };
-            silent(left);
-            silent(right);
-        } else {
-            self.mix_out::<false>(&sig_l[..mixed], &sig_r[..mixed], &env[..mixed], left, right);
-        }
-        covered
+        (mixed, covered)
     }
 
     /// Multiplies the envelope levels in `env` by the declick fades (fade-in of a new note,
@@ -500,70 +560,31 @@ impl Voice {
         env.len()
     }
 
-    /// Adds `sig × env` to the outputs through the pan gains, ramping them while a ramp runs;
-    /// with `WRITE`, writes it instead, as added to zeros (`0 + x`: the same value to the bit,
-    /// a negative zero included).
-    #[inline(always)]
-    fn mix_out<const WRITE: bool>(
-        &mut self,
-        sig_l: &[f32],
-        sig_r: &[f32],
-        env: &[f32],
-        left: &mut [f32],
-        right: &mut [f32],
-    ) {
-        let n = env.len();
-        let (sig_l, sig_r, left, right) =
-            (&sig_l[..n], &sig_r[..n], &mut left[..n], &mut right[..n]);
-        let ramp = (self.ramp_left as usize).min(n);
-        let put = |o: &mut f32, v: f32| {
-            if WRITE {
-                *o = 0.0 + v;
-            } else {
-                *o += v;
-            }
-        };
-        for i in 0..ramp {
-            self.gain_l += self.step_l;
-            self.gain_r += self.step_r;
-            put(&mut left[i], sig_l[i] * env[i] * self.gain_l);
-            put(&mut right[i], sig_r[i] * env[i] * self.gain_r);
-        }
-        self.ramp_left -= ramp as u32;
-        if ramp > 0 && self.ramp_left == 0 {
-            (self.gain_l, self.gain_r) = (self.target_l, self.target_r);
-        }
-        let (gl, gr) = (self.gain_l, self.gain_r);
-        let frames = sig_l[ramp..]
-            .iter()
-            .zip(&sig_r[ramp..])
-            .zip(&env[ramp..])
-            .zip(left[ramp..].iter_mut().zip(right[ramp..].iter_mut()));
-        for (((&a, &b), &e), (l, r)) in frames {
-            put(l, a * e * gl);
-            put(r, b * e * gr);
-        }
-    }
-
-    /// First half of a synth block: the oscillators into the voice's signal buffer. Returns true
-    /// when the filter must run on it (the engine filters four voices at a time, then calls
-    /// [`Voice::render`]). Samplers do everything in `render`.
-    pub fn prepare(&mut self, inst: &PlayableInstrument, n: usize) -> bool {
+    /// First half of a synth block: the oscillators into the voice's signal buffer, `n` frames
+    /// from frame `at` (the block's place in its span, where oscillators run ahead for the span
+    /// have put it). Returns true when the filter must run on it (the engine filters several
+    /// voices at a time, then calls [`Voice::render`]). Samplers do everything in `render`.
+    pub fn prepare(&mut self, inst: &PlayableInstrument, at: usize, n: usize) -> bool {
         let Source::Synth(p) = &inst.source else {
             return false;
         };
-        self.run_oscillators(&p.params, n.min(MAX_BLOCK));
+        let at = at.min(MAX_BLOCK);
+        self.run_oscillators(&p.params, at, n.min(MAX_BLOCK - at));
         self.prepared = true;
         !self.filter_open
     }
 
-    /// The oscillators' next `n` frames into `sig[..n]`: those run ahead first, then (when they
-    /// run out, or there are none) from the oscillators.
-    fn run_oscillators(&mut self, params: &Synth, n: usize) {
+    /// The oscillators' next `n` frames into `sig[at..at + n]` (`at + n` at most
+    /// `MAX_BLOCK`): those run ahead first (already there when they were run for this span),
+    /// then from the oscillators.
+    fn run_oscillators(&mut self, params: &Synth, at: usize, n: usize) {
         let (a, b) = (self.ahead.0 as usize, self.ahead.1 as usize);
         let have = b.saturating_sub(a).min(n);
+        self.sig_at = at as u16;
         if have > 0 {
-            self.sig.copy_within(a..a + have, 0);
+            if a != at {
+                self.sig.copy_within(a..a + have, at);
+            }
             self.ahead.0 += have as u16;
         }
         if have == n {
@@ -575,7 +596,7 @@ impl Voice {
         } else {
             params.osc_mix
         };
-        let sig = &mut self.sig[have..n];
+        let sig = &mut self.sig[at + have..at + n];
         self.osc1
             .fill(w1, params.pulse_width, &mut self.rng, 1.0 - mix, sig, false);
         if w2 != Waveform::Off {
@@ -599,16 +620,17 @@ impl Voice {
         }
         let n = n.min(MAX_BLOCK);
         self.ahead = (0, 0);
-        self.run_oscillators(&p.params, n);
+        self.run_oscillators(&p.params, 0, n);
         self.ahead = (0, n as u16);
     }
 
-    /// The signal of a prepared synth voice.
+    /// The signal buffer of a prepared synth voice (its block where [`Voice::prepare`] put
+    /// it).
     pub fn signal(&self) -> &[f32; MAX_BLOCK] {
         &self.sig
     }
 
-    /// The filter state, coefficients and signal of a prepared synth voice, for
+    /// The filter state, coefficients and signal buffer of a prepared synth voice, for
     /// [`crate::dsp::filter::lowpass_lanes`].
     pub fn filter_parts(&mut self) -> (&mut Svf, SvfCoefs, &mut [f32; MAX_BLOCK]) {
         (&mut self.filter, self.coefs, &mut self.sig)
@@ -624,29 +646,26 @@ impl Voice {
         scratch: &mut Scratch,
     ) -> usize {
         let n = left.len().min(right.len()).min(MAX_BLOCK);
-        let sig = &mut scratch.left;
         if !self.prepared {
             // Not prepared by the engine's batch pass: oscillators and filter here.
-            self.run_oscillators(&p.params, n);
+            self.run_oscillators(&p.params, 0, n);
             if !self.filter_open {
+                let at = self.sig_at as usize;
                 for (start, end) in periods(n, first) {
                     self.filter
-                        .lowpass_block(&self.coefs, &mut self.sig[start..end]);
+                        .lowpass_block(&self.coefs, &mut self.sig[at + start..at + end]);
                 }
             }
         }
-        // The signal is in `self.sig`; the mix reads it from the scratch buffer.
-        sig[..n].copy_from_slice(&self.sig[..n]);
         self.prepared = false;
-        let sig = &scratch.left;
-        self.finish_span(
-            &p.amp,
-            Some(&p.filter_env),
-            (&sig[..n], &sig[..n]),
-            (n, n, first),
-            (&mut scratch.env, scratch.write),
-            (left, right),
-        )
+        let env = &mut scratch.env;
+        let (mixed, covered) = self.finish_span(&p.amp, Some(&p.filter_env), (n, n, first), env);
+        // The mix reads the signal where it is, in the voice's buffer.
+        let sig = &self.sig[self.sig_at as usize..][..mixed];
+        let outs = (left, right);
+        self.gains
+            .mix_span((sig, sig), &env[..mixed], outs, scratch.write);
+        covered
     }
 
     #[inline(always)]
@@ -797,14 +816,10 @@ impl Voice {
             }
         }
         let sr: &[f32] = if CH == 1 { sl } else { sr };
-        self.finish_span(
-            &p.amp,
-            None,
-            (sl, sr),
-            (produced, n, first),
-            (env, *write),
-            (left, right),
-        )
+        let (mixed, covered) = self.finish_span(&p.amp, None, (produced, n, first), env);
+        self.gains
+            .mix_span((sl, sr), &env[..mixed], (left, right), *write);
+        covered
     }
 
     /// The value of channel `c` at frame `i`, following the loop past its end and giving silence
