@@ -18,7 +18,7 @@ impl SvfCoefs {
     #[inline]
     pub fn lowpass(cutoff_hz: f32, resonance: f32, rate: f32) -> SvfCoefs {
         let fc = cutoff_hz.clamp(10.0, rate * 0.45);
-        let g = (std::f32::consts::PI * fc / rate).tan();
+        let g = prewarp_tan(std::f32::consts::PI * fc / rate);
         let k = 2.0 - 1.96 * resonance.clamp(0.0, 1.0);
         let a1 = 1.0 / (1.0 + g * (g + k));
         SvfCoefs {
@@ -33,6 +33,18 @@ impl SvfCoefs {
     pub fn k(&self) -> f32 {
         self.k
     }
+}
+
+/// tan(x) for the prewarped cutoff, x in (0, 0.45π]: the [7/6] Padé approximant of tan, whose
+/// error there is below 4e-9 (below 1e-6 after `f32` rounding; 0.002 cents of cutoff). Synth
+/// voices compute a cutoff every control period while their filter envelope moves; this is
+/// about a third of libm's `tanf` and inlines.
+#[inline]
+fn prewarp_tan(x: f32) -> f32 {
+    let x2 = x * x;
+    let num = 135_135.0 + x2 * (-17_325.0 + x2 * (378.0 - x2));
+    let den = 135_135.0 + x2 * (-62_370.0 + x2 * (3_150.0 - 28.0 * x2));
+    x * num / den
 }
 
 /// State of one state-variable filter.
@@ -173,6 +185,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn prewarp_tan_is_accurate_over_the_cutoff_range() {
+        let top = 0.45 * std::f64::consts::PI;
+        let worst = (1..=100_000)
+            .map(|i| {
+                let x = top * i as f64 / 100_000.0;
+                (prewarp_tan(x as f32) as f64 / (x as f32 as f64).tan() - 1.0).abs()
+            })
+            .fold(0.0f64, f64::max);
+        assert!(worst < 1e-6, "worst relative error {worst:e}");
     }
 
     #[test]
