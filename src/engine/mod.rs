@@ -533,7 +533,7 @@ impl Engine {
             let fixed = self
                 .song
                 .instrument(v.slot)
-                .is_some_and(|inst| v.is_static(inst));
+                .is_some_and(|inst| v.renders_alone(inst));
             if v.active && !fixed {
                 all = false;
                 if let Some(w) = self.whole_tracks.get_mut(v.track as usize) {
@@ -571,6 +571,12 @@ impl Engine {
     fn prepare_synths(&mut self, (off, len): (usize, usize), first: usize, select: Option<bool>) {
         let mut group = [0u16; FILTER_LANES];
         let mut lanes = 0;
+        let (song, rate) = (&self.song, self.rate);
+        let mut step = |v: &mut Voice, len: usize, control: bool| {
+            if let Some(inst) = song.instrument(v.slot) {
+                v.step_period(inst, rate, len, control);
+            }
+        };
         for k in 0..self.active_len {
             let i = self.active_list[k] as usize;
             let v = &mut self.voices[i];
@@ -580,7 +586,7 @@ impl Engine {
             let Some(inst) = self.song.instrument(v.slot) else {
                 continue;
             };
-            if v.prepare(inst, off, len) {
+            if v.prepare(inst, (off, len, first)) {
                 group[lanes] = i as u16;
                 lanes += 1;
                 if lanes == FILTER_LANES {
@@ -589,17 +595,24 @@ impl Engine {
                         &group,
                         lanes,
                         (off, len, first),
+                        &mut step,
                     );
                     lanes = 0;
                 }
             }
         }
         if lanes > 4 {
-            filter_group::<FILTER_LANES>(&mut self.voices, &group, lanes, (off, len, first));
+            filter_group::<FILTER_LANES>(
+                &mut self.voices,
+                &group,
+                lanes,
+                (off, len, first),
+                &mut step,
+            );
         } else if lanes > 0 {
             let mut four = [0u16; 4];
             four.copy_from_slice(&group[..4]);
-            filter_group::<4>(&mut self.voices, &four, lanes, (off, len, first));
+            filter_group::<4>(&mut self.voices, &four, lanes, (off, len, first), &mut step);
         }
     }
 
@@ -774,12 +787,18 @@ fn filter_group<const L: usize>(
     group: &[u16; L],
     lanes: usize,
     span: (usize, usize, usize),
+    step: &mut Step<'_>,
 ) {
     crate::dsp::simd::dispatch!(
-        filter_group_avx2(voices, group, lanes, span),
-        filter_group_any::<L, false>(voices, group, lanes, span)
+        filter_group_avx2(voices, group, lanes, span, step),
+        filter_group_any::<L, false>(voices, group, lanes, span, step)
     )
 }
+
+/// What a voice that steps itself through a span's control periods (see
+/// [`Voice::renders_alone`]) does after a period of `len` frames: advance its filter envelope,
+/// and (when `true`, another period follows) take the control step before the next period.
+type Step<'a> = dyn FnMut(&mut Voice, usize, bool) + 'a;
 
 /// [`filter_group`] compiled for AVX2 (see [`crate::dsp::simd`]).
 #[cfg(target_arch = "x86_64")]
@@ -789,8 +808,9 @@ fn filter_group_avx2<const L: usize>(
     group: &[u16; L],
     lanes: usize,
     span: (usize, usize, usize),
+    step: &mut Step<'_>,
 ) {
-    filter_group_any::<L, true>(voices, group, lanes, span)
+    filter_group_any::<L, true>(voices, group, lanes, span, step)
 }
 
 /// Eight frames × eight lanes at a time (groups of more than four voices): loads each lane's
@@ -868,12 +888,13 @@ mod lanes8 {
     }
 
     /// The reverse of [`gather`]: frames of `x` in whole blocks of eight back into the signals
-    /// of the group's first `lanes` voices from frame `start`; returns the frames copied.
+    /// of the group's first `lanes` voices (but those `open`) from frame `start`; returns the
+    /// frames copied.
     #[target_feature(enable = "avx2")]
     #[allow(unsafe_code)]
     pub(super) fn scatter(
         voices: &mut [Voice],
-        group: &[u16; 8],
+        (group, open): (&[u16; 8], &[bool; 8]),
         lanes: usize,
         start: usize,
         x: &[[f32; 8]],
@@ -885,6 +906,9 @@ mod lanes8 {
             let rows: [__m256; 8] =
                 std::array::from_fn(|j| unsafe { _mm256_loadu_ps(frames[j].as_ptr()) });
             for (k, c) in transpose(rows).into_iter().enumerate().take(lanes) {
+                if open[k] {
+                    continue;
+                }
                 let sig = voices[group[k] as usize].filter_parts().2;
                 if let Some(v) = sig.get_mut(f..f + 8) {
                     // SAFETY: the store writes the eight floats of the slice.
@@ -902,21 +926,39 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
     group: &[u16; L],
     lanes: usize,
     (off, len, first_period): (usize, usize, usize),
+    step: &mut Step<'_>,
 ) {
     use crate::dsp::filter::{Svf, SvfCoefs, lowpass_lanes};
     // Unused lanes run on the first voice's coefficients (their output is dropped).
     let first = voices[group[0] as usize].filter_parts().1;
     let mut coefs: [SvfCoefs; L] = [first; L];
     let mut states = [Svf::default(); L];
+    // Lanes whose voice steps itself through the periods (new coefficients each period), and
+    // those whose filter is open this period (left unfiltered, their state untouched, as the
+    // engine's period-by-period pass leaves them).
+    let (mut stepping, mut open) = ([false; L], [false; L]);
     for (k, &vi) in group.iter().enumerate().take(lanes) {
-        let (state, c, _) = voices[vi as usize].filter_parts();
+        let v = &mut voices[vi as usize];
+        (stepping[k], open[k]) = (v.steps_itself(), v.filter_is_open());
+        let (state, c, _) = v.filter_parts();
         coefs[k] = c;
         states[k] = *state;
     }
+    let any_stepping = stepping.contains(&true);
     // One pass per control period, as one chunk per period would make (the filters flush
     // denormals at the end of each pass).
     let mut x = [[0.0f32; L]; MAX_CHUNK];
-    for (start, end) in voice::periods(len, first_period) {
+    for (p, (start, end)) in voice::periods(len, first_period).enumerate() {
+        if p > 0 && any_stepping {
+            for (k, &vi) in group.iter().enumerate().take(lanes) {
+                if stepping[k] {
+                    let v = &mut voices[vi as usize];
+                    step(v, 0, true);
+                    open[k] = v.filter_is_open();
+                    coefs[k] = v.filter_parts().1;
+                }
+            }
+        }
         let x = &mut x[..end - start];
         // The period's frames in the voices' buffers (the blocks start at `off`).
         let (start, end) = (off + start, off + end);
@@ -939,20 +981,41 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
                 frame[k] = v;
             }
         }
+        let kept = states;
         lowpass_lanes(&coefs, &mut states, x, lanes);
+        for k in 0..lanes {
+            if open[k] {
+                states[k] = kept[k];
+            }
+        }
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
         #[allow(unsafe_code)]
         if WIDE {
             let flat = x.as_flattened();
-            if let (Ok(g), (x8, [])) = (<&[u16; 8]>::try_from(&group[..]), flat.as_chunks()) {
-                done = unsafe { lanes8::scatter(voices, g, lanes, start, x8) };
+            if let (Ok(g), Ok(o), (x8, [])) = (
+                <&[u16; 8]>::try_from(&group[..]),
+                <&[bool; 8]>::try_from(&open[..]),
+                flat.as_chunks(),
+            ) {
+                done = unsafe { lanes8::scatter(voices, (g, o), lanes, start, x8) };
             }
         }
         for (k, &vi) in group.iter().enumerate().take(lanes) {
+            if open[k] {
+                continue;
+            }
             let sig = voices[vi as usize].filter_parts().2;
             for (frame, v) in x[done..].iter().zip(&mut sig[start + done..end]) {
                 *v = frame[k];
+            }
+        }
+        // The filter envelopes of the voices stepping themselves move on by the period.
+        if any_stepping {
+            for (k, &vi) in group.iter().enumerate().take(lanes) {
+                if stepping[k] {
+                    step(&mut voices[vi as usize], end - start, false);
+                }
             }
         }
     }

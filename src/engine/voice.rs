@@ -99,6 +99,10 @@ pub struct Voice {
     sig: [f32; MAX_BLOCK],
     /// `sig` holds this block's oscillators (and filter) already.
     prepared: bool,
+    /// The prepared block spans several control periods of a voice that is not static: the
+    /// engine's filter pass takes its control steps between them (see
+    /// [`Voice::renders_alone`]).
+    self_control: bool,
     /// Where in `sig` the current block's signal starts (its place in the span).
     sig_at: u16,
     /// `sig[ahead.0..ahead.1]` holds the oscillators' next frames, run ahead for a span whose
@@ -249,6 +253,7 @@ impl Voice {
             step_key: (f32::NAN, f32::NAN, f64::NAN),
             sig: [0.0; MAX_BLOCK],
             prepared: false,
+            self_control: false,
             sig_at: 0,
             ahead: (0, 0),
             amp_env: Envelope::IDLE,
@@ -448,6 +453,20 @@ impl Voice {
             }
     }
 
+    /// True when the voice can render several control periods in one pass, taking the control
+    /// steps between them itself: it is static, or it is a synth whose pitch envelope has run
+    /// out (and the last control step saw it so) with no gain ramp under way, so that a control
+    /// step can change only its filter cutoff, which the voice's own envelope moves. (Its
+    /// render then filters period by period, each control step at its frame: the same samples
+    /// as the engine stepping it period by period; see [`Voice::step_period`].)
+    pub fn renders_alone(&self, inst: &PlayableInstrument) -> bool {
+        self.gains.ramp_left == 0
+            && match &inst.source {
+                Source::Sampler(_) => true,
+                Source::Synth(_) => self.pitch_env == 0.0 && self.control_env[0] == 0.0,
+            }
+    }
+
     /// Adds `left.len()` frames of this voice to `left`/`right`: one control period, or several
     /// (the first `first` frames long, the rest whole periods) when the voice
     /// [`is static`](Voice::is_static). The result is the same, sample for sample, as one call
@@ -564,14 +583,48 @@ impl Voice {
     /// from frame `at` (the block's place in its span, where oscillators run ahead for the span
     /// have put it). Returns true when the filter must run on it (the engine filters several
     /// voices at a time, then calls [`Voice::render`]). Samplers do everything in `render`.
-    pub fn prepare(&mut self, inst: &PlayableInstrument, at: usize, n: usize) -> bool {
+    pub fn prepare(
+        &mut self,
+        inst: &PlayableInstrument,
+        (at, n, first): (usize, usize, usize),
+    ) -> bool {
         let Source::Synth(p) = &inst.source else {
             return false;
         };
         let at = at.min(MAX_BLOCK);
-        self.run_oscillators(&p.params, at, n.min(MAX_BLOCK - at));
+        let n = n.min(MAX_BLOCK - at);
+        self.run_oscillators(&p.params, at, n);
         self.prepared = true;
-        !self.filter_open
+        // Several periods of a voice that is not static: the filter pass steps it through them
+        // (even while its filter is open: it may close at a later period).
+        self.self_control = n > first && !self.is_static(inst);
+        !self.filter_open || self.self_control
+    }
+
+    /// Whether the prepared block is one the filter pass steps this voice through (see
+    /// [`Voice::renders_alone`]).
+    pub fn steps_itself(&self) -> bool {
+        self.self_control
+    }
+
+    /// Whether the filter is open (cut off past 20 kHz without resonance): left out.
+    pub fn filter_is_open(&self) -> bool {
+        self.filter_open
+    }
+
+    /// Between two control periods of a voice stepping itself through a span: its filter
+    /// envelope moves on by the `len` frames of the period before; with `control`, the control
+    /// step of the next period follows (which sees the envelope there). `len` 0 and `control`:
+    /// the control step alone.
+    pub fn step_period(&mut self, inst: &PlayableInstrument, rate: f32, len: usize, control: bool) {
+        if let Source::Synth(p) = &inst.source
+            && len > 0
+        {
+            self.filter_env.skip(&p.filter_env, len);
+        }
+        if control {
+            self.control(inst, rate, false);
+        }
     }
 
     /// The oscillators' next `n` frames into `sig[at..at + n]` (`at + n` at most
@@ -658,8 +711,10 @@ impl Voice {
             }
         }
         self.prepared = false;
+        // A voice the filter pass stepped through the span: its filter envelope moved there.
+        let filter_env = (!std::mem::take(&mut self.self_control)).then_some(&p.filter_env);
         let env = &mut scratch.env;
-        let (mixed, covered) = self.finish_span(&p.amp, Some(&p.filter_env), (n, n, first), env);
+        let (mixed, covered) = self.finish_span(&p.amp, filter_env, (n, n, first), env);
         // The mix reads the signal where it is, in the voice's buffer.
         let sig = &self.sig[self.sig_at as usize..][..mixed];
         let outs = (left, right);
