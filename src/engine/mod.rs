@@ -824,6 +824,7 @@ mod lanes8 {
 
     /// Transposes an 8 × 8 block of floats held as eight vectors.
     #[target_feature(enable = "avx2")]
+    #[inline]
     fn transpose(r: [__m256; 8]) -> [__m256; 8] {
         let t = [
             _mm256_unpacklo_ps(r[0], r[1]),
@@ -861,6 +862,7 @@ mod lanes8 {
     /// (frame by frame, lane by lane) in whole blocks of eight frames, zeros in the other
     /// lanes; returns the frames copied.
     #[target_feature(enable = "avx2")]
+    #[inline]
     #[allow(unsafe_code)]
     pub(super) fn gather(
         voices: &[Voice],
@@ -891,6 +893,7 @@ mod lanes8 {
     /// of the group's first `lanes` voices (but those `open`) from frame `start`; returns the
     /// frames copied.
     #[target_feature(enable = "avx2")]
+    #[inline]
     #[allow(unsafe_code)]
     pub(super) fn scatter(
         voices: &mut [Voice],
