@@ -6,7 +6,7 @@
 //! ```text
 //! offset size  field
 //!  0      4    magic "TTRK"
-//!  4      2    format version, u16 little endian (this build writes 2 and reads 1 and 2)
+//!  4      2    format version, u16 little endian (this build writes 4 and reads 1 to 4)
 //!  6      2    flags, u16 little endian, 0
 //!  8      8    payload length in bytes, u64 little endian
 //! 16      4    CRC-32 (IEEE, as crc32fast) of the payload, u32 little endian
@@ -25,7 +25,7 @@ use thiserror::Error;
 /// The four bytes every `.ttrk` file starts with.
 pub const MAGIC: [u8; 4] = *b"TTRK";
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 20;
 /// Largest file `load` reads: a song at every limit of `model::limits` encodes to about 0.9 GiB.
@@ -141,6 +141,7 @@ pub fn encode(song: &Song) -> Vec<u8> {
 
 /// The bare bincode payload of `song`.
 fn encode_payload(song: &Song) -> Vec<u8> {
+    let _wire = crate::model::SampleWire::for_version(FORMAT_VERSION);
     // Serialising to a Vec cannot fail for `Song`: every sequence has a known length and no field
     // has a custom serialiser; an empty payload would fail to load rather than pass as a song.
     bincode::serde::encode_to_vec(song, bincode::config::standard()).unwrap_or_default()
@@ -218,6 +219,8 @@ const DECODE_LIMIT: usize = usize::MAX;
 /// Decodes a payload into a song and the number of bytes it used.
 fn decode_payload(payload: &[u8], version: u16) -> Result<(Song, usize), DecodeError> {
     let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
+    // Versions 1 to 3 store sample values as a sequence of floats, 4 as a byte string.
+    let _wire = crate::model::SampleWire::for_version(version);
     if version == 1 {
         let (old, used) = bincode::serde::seed_decode_from_slice(
             Borrowing::<super::legacy::SongV1>(std::marker::PhantomData),
@@ -326,7 +329,7 @@ mod tests {
         newer[4] = 9;
         let e = decode(&newer).unwrap_err().to_string();
         assert!(
-            e.contains("written by a newer ttrack, format 9; this one reads up to 3"),
+            e.contains("written by a newer ttrack, format 9; this one reads up to 4"),
             "{e}"
         );
         let short = &good[..good.len() - 5];

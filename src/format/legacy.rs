@@ -5,6 +5,9 @@
 //! - Version 1 had no mixer: tracks ended at `mute`, and the song at `seed`.
 //! - Version 2 had no arrangement data and no frozen tracks: tracks ended at `group`, and the song
 //!   at `groups`.
+//! - Version 3 stored sample values as a sequence of floats, where 4 stores one byte string: the
+//!   same structs, decoded under [`crate::model::SampleWire`] for the file's version (as are 1
+//!   and 2).
 
 use crate::model::arrange::Arrangement;
 use crate::model::mix::{Group, Insert, Mixer, OFF_DB, SEND_BUSES};

@@ -425,7 +425,10 @@ pub struct SampleData {
     /// Path the sample was loaded from, relative to the song file, if any.
     pub source: Option<String>,
     /// `frames × channels` values in -1..=1, interleaved.
-    #[serde(deserialize_with = "bounded_samples")]
+    #[serde(
+        serialize_with = "samples_as_bytes",
+        deserialize_with = "bounded_samples"
+    )]
     pub data: Vec<f32>,
 }
 
@@ -458,12 +461,98 @@ where
     })
 }
 
+std::thread_local! {
+    /// Whether sample data is (de)serialised as one block of bytes (binary format 4 on) or as a
+    /// sequence of floats (formats 1 to 3). Only the binary song format serialises the model with
+    /// serde; its loader sets this for the version it decodes (see [`SampleWire`]).
+    static SAMPLES_AS_BYTES: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// While alive, sample data on this thread is read and written the way binary format `version`
+/// has it: format 4 stores a sample's values as one byte string (little-endian `f32`s), which
+/// decodes about as fast as a copy, where formats 1 to 3 stored a sequence of floats that is
+/// decoded value by value. Dropping it restores the current format.
+pub struct SampleWire(());
+
+impl SampleWire {
+    /// Sample data as binary format `version` stores it, until the guard is dropped.
+    pub fn for_version(version: u16) -> SampleWire {
+        SAMPLES_AS_BYTES.with(|b| b.set(version >= 4));
+        SampleWire(())
+    }
+}
+
+impl Drop for SampleWire {
+    fn drop(&mut self) {
+        SAMPLES_AS_BYTES.with(|b| b.set(true));
+    }
+}
+
+fn samples_as_bytes<S: serde::Serializer>(data: &[f32], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    if SAMPLES_AS_BYTES.with(|b| b.get()) {
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        s.serialize_bytes(&bytes)
+    } else {
+        let mut seq = s.serialize_seq(Some(data.len()))?;
+        for v in data {
+            seq.serialize_element(v)?;
+        }
+        seq.end()
+    }
+}
+
 fn bounded_samples<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+    if SAMPLES_AS_BYTES.with(|b| b.get()) {
+        return d.deserialize_bytes(SampleBytes);
+    }
     d.deserialize_seq(BoundedVisitor::<f32> {
         max: limits::MAX_SAMPLE_VALUES,
         what: "sample values",
         _t: std::marker::PhantomData,
     })
+}
+
+/// Sample values from a byte string of little-endian `f32`s, its length checked first.
+struct SampleBytes;
+
+impl<'de> serde::de::Visitor<'de> for SampleBytes {
+    type Value = Vec<f32>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "the bytes of at most {} sample values",
+            limits::MAX_SAMPLE_VALUES
+        )
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Vec<f32>, E> {
+        if b.len() % 4 != 0 {
+            return Err(E::custom(format!(
+                "sample data of {} bytes is not a whole number of 4-byte values",
+                b.len()
+            )));
+        }
+        if (b.len() / 4) as u64 > limits::MAX_SAMPLE_VALUES {
+            return Err(E::custom(format!(
+                "{} sample values announced; the limit is {}",
+                b.len() / 4,
+                limits::MAX_SAMPLE_VALUES
+            )));
+        }
+        Ok(b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    fn visit_borrowed_bytes<E: serde::de::Error>(self, b: &'de [u8]) -> Result<Vec<f32>, E> {
+        self.visit_bytes(b)
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, b: Vec<u8>) -> Result<Vec<f32>, E> {
+        self.visit_bytes(&b)
+    }
 }
 
 struct BoundedVisitor<T> {
