@@ -36,6 +36,14 @@ pub enum ModelError {
     Inconsistent(String),
 }
 
+/// Whether every value is finite: 256 values at a time without stopping early inside a stretch
+/// (a loop that stops at the first bad value cannot be vectorised; this one is, about ten times
+/// fewer instructions for a sample kit's values).
+fn all_finite(data: &[f32]) -> bool {
+    data.chunks(256)
+        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+}
+
 fn too_large(what: impl Into<String>, found: usize, max: usize) -> ModelError {
     ModelError::TooLarge {
         what: what.into(),
@@ -293,7 +301,7 @@ pub fn validate(song: &Song) -> Result<(), ModelError> {
                         d.data.len()
                     )));
                 }
-                if d.data.iter().any(|v| !v.is_finite()) {
+                if !all_finite(&d.data) {
                     return Err(ModelError::Inconsistent(format!(
                         "{n}: the sample holds a non-finite value"
                     )));
@@ -394,7 +402,7 @@ fn validate_frozen(song: &Song, t: usize, f: &super::arrange::Frozen) -> Result<
             max: MAX_SAMPLE_VALUES,
         });
     }
-    if d.data.iter().any(|v| !v.is_finite()) {
+    if !all_finite(&d.data) {
         return Err(ModelError::Inconsistent(format!(
             "{who} holds a non-finite value"
         )));
@@ -694,6 +702,20 @@ fn validate_mixer(m: &Mixer) -> Result<(), ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_non_finite_value_anywhere_in_a_sample_is_found() {
+        let data: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.01).sin()).collect();
+        assert!(all_finite(&data));
+        assert!(all_finite(&[]));
+        for at in [0, 1, 255, 256, 511, 700, 999] {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut d = data.clone();
+                d[at] = bad;
+                assert!(!all_finite(&d), "{bad} at {at}");
+            }
+        }
+    }
 
     #[test]
     fn default_song_is_valid() {

@@ -427,7 +427,21 @@ pub(crate) fn run_pass(
     let mut pusher = sink
         .as_mut()
         .map(|(s, ..)| push::Pusher::start(std::slice::from_mut(*s)));
-    loop {
+    // A plain render (no gain, no limiter, no stems) measures and writes the engine's blocks
+    // where they are; the loop after it copies them first, for the finisher to work on.
+    while fin.is_none() && tap.is_none() {
+        let Some((l, rr)) = r.next_block() else { break };
+        analyzer.push(l, rr);
+        if let Some((sink, dither, fmt)) = &mut sink {
+            write_dithered(sink, l, rr, *fmt, dither, &mut dl, &mut dr)?;
+            if let Some(p) = &mut pusher {
+                p.written(std::slice::from_ref(*sink));
+            }
+        }
+        frames += l.len() as u64;
+        progress(frames, total.max(frames));
+    }
+    while fin.is_some() || tap.is_some() {
         let n = match r.next_block() {
             Some((l, rr)) => {
                 bl[..l.len()].copy_from_slice(l);
