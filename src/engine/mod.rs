@@ -609,10 +609,16 @@ impl Engine {
                 (off, len, first),
                 &mut step,
             );
-        } else if lanes > 0 {
+        } else if lanes > 1 {
             let mut four = [0u16; 4];
             four.copy_from_slice(&group[..4]);
             filter_group::<4>(&mut self.voices, &four, lanes, (off, len, first), &mut step);
+        } else if lanes == 1 {
+            filter_one(
+                &mut self.voices[group[0] as usize],
+                (off, len, first),
+                &mut step,
+            );
         }
     }
 
@@ -774,6 +780,25 @@ impl Engine {
         self.span_left -= len;
         // The period after the last one mixed (a chunk ends on the grid or at the span's end).
         self.span_period += 1 + len.saturating_sub(to_grid).div_ceil(MAX_CHUNK);
+    }
+}
+
+/// [`filter_group`] for a lone voice: its filter on its signal in place, period by period (the
+/// same arithmetic as a lane of a group, without moving the signal in and out of lanes).
+fn filter_one(v: &mut Voice, (off, len, first_period): (usize, usize, usize), step: &mut Step<'_>) {
+    let stepping = v.steps_itself();
+    for (p, (start, end)) in voice::periods(len, first_period).enumerate() {
+        if p > 0 && stepping {
+            step(v, 0, true);
+        }
+        // An open filter leaves the period unfiltered and its state as it was.
+        if !v.filter_is_open() {
+            let (state, coefs, sig) = v.filter_parts();
+            state.lowpass_block(&coefs, &mut sig[off + start..off + end]);
+        }
+        if stepping {
+            step(v, end - start, false);
+        }
     }
 }
 
