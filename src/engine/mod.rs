@@ -522,9 +522,9 @@ impl Engine {
         self.mix_chunk(len);
     }
 
-    /// Sets [`Engine::whole_tracks`]: the tracks none of whose voices would change at a control
-    /// step (see [`Voice::is_static`]). Returns whether that holds for every active voice; then
-    /// the voices may render several control periods at once.
+    /// Sets [`Engine::whole_tracks`]: the tracks all of whose voices may render several control
+    /// periods in one pass (see [`Voice::renders_alone`]). Returns whether that holds for every
+    /// active voice; then all of them do.
     fn mark_whole_tracks(&mut self) -> bool {
         *self.whole_tracks = [true; MAX_TRACKS];
         let mut all = true;

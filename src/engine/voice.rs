@@ -453,12 +453,12 @@ impl Voice {
             }
     }
 
-    /// True when the voice can render several control periods in one pass, taking the control
-    /// steps between them itself: it is static, or it is a synth whose pitch envelope has run
-    /// out (and the last control step saw it so) with no gain ramp under way, so that a control
-    /// step can change only its filter cutoff, which the voice's own envelope moves. (Its
-    /// render then filters period by period, each control step at its frame: the same samples
-    /// as the engine stepping it period by period; see [`Voice::step_period`].)
+    /// True when the voice can render several control periods in one pass: it is static, or it
+    /// is a synth whose pitch envelope has run out (and the last control step saw it so) with no
+    /// gain ramp under way, so that a control step can change only its filter cutoff, which the
+    /// voice's own envelope moves. The engine's filter pass then takes its control steps between
+    /// the periods, each at its frame ([`Voice::step_period`]): the same samples as stepping it
+    /// period by period.
     pub fn renders_alone(&self, inst: &PlayableInstrument) -> bool {
         self.gains.ramp_left == 0
             && match &inst.source {
@@ -469,7 +469,7 @@ impl Voice {
 
     /// Adds `left.len()` frames of this voice to `left`/`right`: one control period, or several
     /// (the first `first` frames long, the rest whole periods) when the voice
-    /// [`is static`](Voice::is_static). The result is the same, sample for sample, as one call
+    /// [`renders alone`](Voice::renders_alone). The result is the same, sample for sample, as one call
     /// per period: the envelope's closed-form segments, the end checks and the end of a sample
     /// fall per period. Frees the voice when it has finished; returns the frames up to the end
     /// of the period in which it finished (all of them if it still plays).

@@ -528,7 +528,7 @@ impl<'de> serde::de::Visitor<'de> for SampleBytes {
     }
 
     fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Vec<f32>, E> {
-        if b.len() % 4 != 0 {
+        if !b.len().is_multiple_of(4) {
             return Err(E::custom(format!(
                 "sample data of {} bytes is not a whole number of 4-byte values",
                 b.len()
