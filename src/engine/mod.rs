@@ -572,9 +572,9 @@ impl Engine {
         let mut group = [0u16; FILTER_LANES];
         let mut lanes = 0;
         let (song, rate) = (&self.song, self.rate);
-        let mut step = |v: &mut Voice, len: usize, control: bool| {
+        let mut step = |v: &mut Voice, len: usize, next: Option<(usize, usize)>| {
             if let Some(inst) = song.instrument(v.slot) {
-                v.step_period(inst, rate, len, control);
+                v.step_period(inst, rate, len, next);
             }
         };
         for k in 0..self.active_len {
@@ -789,7 +789,7 @@ fn filter_one(v: &mut Voice, (off, len, first_period): (usize, usize, usize), st
     let stepping = v.steps_itself();
     for (p, (start, end)) in voice::periods(len, first_period).enumerate() {
         if p > 0 && stepping {
-            step(v, 0, true);
+            step(v, 0, Some((off + start, end - start)));
         }
         // An open filter leaves the period unfiltered and its state as it was.
         if !v.filter_is_open() {
@@ -797,7 +797,7 @@ fn filter_one(v: &mut Voice, (off, len, first_period): (usize, usize, usize), st
             state.lowpass_block(&coefs, &mut sig[off + start..off + end]);
         }
         if stepping {
-            step(v, end - start, false);
+            step(v, end - start, None);
         }
     }
 }
@@ -821,9 +821,9 @@ fn filter_group<const L: usize>(
 }
 
 /// What a voice that steps itself through a span's control periods (see
-/// [`Voice::renders_alone`]) does after a period of `len` frames: advance its filter envelope,
-/// and (when `true`, another period follows) take the control step before the next period.
-type Step<'a> = dyn FnMut(&mut Voice, usize, bool) + 'a;
+/// [`Voice::renders_alone`]) does between them: [`Voice::step_period`] (after a period of
+/// `len` frames; before the next one, at `Some((frame, frames))` of its buffer).
+type Step<'a> = dyn FnMut(&mut Voice, usize, Option<(usize, usize)>) + 'a;
 
 /// [`filter_group`] compiled for AVX2 (see [`crate::dsp::simd`]).
 #[cfg(target_arch = "x86_64")]
@@ -981,7 +981,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
             for (k, &vi) in group.iter().enumerate().take(lanes) {
                 if stepping[k] {
                     let v = &mut voices[vi as usize];
-                    step(v, 0, true);
+                    step(v, 0, Some((off + start, end - start)));
                     open[k] = v.filter_is_open();
                     coefs[k] = v.filter_parts().1;
                 }
@@ -1042,7 +1042,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
         if any_stepping {
             for (k, &vi) in group.iter().enumerate().take(lanes) {
                 if stepping[k] {
-                    step(&mut voices[vi as usize], end - start, false);
+                    step(&mut voices[vi as usize], end - start, None);
                 }
             }
         }

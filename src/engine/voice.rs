@@ -103,6 +103,9 @@ pub struct Voice {
     /// engine's filter pass takes its control steps between them (see
     /// [`Voice::renders_alone`]).
     self_control: bool,
+    /// Such a voice's pitch moves (its pitch envelope runs): its oscillators run period by
+    /// period, each after its control step, instead of once for the block.
+    osc_per_period: bool,
     /// Where in `sig` the current block's signal starts (its place in the span).
     sig_at: u16,
     /// `sig[ahead.0..ahead.1]` holds the oscillators' next frames, run ahead for a span whose
@@ -254,6 +257,7 @@ impl Voice {
             sig: [0.0; MAX_BLOCK],
             prepared: false,
             self_control: false,
+            osc_per_period: false,
             sig_at: 0,
             ahead: (0, 0),
             amp_env: Envelope::IDLE,
@@ -453,18 +457,20 @@ impl Voice {
             }
     }
 
-    /// True when the voice can render several control periods in one pass: it is static, or it
-    /// is a synth whose pitch envelope has run out (and the last control step saw it so) with no
-    /// gain ramp under way, so that a control step can change only its filter cutoff, which the
-    /// voice's own envelope moves. The engine's filter pass then takes its control steps between
-    /// the periods, each at its frame ([`Voice::step_period`]): the same samples as stepping it
-    /// period by period.
-    pub fn renders_alone(&self, inst: &PlayableInstrument) -> bool {
+    /// True when the voice can render several control periods in one pass: no gain ramp is
+    /// under way, so that a control step can change only what the voice's own envelopes move
+    /// (a synth's cutoff and, while its pitch envelope runs, its oscillators' pitch; nothing
+    /// for a sampler). The engine's filter pass then takes a synth's control steps between the
+    /// periods, each at its frame, and runs its oscillators period by period while the pitch
+    /// moves ([`Voice::step_period`]): the same samples as stepping it period by period.
+    pub fn renders_alone(&self, _inst: &PlayableInstrument) -> bool {
         self.gains.ramp_left == 0
-            && match &inst.source {
-                Source::Sampler(_) => true,
-                Source::Synth(_) => self.pitch_env == 0.0 && self.control_env[0] == 0.0,
-            }
+    }
+
+    /// Whether nothing can retune the oscillators before the next event: the pitch envelope has
+    /// run out, and the last control step saw it so.
+    fn pitch_is_steady(&self) -> bool {
+        self.pitch_env == 0.0 && self.control_env[0] == 0.0
     }
 
     /// Adds `left.len()` frames of this voice to `left`/`right`: one control period, or several
@@ -593,11 +599,14 @@ impl Voice {
         };
         let at = at.min(MAX_BLOCK);
         let n = n.min(MAX_BLOCK - at);
-        self.run_oscillators(&p.params, at, n);
-        self.prepared = true;
         // Several periods of a voice that is not static: the filter pass steps it through them
-        // (even while its filter is open: it may close at a later period).
+        // (even while its filter is open: it may close at a later period), and while its pitch
+        // moves, runs its oscillators for each period after that period's control step.
         self.self_control = n > first && !self.is_static(inst);
+        self.osc_per_period = self.self_control && !self.pitch_is_steady();
+        let now = if self.osc_per_period { first } else { n };
+        self.run_oscillators(&p.params, at, now);
+        self.prepared = true;
         !self.filter_open || self.self_control
     }
 
@@ -613,17 +622,29 @@ impl Voice {
     }
 
     /// Between two control periods of a voice stepping itself through a span: its filter
-    /// envelope moves on by the `len` frames of the period before; with `control`, the control
-    /// step of the next period follows (which sees the envelope there). `len` 0 and `control`:
-    /// the control step alone.
-    pub fn step_period(&mut self, inst: &PlayableInstrument, rate: f32, len: usize, control: bool) {
-        if let Source::Synth(p) = &inst.source
-            && len > 0
-        {
+    /// envelope moves on by the `len` frames of the period before; with `next` (the next
+    /// period's frames in the signal buffer: first frame and count), the control step of that
+    /// period follows (which sees the envelope there), and the oscillators run for it if they
+    /// go period by period.
+    pub fn step_period(
+        &mut self,
+        inst: &PlayableInstrument,
+        rate: f32,
+        len: usize,
+        next: Option<(usize, usize)>,
+    ) {
+        let Source::Synth(p) = &inst.source else {
+            return;
+        };
+        if len > 0 {
             self.filter_env.skip(&p.filter_env, len);
         }
-        if control {
+        if let Some((at, n)) = next {
             self.control(inst, rate, false);
+            if self.osc_per_period {
+                let at = at.min(MAX_BLOCK);
+                self.fill_oscillators(&p.params, at..(at + n).min(MAX_BLOCK));
+            }
         }
     }
 
@@ -640,16 +661,20 @@ impl Voice {
             }
             self.ahead.0 += have as u16;
         }
-        if have == n {
-            return;
+        if have < n {
+            self.fill_oscillators(params, at + have..at + n);
         }
+    }
+
+    /// The oscillators' next frames into `sig[frames]`.
+    fn fill_oscillators(&mut self, params: &Synth, frames: std::ops::Range<usize>) {
         let (w1, w2) = (params.osc1, params.osc2);
         let mix = if w2 == Waveform::Off {
             0.0
         } else {
             params.osc_mix
         };
-        let sig = &mut self.sig[at + have..at + n];
+        let sig = &mut self.sig[frames];
         self.osc1
             .fill(w1, params.pulse_width, &mut self.rng, 1.0 - mix, sig, false);
         if w2 != Waveform::Off {
