@@ -448,8 +448,7 @@ impl Voice {
                 // it computes the pitch before it advances the pitch envelope, and a filter
                 // envelope may have reached its sustain since.
                 Source::Synth(p) => {
-                    self.pitch_env == 0.0
-                        && self.control_env[0] == 0.0
+                    self.pitch_is_steady()
                         && (p.params.filter_env_octaves == 0.0
                             || (self.filter_env.is_steady()
                                 && self.control_env[1] == self.filter_env.level))
@@ -463,7 +462,7 @@ impl Voice {
     /// for a sampler). The engine's filter pass then takes a synth's control steps between the
     /// periods, each at its frame, and runs its oscillators period by period while the pitch
     /// moves ([`Voice::step_period`]): the same samples as stepping it period by period.
-    pub fn renders_alone(&self, _inst: &PlayableInstrument) -> bool {
+    pub fn renders_alone(&self) -> bool {
         self.gains.ramp_left == 0
     }
 
@@ -693,7 +692,7 @@ impl Voice {
         let Source::Synth(p) = &inst.source else {
             return;
         };
-        if self.ahead.0 < self.ahead.1 || self.pitch_env != 0.0 || self.control_env[0] != 0.0 {
+        if self.ahead.0 < self.ahead.1 || !self.pitch_is_steady() {
             return;
         }
         let n = n.min(MAX_BLOCK);

@@ -427,10 +427,8 @@ pub(crate) fn run_pass(
     let mut pusher = sink
         .as_mut()
         .map(|(s, ..)| push::Pusher::start(std::slice::from_mut(*s)));
-    // A plain render (no gain, no limiter, no stems) measures and writes the engine's blocks
-    // where they are; the loop after it copies them first, for the finisher to work on.
-    while fin.is_none() && tap.is_none() {
-        let Some((l, rr)) = r.next_block() else { break };
+    // Measures a finished block and writes it to the file (starting its disk writes).
+    let mut deliver = |l: &[f32], rr: &[f32]| -> Result<(), RenderError> {
         analyzer.push(l, rr);
         if let Some((sink, dither, fmt)) = &mut sink {
             write_dithered(sink, l, rr, *fmt, dither, &mut dl, &mut dr)?;
@@ -438,6 +436,13 @@ pub(crate) fn run_pass(
                 p.written(std::slice::from_ref(*sink));
             }
         }
+        Ok(())
+    };
+    // A plain render (no gain, no limiter, no stems) delivers the engine's blocks where they
+    // are; the loop after it copies them first, for the finisher to work on.
+    while fin.is_none() && tap.is_none() {
+        let Some((l, rr)) = r.next_block() else { break };
+        deliver(l, rr)?;
         frames += l.len() as u64;
         progress(frames, total.max(frames));
     }
@@ -470,13 +475,7 @@ pub(crate) fn run_pass(
         if l.is_empty() {
             continue;
         }
-        analyzer.push(l, rr);
-        if let Some((sink, dither, fmt)) = &mut sink {
-            write_dithered(sink, l, rr, *fmt, dither, &mut dl, &mut dr)?;
-            if let Some(p) = &mut pusher {
-                p.written(std::slice::from_ref(*sink));
-            }
-        }
+        deliver(l, rr)?;
         frames += l.len() as u64;
         if let Some(t) = tap.as_deref_mut() {
             t.master_at(r.engine_mut(), l, rr, frames);
