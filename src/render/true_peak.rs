@@ -70,14 +70,22 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
         self.work.truncate(T - 1);
         self.work.extend_from_slice(x);
         // Stretches of SUB output positions, each skipped when its inputs cannot beat the peak.
+        // Stretch k reads work[k·SUB .. k·SUB + SUB + T − 1], inside input groups k and k + 1
+        // (T − 1 < SUB): the larger of their two maxima bounds its inputs, and each input is
+        // looked at once (eight running maxima, not one serial chain of compares).
         const SUB: usize = 64;
+        const { assert!(T - 1 < SUB) };
         let positions = self.work.len() + 1 - T;
+        let work = &self.work[..];
+        let mut this_group = group_max::<SUB>(work, 0);
         let mut start = 0;
         while start < positions {
             let end = (start + SUB).min(positions);
-            let span = &self.work[start..end + T - 1];
+            let span = &work[start..end + T - 1];
+            let next_group = group_max::<SUB>(work, start / SUB + 1);
+            let loudest = this_group.max(next_group);
+            this_group = next_group;
             start = end;
-            let loudest = span.iter().fold(0.0f32, |m, &v| max_abs(m, v));
             if loudest * self.bound <= self.peak {
                 continue;
             }
@@ -119,6 +127,32 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
         let keep = self.work.len() - (T - 1);
         self.work.drain(..keep);
     }
+}
+
+/// [`loudest`] of the `k`-th group of `N` values of `work` (the last may be short, or empty).
+#[inline(always)]
+fn group_max<const N: usize>(work: &[f32], k: usize) -> f32 {
+    let g = work.get(k * N..).unwrap_or(&[]);
+    loudest(&g[..g.len().min(N)])
+}
+
+/// The largest absolute value of `x` (NaN ignored), in eight running maxima (one serial chain of
+/// compares would be most of the meter's time); inlined, so it is vectorised with the AVX2 copy.
+#[inline(always)]
+fn loudest(x: &[f32]) -> f32 {
+    use crate::dsp::max_abs;
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, &v) in lanes.iter_mut().zip(c) {
+            *m = max_abs(*m, v);
+        }
+    }
+    for (m, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+        *m = max_abs(*m, v);
+    }
+    // No lane is NaN: a plain compare (max_abs of values already ≥ 0) reduces them.
+    lanes.iter().fold(0.0, |m, &v| max_abs(m, v))
 }
 
 /// A stereo true-peak meter for one sample rate.
@@ -184,6 +218,31 @@ mod tests {
                 .unwrap_or_else(|e| panic!("ebur128: {e:?}"));
         }
         [m.true_peak(0).unwrap_or(0.0), m.true_peak(1).unwrap_or(0.0)]
+    }
+
+    /// Lone clicks of two equal samples in silence (their true peak, between the two, is about
+    /// 1.27 times their sample peak), at every offset around the meter's stretches of 64
+    /// positions: a stretch's last positions interpolate with inputs of the next stretch's group,
+    /// which the skipping bound must count.
+    #[test]
+    fn clicks_at_every_offset_are_measured() {
+        for at in 100..240 {
+            let mut l = vec![0.0f32; 400];
+            (l[at], l[at + 1]) = (0.5, 0.5);
+            // A louder click first on the right, so that the quiet ones are skipped there.
+            let mut r = vec![0.0f32; 400];
+            (r[20], r[21]) = (0.9, 0.9);
+            (r[at], r[at + 1]) = (0.6, 0.6);
+            let mut tp = TruePeak::new(48_000);
+            for (a, b) in l.chunks(150).zip(r.chunks(150)) {
+                tp.add(a, b);
+            }
+            let want = reference(&l, &r, 48_000);
+            for (c, sample_peak) in [(0, 0.5f32), (1, 0.9)] {
+                let ours = (tp.peak(c) as f64).max(sample_peak as f64);
+                assert_eq!(ours, want[c], "click at {at}, channel {c}");
+            }
+        }
     }
 
     #[test]
