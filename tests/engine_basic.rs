@@ -325,6 +325,11 @@ data = """
 "#;
     let s = ttrack::format::text::parse(text, std::path::Path::new(".")).expect("test song");
     renders_the_same_for_any_block_size("filters", &s, 2 * RATE as usize);
+    // At 123 BPM rows and ticks start at odd frames too (a row is 5853.66 frames), and so do
+    // the voices and the cuts of their filters' pairs of frames.
+    let s = ttrack::format::text::parse(&text.replace("bpm = 125", "bpm = 123"), ".".as_ref())
+        .expect("test song");
+    renders_the_same_for_any_block_size("filters at 123 BPM", &s, 2 * RATE as usize);
 }
 
 fn demo_renders_the_same_for_any_block_size(name: &str) {

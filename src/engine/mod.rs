@@ -568,6 +568,8 @@ impl Engine {
     fn prepare_synths(&mut self, (off, len): (usize, usize), first: usize, select: Option<bool>) {
         let mut group = [0u16; FILTER_LANES];
         let mut lanes = 0;
+        // The filters pair frames from even absolute frames (see `SvfCoefs`).
+        let odd = (self.frame + off as u64) % 2 == 1;
         let (song, rate) = (&self.song, self.rate);
         let mut step = |v: &mut Voice, len: usize, next: Option<(usize, usize)>| {
             if let Some(inst) = song.instrument(v.slot) {
@@ -591,7 +593,7 @@ impl Engine {
                         &mut self.voices,
                         &group,
                         lanes,
-                        (off, len, first),
+                        (off, len, first, odd),
                         &mut step,
                     );
                     lanes = 0;
@@ -606,17 +608,23 @@ impl Engine {
                 &mut self.voices,
                 &group,
                 lanes,
-                (off, len, first),
+                (off, len, first, odd),
                 &mut step,
             );
         } else if lanes > 1 {
             let mut four = [0u16; 4];
             four.copy_from_slice(&group[..4]);
-            filter_group::<4>(&mut self.voices, &four, lanes, (off, len, first), &mut step);
+            filter_group::<4>(
+                &mut self.voices,
+                &four,
+                lanes,
+                (off, len, first, odd),
+                &mut step,
+            );
         } else if lanes == 1 {
             filter_one(
                 &mut self.voices[group[0] as usize],
-                (off, len, first),
+                (off, len, first, odd),
                 &mut step,
             );
         }
@@ -785,7 +793,11 @@ impl Engine {
 
 /// [`filter_group`] for a lone voice: its filter on its signal in place, period by period (the
 /// same arithmetic as a lane of a group, without moving the signal in and out of lanes).
-fn filter_one(v: &mut Voice, (off, len, first_period): (usize, usize, usize), step: &mut Step<'_>) {
+fn filter_one(
+    v: &mut Voice,
+    (off, len, first_period, odd): (usize, usize, usize, bool),
+    step: &mut Step<'_>,
+) {
     let stepping = v.steps_itself();
     for (p, (start, end)) in voice::periods(len, first_period).enumerate() {
         if p > 0 && stepping {
@@ -794,7 +806,8 @@ fn filter_one(v: &mut Voice, (off, len, first_period): (usize, usize, usize), st
         // An open filter leaves the period unfiltered and its state as it was.
         if !v.filter_is_open() {
             let (state, coefs, sig) = v.filter_parts();
-            state.lowpass_block(&coefs, &mut sig[off + start..off + end]);
+            let odd = odd ^ (start % 2 == 1);
+            state.lowpass_block(&coefs, &mut sig[off + start..off + end], odd);
         }
         if stepping {
             step(v, end - start, None);
@@ -811,7 +824,7 @@ fn filter_group<const L: usize>(
     voices: &mut [Voice],
     group: &[u16; L],
     lanes: usize,
-    span: (usize, usize, usize),
+    span: (usize, usize, usize, bool),
     step: &mut Step<'_>,
 ) {
     crate::dsp::simd::dispatch!(
@@ -832,7 +845,7 @@ fn filter_group_avx2<const L: usize>(
     voices: &mut [Voice],
     group: &[u16; L],
     lanes: usize,
-    span: (usize, usize, usize),
+    span: (usize, usize, usize, bool),
     step: &mut Step<'_>,
 ) {
     filter_group_any::<L, true>(voices, group, lanes, span, step)
@@ -953,13 +966,13 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
     voices: &mut [Voice],
     group: &[u16; L],
     lanes: usize,
-    (off, len, first_period): (usize, usize, usize),
+    (off, len, first_period, odd): (usize, usize, usize, bool),
     step: &mut Step<'_>,
 ) {
-    use crate::dsp::filter::{Svf, SvfCoefs, lowpass_lanes};
+    use crate::dsp::filter::{LaneCoefs, Svf, lowpass_lanes};
     // Unused lanes run on the first voice's coefficients (their output is dropped).
     let first = voices[group[0] as usize].filter_parts().1;
-    let mut coefs: [SvfCoefs; L] = [first; L];
+    let mut coefs = LaneCoefs::<L>::splat(&first);
     let mut states = [Svf::default(); L];
     // Lanes whose voice steps itself through the periods (new coefficients each period), and
     // those whose filter is open this period (left unfiltered, their state untouched, as the
@@ -969,7 +982,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
         let v = &mut voices[vi as usize];
         (stepping[k], open[k]) = (v.steps_itself(), v.filter_is_open());
         let (state, c, _) = v.filter_parts();
-        coefs[k] = c;
+        coefs.set(k, &c);
         states[k] = *state;
     }
     let any_stepping = stepping.contains(&true);
@@ -983,7 +996,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
                     let v = &mut voices[vi as usize];
                     step(v, 0, Some((off + start, end - start)));
                     open[k] = v.filter_is_open();
-                    coefs[k] = v.filter_parts().1;
+                    coefs.set(k, &v.filter_parts().1);
                 }
             }
         }
@@ -1010,7 +1023,13 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
             }
         }
         let kept = states;
-        lowpass_lanes(&coefs, &mut states, x, lanes);
+        lowpass_lanes(
+            &coefs,
+            &mut states,
+            x,
+            lanes,
+            odd ^ ((start - off) % 2 == 1),
+        );
         for k in 0..lanes {
             if open[k] {
                 states[k] = kept[k];

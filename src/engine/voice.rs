@@ -724,13 +724,14 @@ impl Voice {
     ) -> usize {
         let n = left.len().min(right.len()).min(MAX_BLOCK);
         if !self.prepared {
-            // Not prepared by the engine's batch pass: oscillators and filter here.
+            // Not prepared by the engine's batch pass (the engine prepares every synth voice it
+            // renders): oscillators and filter here, the block taken to start on an even frame.
             self.run_oscillators(&p.params, 0, n);
             if !self.filter_open {
                 let at = self.sig_at as usize;
                 for (start, end) in periods(n, first) {
-                    self.filter
-                        .lowpass_block(&self.coefs, &mut self.sig[at + start..at + end]);
+                    let sig = &mut self.sig[at + start..at + end];
+                    self.filter.lowpass_block(&self.coefs, sig, start % 2 == 1);
                 }
             }
         }
