@@ -11,10 +11,10 @@ use super::DENORMAL_FLOOR;
 /// outputs `y = s2 + (a2·s1 + a3·(x − s2))`; written as changes, small coefficients stay exact
 /// at low cutoffs. Frames are filtered in pairs (an even absolute frame and the next): the
 /// pair's outputs and the state after it come straight from the state before it, so the
-/// recursion runs once per two frames: its longest path, a subtract, a multiply and three adds
+/// recursion runs once per two frames. Its longest path is a subtract, a multiply and three adds
 /// per pair (about 10 cycles per frame), against two multiplies and three adds per frame (about
-/// 20) frame by frame, which bound the filter of a lone voice. With the same count of
-/// operations per frame.
+/// 20) frame by frame, which bound the filter of a lone voice; the count of operations per frame
+/// is the same.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SvfCoefs {
     a2: f32,
@@ -64,6 +64,12 @@ impl SvfCoefs {
         }
     }
 
+    /// What [`frame`] takes.
+    #[inline(always)]
+    fn one(&self) -> FrameCoefs {
+        (self.a2, self.a3, self.e, self.p, self.q)
+    }
+
     /// Damping factor 1/Q.
     pub fn k(&self) -> f32 {
         self.k
@@ -89,12 +95,15 @@ pub struct Svf {
     ic2: f32,
 }
 
+/// The coefficients one frame on its own uses: `a2`, `a3`, `e`, `p`, `q` (see [`SvfCoefs`]).
+type FrameCoefs = (f32, f32, f32, f32, f32);
+
 /// One frame of the filter (see [`SvfCoefs`]): the output, and the states moved on.
 #[inline(always)]
-fn frame(c: &SvfCoefs, (s1, s2): (f32, f32), x: f32) -> (f32, (f32, f32)) {
+fn frame((a2, a3, e, p, q): FrameCoefs, (s1, s2): (f32, f32), x: f32) -> (f32, (f32, f32)) {
     let d = x - s2;
-    let y = s2 + (c.a2 * s1 + c.a3 * d);
-    (y, (s1 + (c.e * s1 + c.p * d), s2 + (c.p * s1 + c.q * d)))
+    let y = s2 + (a2 * s1 + a3 * d);
+    (y, (s1 + (e * s1 + p * d), s2 + (p * s1 + q * d)))
 }
 
 /// A pair of frames of the filter (see [`SvfCoefs`]): both outputs, and the states moved on.
@@ -123,7 +132,7 @@ impl Svf {
     /// odd first or last frame is filtered).
     #[inline(always)]
     pub fn lowpass(&mut self, c: &SvfCoefs, x: f32) -> f32 {
-        let (y, (s1, s2)) = frame(c, (self.ic1, self.ic2), x);
+        let (y, (s1, s2)) = frame(c.one(), (self.ic1, self.ic2), x);
         (self.ic1, self.ic2) = (flushed(s1), flushed(s2));
         y
     }
@@ -137,7 +146,7 @@ impl Svf {
         let mut s = (self.ic1, self.ic2);
         let (head, rest) = buf.split_at_mut(usize::from(odd && !buf.is_empty()));
         if let [x] = head {
-            (*x, s) = frame(c, s, *x);
+            (*x, s) = frame(c.one(), s, *x);
         }
         let mut pairs = rest.chunks_exact_mut(2);
         for xs in &mut pairs {
@@ -146,7 +155,7 @@ impl Svf {
             xs.copy_from_slice(&y);
         }
         if let [x] = pairs.into_remainder() {
-            (*x, s) = frame(c, s, *x);
+            (*x, s) = frame(c.one(), s, *x);
         }
         // Denormals are flushed once per block: a decaying state reaches 1e-15 long before it
         // could become subnormal (1e-38) within one block.
@@ -200,41 +209,18 @@ impl<const L: usize> LaneCoefs<L> {
         }
     }
 
-    /// The coefficients of lane `k`.
-    fn lane(&self, k: usize) -> SvfCoefs {
-        let two = |a: &[[f32; L]; 2]| [a[0][k], a[1][k]];
-        SvfCoefs {
-            a2: self.a2[k],
-            a3: self.a3[k],
-            e: self.e[k],
-            p: self.p[k],
-            q: self.q[k],
-            u1: self.u1[k],
-            u3: self.u3[k],
-            w: two(&self.w),
-            b0: two(&self.b0),
-            b1: two(&self.b1),
-            k: 0.0,
-        }
+    /// What [`frame`] takes for lane `k`.
+    #[inline(always)]
+    fn one(&self, k: usize) -> FrameCoefs {
+        (self.a2[k], self.a3[k], self.e[k], self.p[k], self.q[k])
     }
 }
 
-/// Low-passes up to four independent signals at once, one per lane: `x[i][k]` is frame `i` of
-/// lane `k`. The same arithmetic as [`Svf::lowpass_block`] in the same order, so the output is
-/// identical; the four recursions interleave, so the latency of one no longer bounds the speed.
-pub fn lowpass4(
-    coefs: &LaneCoefs<4>,
-    states: &mut [Svf; 4],
-    x: &mut [[f32; 4]],
-    lanes: usize,
-    odd: bool,
-) {
-    lowpass_lanes(coefs, states, x, lanes, odd);
-}
-
-/// [`lowpass4`] for `L` lanes (4 or 8, one vector with AVX2), the first frame at an odd
-/// absolute frame when `odd` (see [`Svf::lowpass_block`]). Always inlined, so that it takes the
-/// vector width of its caller (see [`super::simd`]).
+/// Low-passes `L` independent signals at once (4, or 8: one vector with AVX2), one per lane:
+/// `x[i][k]` is frame `i` of lane `k`, the first frame at an odd absolute frame when `odd` (see
+/// [`Svf::lowpass_block`]). Lane by lane the same arithmetic as [`Svf::lowpass_block`] in the
+/// same order, so the output is identical; the recursions interleave. Always inlined, so that it
+/// takes the vector width of its caller (see [`super::simd`]).
 #[inline(always)]
 pub fn lowpass_lanes<const L: usize>(
     c: &LaneCoefs<L>,
@@ -249,7 +235,7 @@ pub fn lowpass_lanes<const L: usize>(
     let single = |xs: &mut [f32; L], s1: &mut [f32; L], s2: &mut [f32; L]| {
         for k in 0..L {
             let y;
-            (y, (s1[k], s2[k])) = frame(&c.lane(k), (s1[k], s2[k]), xs[k]);
+            (y, (s1[k], s2[k])) = frame(c.one(k), (s1[k], s2[k]), xs[k]);
             xs[k] = y;
         }
     };
@@ -344,7 +330,7 @@ mod tests {
                     let mut x: Vec<[f32; 4]> = (at..at + m)
                         .map(|i| std::array::from_fn(|k| input(k, i)))
                         .collect();
-                    lowpass4(&lanes, &mut quad, &mut x, 4, odd_at(at));
+                    lowpass_lanes(&lanes, &mut quad, &mut x, 4, odd_at(at));
                     for k in 0..4 {
                         let mut one: Vec<f32> = (at..at + m).map(|i| input(k, i)).collect();
                         single[k].lowpass_block(&coefs[k], &mut one, odd_at(at));

@@ -32,6 +32,25 @@ pub(crate) fn max_abs(m: f32, x: f32) -> f32 {
     if a > m { a } else { m }
 }
 
+/// The largest absolute value of `x` (NaN ignored; 0 for none), in eight running maxima, which
+/// vectorise (one fold is a serial chain of compares). Always inlined, so that it takes the
+/// vector width of its caller (see [`simd`]).
+#[inline(always)]
+pub(crate) fn loudest(x: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, &v) in lanes.iter_mut().zip(c) {
+            *m = max_abs(*m, v);
+        }
+    }
+    for (m, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+        *m = max_abs(*m, v);
+    }
+    // No lane is NaN: `max_abs` of values already ≥ 0 is a plain maximum.
+    lanes.iter().fold(0.0, |m, &v| max_abs(m, v))
+}
+
 /// Converts decibels to a linear gain.
 #[inline]
 pub fn db_to_gain(db: f32) -> f32 {

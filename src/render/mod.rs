@@ -226,23 +226,12 @@ pub fn render_to_vec(
     Ok((l, rr))
 }
 
-/// The largest of `peak` and every |sample| of `l` and `r` (NaN samples ignored). Eight running
-/// maxima instead of one serial chain, so it vectorises; the maximum is exact, so the result is
-/// the same.
+/// The largest of `peak` and every |sample| of `l` and `r` (NaN samples ignored), each channel in
+/// eight running maxima ([`crate::dsp::loudest`]); the maximum is exact, so the result is the
+/// same as one fold.
 pub(crate) fn peak_abs(peak: f32, l: &[f32], r: &[f32]) -> f32 {
-    let mut lanes = [peak; 8];
-    for ch in [l, r] {
-        let mut chunks = ch.chunks_exact(8);
-        for c in &mut chunks {
-            for (m, x) in lanes.iter_mut().zip(c) {
-                *m = crate::dsp::max_abs(*m, *x);
-            }
-        }
-        for (m, x) in lanes.iter_mut().zip(chunks.remainder()) {
-            *m = crate::dsp::max_abs(*m, *x);
-        }
-    }
-    lanes.iter().fold(peak, |m, &x| m.max(x))
+    use crate::dsp::{loudest, max_abs};
+    max_abs(max_abs(peak, loudest(l)), loudest(r))
 }
 
 /// TPDF dither for 16-bit output: the sum of two uniform values, ±1 LSB peak.

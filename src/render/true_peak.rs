@@ -129,30 +129,12 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
     }
 }
 
-/// [`loudest`] of the `k`-th group of `N` values of `work` (the last may be short, or empty).
+/// The largest absolute value in the `k`-th group of `N` values of `work` (the last may be
+/// short, or empty).
 #[inline(always)]
 fn group_max<const N: usize>(work: &[f32], k: usize) -> f32 {
     let g = work.get(k * N..).unwrap_or(&[]);
-    loudest(&g[..g.len().min(N)])
-}
-
-/// The largest absolute value of `x` (NaN ignored), in eight running maxima (one serial chain of
-/// compares would be most of the meter's time); inlined, so it is vectorised with the AVX2 copy.
-#[inline(always)]
-fn loudest(x: &[f32]) -> f32 {
-    use crate::dsp::max_abs;
-    let mut lanes = [0.0f32; 8];
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for (m, &v) in lanes.iter_mut().zip(c) {
-            *m = max_abs(*m, v);
-        }
-    }
-    for (m, &v) in lanes.iter_mut().zip(chunks.remainder()) {
-        *m = max_abs(*m, v);
-    }
-    // No lane is NaN: a plain compare (max_abs of values already ≥ 0) reduces them.
-    lanes.iter().fold(0.0, |m, &v| max_abs(m, v))
+    crate::dsp::loudest(&g[..g.len().min(N)])
 }
 
 /// A stereo true-peak meter for one sample rate.
