@@ -1,6 +1,6 @@
-//! Oscillator and envelope cost per frame: one 32-frame control period of each waveform at a low,
-//! middle and high note (the band-limiting corrections fall on more frames at high notes), and
-//! of each envelope stage. Run: `cargo bench --bench osc`.
+//! Oscillator and envelope cost per frame: one 32-frame block (half a control period) of each
+//! waveform at a low, middle and high note (the band-limiting corrections fall on more frames at
+//! high notes), and of each envelope stage. Run: `cargo bench --bench osc`.
 // The real-time rules (clippy.toml) bind the engine; test and tool code may allocate freely.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 

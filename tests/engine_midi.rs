@@ -75,9 +75,20 @@ fn first_sound(x: &[f32]) -> usize {
 #[test]
 fn a_note_sounds_at_its_frame_offset_for_any_block_size() {
     let song = quiet_song();
-    // Blocks of a multiple of 32 frames (the control grid) are exact; otherwise the chunk holding
-    // the frame may already be rendered and the note starts with the next one, < 32 frames late.
-    for (block, late) in [(64, 0), (256, 0), (1024, 0), (1, 31), (31, 31), (1000, 31)] {
+    // Blocks of a multiple of the control grid (64 frames) are exact; otherwise the chunk holding
+    // the frame may already be rendered and the note starts with the next one, less than one
+    // control period late.
+    let grid = engine::CONTROL_FRAMES as usize;
+    let late = grid - 1;
+    for (block, late) in [
+        (grid, 0),
+        (256, 0),
+        (1024, 0),
+        (1, late),
+        (31, late),
+        (grid - 1, late),
+        (1000, late),
+    ] {
         let mut e = engine(&song);
         // The event belongs to the block that contains frame 5000, at its offset there.
         let x = run(&mut e, 8000, block, |e, start| {

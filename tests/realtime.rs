@@ -77,7 +77,8 @@ fn stems_are_kept_without_allocating() {
     let range = PlayRange::song(&es);
     let frames = ttrack::engine::song_length(&es, range, 48_000).frames;
     let mut e = Engine::new(es);
-    e.enable_stems(4096);
+    // Room for four blocks and what the mixer may have rendered ahead of them (up to a span).
+    e.enable_stems(4 * 1000 + ttrack::engine::SPAN);
     e.play(range);
     let block = 1000;
     let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);

@@ -31,7 +31,7 @@ pub struct AdsrCoefs {
 }
 
 /// Longest block [`Envelope::fill`] computes in closed form.
-pub const BLOCK: usize = 32;
+pub const BLOCK: usize = crate::engine::song::CONTROL_FRAMES as usize;
 
 fn powers(coef: f32) -> [f32; BLOCK] {
     let mut p = [0.0f32; BLOCK];

@@ -205,7 +205,7 @@ pub struct MidiReport {
     /// The message.
     pub msg: MidiMessage,
     /// Engine frame (since play started) at which it was played (it sounds there, or at the next
-    /// 32-frame chunk when the host's blocks are not multiples of 32 frames).
+    /// chunk when the host's blocks are not multiples of the 64-frame control grid).
     pub frame: u64,
     /// Frames taken off `frame` to find what was heard: the device's output latency plus the
     /// engine's look-ahead ([`Engine::latency_frames`]: its frame counter runs that far ahead of
@@ -581,8 +581,8 @@ impl Engine {
 
     /// Plays every MIDI event due at `now` (called from the event loop of the sequencer, after the
     /// tick at `now`, so a row starting at `now` is already in the history). An event whose frame
-    /// fell inside a chunk rendered before it arrived (host blocks off the 32-frame control grid)
-    /// sounds up to 31 frames late; its song position still comes from its own frame.
+    /// fell inside a chunk rendered before it arrived (host blocks off the 64-frame control grid)
+    /// sounds up to 63 frames late; its song position still comes from its own frame.
     pub(super) fn fire_midi(&mut self, now: u64) {
         // What is heard lags the engine's frame counter by the device's output latency and the
         // master limiter's look-ahead (the counter runs that far ahead of the output).

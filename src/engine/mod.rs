@@ -51,7 +51,7 @@ pub const MAX_CHUNK: usize = CONTROL_FRAMES as usize;
 /// [`Voice::is_static`]), else period by period; the mixer takes as many of its periods at once
 /// as have the same tracks sounding. (Measured on the demo songs: 8 periods to 16 saved 4 % and
 /// 1 % of a render's instructions; memory grows by the track and voice buffers, ~0.4 MB.)
-pub const SPAN: usize = 16 * MAX_CHUNK;
+pub const SPAN: usize = 8 * MAX_CHUNK;
 /// Control periods in a span (the first may be a part of one).
 const SPAN_PERIODS: usize = SPAN / MAX_CHUNK + 1;
 

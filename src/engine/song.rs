@@ -94,7 +94,7 @@ pub struct SynthPatch {
     pub amp: AdsrCoefs,
     /// Filter envelope coefficients.
     pub filter_env: AdsrCoefs,
-    /// Per-control-step (32 frames) decay of the pitch envelope.
+    /// Per-control-step ([`CONTROL_FRAMES`]) decay of the pitch envelope.
     pub pitch_env_step: f32,
 }
 
@@ -118,7 +118,7 @@ pub struct SamplerPatch {
 }
 
 /// Frames per control step: modulation and filter coefficients update on this grid of absolute time.
-pub const CONTROL_FRAMES: u64 = 32;
+pub const CONTROL_FRAMES: u64 = 64;
 
 impl EngineSong {
     /// Whether track `t`'s slice at order position `pos` is muted.

@@ -23,7 +23,7 @@ pub use limiter::LimiterProcessor;
 pub use reverb::ReverbProcessor;
 
 /// Coefficients and other derived parameters are recomputed every this many frames while a
-/// parameter ramps (a divisor of the engine's 32-frame control grid).
+/// parameter ramps (a divisor of the engine's 64-frame control grid).
 pub const CONTROL_FRAMES: u32 = 16;
 
 /// Duration of parameter ramps in milliseconds.
@@ -265,7 +265,7 @@ mod tests {
             });
         }
 
-        /// One engine chunk (≤ 32 frames).
+        /// One engine chunk.
         fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
             let n = l.len();
             self.eq.process(l, r);
