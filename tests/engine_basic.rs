@@ -414,3 +414,61 @@ fn avx2_and_baseline_loops_give_identical_samples() {
         );
     }
 }
+
+/// Pressing play again while the song sounds starts it over from a fresh state; the output's
+/// step from the old sound to the new start is smoothed out over a few milliseconds (no click),
+/// and the restart is otherwise the song's start as a first play gives it.
+#[test]
+fn restarting_while_playing_does_not_click() {
+    use ttrack::engine::{Engine, EngineSong, PlayRange, rt};
+    let mut s = song(1, 64, vec![synth(Waveform::Sine)]);
+    put(&mut s, 0, 0, "A-2", 1, None);
+    put(&mut s, 0, 4, "E-3", 1, None);
+    let es = EngineSong::from_model(&s, RATE);
+    let range = PlayRange::song(&es);
+    let mut e = Engine::new(Box::new(es));
+    e.play(range);
+    let block = 64;
+    let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
+    let mut out = Vec::new();
+    // Play 0.3 s, then on until the last frame is far from zero (where a cut would click).
+    let mut peak = 0.0f32;
+    loop {
+        rt::process_block(&mut e, &mut l, &mut r);
+        out.extend_from_slice(&l);
+        if out.len() > frames(0.2) {
+            peak = peak.max(l.iter().fold(0.0, |m, v| m.max(v.abs())));
+        }
+        if out.len() > frames(0.3) && l[block - 1].abs() > 0.7 * peak {
+            break;
+        }
+    }
+    let cut = out.len();
+    e.play(range);
+    let mut fresh = Engine::new(Box::new(EngineSong::from_model(&s, RATE)));
+    fresh.play(range);
+    let (mut fl, mut fr) = (vec![0.0f32; block], vec![0.0f32; block]);
+    let mut first = Vec::new();
+    while out.len() < cut + frames(0.1) {
+        rt::process_block(&mut e, &mut l, &mut r);
+        out.extend_from_slice(&l);
+        rt::process_block(&mut fresh, &mut fl, &mut fr);
+        first.extend_from_slice(&fl);
+    }
+    // The sine's own largest step between frames (110 Hz): 2π·110/48000 of its peak; the
+    // declick adds at most 1.5 × the step over its frames, a small part of that again.
+    let steepest = std::f32::consts::TAU * 110.0 / RATE as f32 * peak;
+    let around = &out[cut - 200..cut + frames(0.02)];
+    let max_step = around
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        max_step < 2.0 * steepest,
+        "a step of {max_step} at the restart (the sine's own steepest: {steepest}, level {})",
+        out[cut - 1]
+    );
+    // After the declick (4 ms) the restart is the song's start, sample for sample.
+    let after = frames(0.005);
+    assert_eq!(&out[cut + after..], &first[after..out.len() - cut]);
+}

@@ -13,6 +13,7 @@
 
 pub mod click;
 mod commands;
+pub mod declick;
 pub mod frozen;
 pub mod handle;
 pub mod midi;
@@ -99,6 +100,8 @@ pub struct Engine {
     meters: Meters,
     /// Frames still to render and drop after a play start (see [`Engine::latency_frames`]).
     preroll: u64,
+    /// Smooths the output's step when playback restarts while the song sounds.
+    declick: declick::Declick,
     transport: Transport,
     /// True while the sequencer runs (voices may ring on after it stops).
     sequencing: bool,
@@ -165,6 +168,7 @@ impl Engine {
             mix,
             meters: Meters::default(),
             preroll: 0,
+            declick: declick::Declick::new(rate as u32),
             transport: Transport::new(),
             sequencing: false,
             frame: 0,
@@ -245,6 +249,7 @@ impl Engine {
             crate::model::limits::TPL_RANGE.1,
         );
         self.reset_state();
+        self.declick.restart();
         self.transport.start(&self.song, range, at, row, bpm, tpl);
         self.preroll = self.mix.latency_frames() as u64;
         self.sequencing = !self.transport.finished;
@@ -382,6 +387,7 @@ impl Engine {
             self.chunk_pos += k;
             done += k;
         }
+        self.declick.process(&mut left[..n], &mut right[..n]);
         if let Some(m) = self.monitor.as_mut() {
             self.monitor_underruns += m.mix_into(&mut left[..n], &mut right[..n]) as u64;
         }
