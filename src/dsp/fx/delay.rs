@@ -289,7 +289,7 @@ mod tests {
         }
     }
 
-    /// Runs `p` over `in_l`/`in_r` in chunks of 1..=32 frames.
+    /// Runs `p` over `in_l`/`in_r` in uneven chunks of 1..=32 frames.
     fn run(p: &mut DelayProcessor, in_l: &[f32], in_r: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let n = in_l.len();
         let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);

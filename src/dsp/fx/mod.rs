@@ -176,7 +176,7 @@ pub(crate) mod testutil {
             .collect()
     }
 
-    /// Runs a processor over `l`/`r` in chunks cycling through 1..=32 frames, as the engine does.
+    /// Runs a processor over `l`/`r` in uneven chunks cycling through 1..=32 frames (the engine's chunks vary too).
     pub fn chunked(l: &mut [f32], r: &mut [f32], mut f: impl FnMut(&mut [f32], &mut [f32])) {
         let mut start = 0;
         let mut k = 0usize;
