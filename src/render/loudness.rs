@@ -101,16 +101,22 @@ impl Meter {
         }
     }
 
-    /// Largest absolute sample value of both channels so far (linear).
-    pub fn sample_peak(&self) -> f32 {
-        self.peak[0].max(self.peak[1])
+    /// Largest absolute sample value of channel `c` (0 left, 1 right) so far (linear).
+    pub fn channel_peak(&self, c: usize) -> f32 {
+        self.peak.get(c).copied().unwrap_or(0.0)
     }
 
     /// Adds a block of frames (`l` and `r` of equal length).
     pub fn add(&mut self, l: &[f32], r: &[f32]) {
-        debug_assert_eq!(l.len(), r.len());
         self.peak[0] = super::peak_abs(self.peak[0], l, &[]);
         self.peak[1] = super::peak_abs(self.peak[1], r, &[]);
+        self.add_loudness(l, r);
+    }
+
+    /// [`Meter::add`] without the sample peak, for a caller that finds it elsewhere (its
+    /// [`Meter::sample_peak`] and the result's `sample_peak` then stay 0).
+    pub fn add_loudness(&mut self, l: &[f32], r: &[f32]) {
+        debug_assert_eq!(l.len(), r.len());
         let (mut l, mut r) = (l, &r[..l.len()]);
         while !l.is_empty() {
             let n = (self.per_block - self.filled).min(l.len());

@@ -116,17 +116,27 @@ impl Analyzer {
         }
     }
 
-    /// Measures a block.
+    /// Measures a block. The sample peak comes from the true-peak meter where it oversamples
+    /// (it looks at every sample's size anyway), else from the loudness meter.
     pub fn push(&mut self, l: &[f32], r: &[f32]) {
-        self.meter.add(l, r);
-        if let Some(t) = self.true_peak.as_mut() {
-            t.add(l, r);
+        match self.true_peak.as_mut() {
+            Some(t) if t.sample_peak(0).is_some() => {
+                self.meter.add_loudness(l, r);
+                t.add(l, r);
+            }
+            _ => self.meter.add(l, r),
         }
+    }
+
+    /// Largest absolute sample value of channel `c` so far (linear).
+    fn channel_peak(&self, c: usize) -> f32 {
+        let from_true_peak = self.true_peak.as_ref().and_then(|t| t.sample_peak(c));
+        from_true_peak.unwrap_or_else(|| self.meter.channel_peak(c))
     }
 
     /// Largest absolute sample value of both channels so far (linear).
     pub fn sample_peak(&self) -> f32 {
-        self.meter.sample_peak()
+        self.channel_peak(0).max(self.channel_peak(1))
     }
 
     /// The figures.
@@ -138,10 +148,11 @@ impl Analyzer {
         if let Some(t) = &self.true_peak {
             let m = self.meter.result();
             rep.range_lu = finite_db(m.range);
-            let sp = m.sample_peak[0].max(m.sample_peak[1]);
+            let peaks = [0, 1].map(|c| self.channel_peak(c) as f64);
+            let sp = peaks[0].max(peaks[1]);
             // As the ebur128 crate reports it: never below the sample peak.
             let tp = (0..2)
-                .map(|c| m.sample_peak[c].max(t.peak(c) as f64))
+                .map(|c| peaks[c].max(t.peak(c) as f64))
                 .fold(0.0f64, f64::max);
             rep.sample_peak_dbfs = lin_to_db(sp);
             rep.true_peak_dbtp = lin_to_db(tp);
@@ -204,5 +215,43 @@ impl Finisher {
     /// Frames of zeros to push through at the end so the look-ahead comes out.
     pub fn tail_frames(&self) -> usize {
         self.latency
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::rng::Rng;
+
+    /// The sample peak taken from the true-peak meter's input groups is the plain maximum of
+    /// every sample, wherever the loudest one falls: the first frame, the last, a block edge,
+    /// the meter's history; at each rate (oversampled four times, twice, or not at all).
+    #[test]
+    fn the_sample_peak_is_every_samples_maximum() {
+        let mut rng = Rng::new(7);
+        let n = 20_000;
+        let quiet: Vec<f32> = (0..n).map(|_| 0.15 * rng.bipolar()).collect();
+        let blocks = [1usize, 63, 64, 65, 1000, 11, 4096, 127];
+        for rate in [44_100, 48_000, 96_000, 192_000] {
+            // Loud samples at the first and last frame, at the first frame after a block edge,
+            // at the last frame before one and in the middle of a block; left and right apart.
+            for at in [0usize, n - 1, 1, 64, 128, 1192, 1193, 5000, 12_345] {
+                for ch in 0..2 {
+                    let (mut l, mut r) = (quiet.clone(), quiet.clone());
+                    let loud = if ch == 0 { &mut l } else { &mut r };
+                    loud[at] = -0.75;
+                    let mut a = Analyzer::start(rate, Measure::Full);
+                    let (mut i, mut k) = (0, 0);
+                    while i < n {
+                        let len = blocks[k % blocks.len()].min(n - i);
+                        a.push(&l[i..i + len], &r[i..i + len]);
+                        (i, k) = (i + len, k + 1);
+                    }
+                    assert_eq!(a.sample_peak(), 0.75, "{rate} Hz, frame {at}, channel {ch}");
+                    let report = a.finish();
+                    assert_eq!(report.sample_peak_dbfs, lin_to_db(0.75f32 as f64));
+                }
+            }
+        }
     }
 }

@@ -24,6 +24,9 @@ pub(super) struct Scanner<const T: usize, const F: usize> {
     work: Vec<f32>,
     /// Largest absolute interpolated value so far.
     peak: f32,
+    /// Largest absolute input value so far (the sample peak): the maximum of the input groups
+    /// the skip bound takes anyway, which together cover every input.
+    input_peak: f32,
 }
 
 impl<const T: usize, const F: usize> Scanner<T, F> {
@@ -50,6 +53,7 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
             bound: (bound * (1.0 + 1e-4)) as f32,
             work: vec![0.0; T - 1],
             peak: 0.0,
+            input_peak: 0.0,
         }
     }
 
@@ -77,12 +81,16 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
         const { assert!(T - 1 < SUB) };
         let positions = self.work.len() + 1 - T;
         let work = &self.work[..];
+        // The groups looked at cover every input (the last stretch's next group reaches the end
+        // of `work`, as T − 1 < SUB), so their maxima also give the sample peak.
         let mut this_group = group_max::<SUB>(work, 0);
+        let mut inputs = this_group;
         let mut start = 0;
         while start < positions {
             let end = (start + SUB).min(positions);
             let span = &work[start..end + T - 1];
             let next_group = group_max::<SUB>(work, start / SUB + 1);
+            inputs = inputs.max(next_group);
             let loudest = this_group.max(next_group);
             this_group = next_group;
             start = end;
@@ -124,6 +132,7 @@ impl<const T: usize, const F: usize> Scanner<T, F> {
             }
             self.peak = best.iter().fold(self.peak, |m, &v| m.max(v));
         }
+        self.input_peak = self.input_peak.max(inputs);
         let keep = self.work.len() - (T - 1);
         self.work.drain(..keep);
     }
@@ -172,6 +181,16 @@ impl TruePeak {
                 s[1].add(r);
             }
             TruePeak::None => {}
+        }
+    }
+
+    /// Largest absolute sample value of channel `c` so far (linear), found along the way; `None`
+    /// at rates where nothing is oversampled (the sample peak must be measured elsewhere).
+    pub(super) fn sample_peak(&self, c: usize) -> Option<f32> {
+        match self {
+            TruePeak::Four(s) => s.get(c).map(|s| s.input_peak),
+            TruePeak::Two(s) => s.get(c).map(|s| s.input_peak),
+            TruePeak::None => None,
         }
     }
 
