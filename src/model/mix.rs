@@ -185,7 +185,7 @@ impl Insert {
     }
 }
 
-/// The kind of an EQ band; the six bands of an [`Eq`] have one kind each.
+/// The kind of an EQ band; the six bands of an [`Eq`](struct@Eq) have one kind each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BandKind {
     /// 12 dB/octave high-pass (gain unused).

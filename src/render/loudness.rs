@@ -114,7 +114,7 @@ impl Meter {
     }
 
     /// [`Meter::add`] without the sample peak, for a caller that finds it elsewhere (its
-    /// [`Meter::sample_peak`] and the result's `sample_peak` then stay 0).
+    /// [`Meter::channel_peak`] and the result's `sample_peak` then stay 0).
     pub fn add_loudness(&mut self, l: &[f32], r: &[f32]) {
         debug_assert_eq!(l.len(), r.len());
         let (mut l, mut r) = (l, &r[..l.len()]);

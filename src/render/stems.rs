@@ -84,7 +84,7 @@ pub fn stem_names(song: &Song) -> Vec<String> {
 }
 
 /// Renders the stems of `song` into `dir` (created if missing), in one pass through the engine:
-/// the pass of a plain render ([`super::run_pass`], with `master.wav` as its file and the mastering
+/// the pass of a plain render (`run_pass`, with `master.wav` as its file and the mastering
 /// stage of [`super::render_mastered`]), tapped for every stem.
 pub fn render_stems(
     song: &Song,

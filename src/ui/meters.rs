@@ -48,7 +48,7 @@ pub fn amp_db(a: f32) -> f32 {
 /// Every strip's level as shown.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MeterDisplay {
-    /// Index = the engine's strip index ([`Strip::meter_index`]).
+    /// Index = the engine's strip index ([`crate::ui::mixer::Strip::meter_index`]).
     pub strips: Vec<StripLevel>,
     /// Master limiter gain reduction (dB).
     pub limiter_db: f32,
