@@ -70,6 +70,12 @@ impl SvfCoefs {
         (self.a2, self.a3, self.e, self.p, self.q)
     }
 
+    /// What [`pair`] takes.
+    #[inline(always)]
+    fn two(&self) -> PairCoefs {
+        (self.a2, self.a3, self.u1, self.u3, self.w, self.b0, self.b1)
+    }
+
     /// Damping factor 1/Q.
     pub fn k(&self) -> f32 {
         self.k
@@ -106,13 +112,22 @@ fn frame((a2, a3, e, p, q): FrameCoefs, (s1, s2): (f32, f32), x: f32) -> (f32, (
     (y, (s1 + (e * s1 + p * d), s2 + (p * s1 + q * d)))
 }
 
+/// The coefficients a pair of frames uses: `a2`, `a3`, `u1`, `u3`, `w`, `b0`, `b1` (see
+/// [`SvfCoefs`]).
+type PairCoefs = (f32, f32, f32, f32, [f32; 2], [f32; 2], [f32; 2]);
+
 /// A pair of frames of the filter (see [`SvfCoefs`]): both outputs, and the states moved on.
 #[inline(always)]
-fn pair(c: &SvfCoefs, (s1, s2): (f32, f32), x0: f32, x1: f32) -> ([f32; 2], (f32, f32)) {
+fn pair(
+    (a2, a3, u1, u3, w, b0, b1): PairCoefs,
+    (s1, s2): (f32, f32),
+    x0: f32,
+    x1: f32,
+) -> ([f32; 2], (f32, f32)) {
     let (d0, d1) = (x0 - s2, x1 - s2);
-    let y0 = s2 + (c.a2 * s1 + c.a3 * d0);
-    let y1 = s2 + ((c.u1 * s1 + c.u3 * d0) + c.a3 * d1);
-    let change = |i: usize| (c.w[i] * s1 + c.b0[i] * d0) + c.b1[i] * d1;
+    let y0 = s2 + (a2 * s1 + a3 * d0);
+    let y1 = s2 + ((u1 * s1 + u3 * d0) + a3 * d1);
+    let change = |i: usize| (w[i] * s1 + b0[i] * d0) + b1[i] * d1;
     ([y0, y1], (s1 + change(0), s2 + change(1)))
 }
 
@@ -151,7 +166,7 @@ impl Svf {
         let mut pairs = rest.chunks_exact_mut(2);
         for xs in &mut pairs {
             let y;
-            (y, s) = pair(c, s, xs[0], xs[1]);
+            (y, s) = pair(c.two(), s, xs[0], xs[1]);
             xs.copy_from_slice(&y);
         }
         if let [x] = pairs.into_remainder() {
@@ -214,6 +229,22 @@ impl<const L: usize> LaneCoefs<L> {
     fn one(&self, k: usize) -> FrameCoefs {
         (self.a2[k], self.a3[k], self.e[k], self.p[k], self.q[k])
     }
+
+    /// What [`pair`] takes for lane `k`.
+    #[inline(always)]
+    fn two(&self, k: usize) -> PairCoefs {
+        let lane = |v: &[[f32; L]; 2]| [v[0][k], v[1][k]];
+        let (u1, u3) = (self.u1[k], self.u3[k]);
+        (
+            self.a2[k],
+            self.a3[k],
+            u1,
+            u3,
+            lane(&self.w),
+            lane(&self.b0),
+            lane(&self.b1),
+        )
+    }
 }
 
 /// Low-passes `L` independent signals at once (4, or 8: one vector with AVX2), one per lane:
@@ -247,12 +278,9 @@ pub fn lowpass_lanes<const L: usize>(
     for xs in &mut pairs {
         let [f0, f1] = xs else { continue };
         for k in 0..L {
-            let (x0, x1, p1, p2) = (f0[k], f1[k], s1[k], s2[k]);
-            let (d0, d1) = (x0 - p2, x1 - p2);
-            f0[k] = p2 + (c.a2[k] * p1 + c.a3[k] * d0);
-            f1[k] = p2 + ((c.u1[k] * p1 + c.u3[k] * d0) + c.a3[k] * d1);
-            let change = |i: usize| (c.w[i][k] * p1 + c.b0[i][k] * d0) + c.b1[i][k] * d1;
-            (s1[k], s2[k]) = (p1 + change(0), p2 + change(1));
+            let y;
+            (y, (s1[k], s2[k])) = pair(c.two(k), (s1[k], s2[k]), f0[k], f1[k]);
+            [f0[k], f1[k]] = y;
         }
     }
     if let [xs] = pairs.into_remainder() {

@@ -108,8 +108,9 @@ impl Meter {
 
     /// Adds a block of frames (`l` and `r` of equal length).
     pub fn add(&mut self, l: &[f32], r: &[f32]) {
-        self.peak[0] = super::peak_abs(self.peak[0], l, &[]);
-        self.peak[1] = super::peak_abs(self.peak[1], r, &[]);
+        use crate::dsp::{loudest, max_abs};
+        self.peak[0] = max_abs(self.peak[0], loudest(l));
+        self.peak[1] = max_abs(self.peak[1], loudest(r));
         self.add_loudness(l, r);
     }
 

@@ -226,14 +226,6 @@ pub fn render_to_vec(
     Ok((l, rr))
 }
 
-/// The largest of `peak` and every |sample| of `l` and `r` (NaN samples ignored), each channel in
-/// eight running maxima ([`crate::dsp::loudest`]); the maximum is exact, so the result is the
-/// same as one fold.
-pub(crate) fn peak_abs(peak: f32, l: &[f32], r: &[f32]) -> f32 {
-    use crate::dsp::{loudest, max_abs};
-    max_abs(max_abs(peak, loudest(l)), loudest(r))
-}
-
 /// TPDF dither for 16-bit output: the sum of two uniform values, ±1 LSB peak.
 pub struct Dither {
     rng: Rng,
