@@ -3,7 +3,8 @@
 //! compiled a second time for AVX2 (eight floats) and chosen at run time.
 //!
 //! Only AVX2, not FMA: fused multiply-adds round differently, and a song must render to the same
-//! bytes on every machine. Element-wise float operations give the same results at any vector
+//! bytes on every machine. (The one exception is a measurement, the loudness meter's filter, see
+//! [`avx2_fma`].) Element-wise float operations give the same results at any vector
 //! width (and the compiler reorders no float sums without being allowed to), so both versions of
 //! a loop produce identical samples; the render tests' checksums hold on either path.
 
@@ -69,6 +70,15 @@ fn detect() -> bool {
     {
         false
     }
+}
+
+/// Whether the processor has fused multiply-add as well as AVX2 (and [`use_baseline`] did not say
+/// otherwise). Only the loudness meter uses it (see `render::loudness`): a measurement whose
+/// figures may differ in their last bits, never the samples.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn avx2_fma() -> bool {
+    avx2() && std::arch::is_x86_feature_detected!("fma")
 }
 
 /// Detects the processor's features now (the engine calls this when it is made).
