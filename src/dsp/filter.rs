@@ -37,31 +37,9 @@ impl SvfCoefs {
     /// (damping k = 2 − 1.96 · resonance: Q from 0.5 to 25).
     #[inline]
     pub fn lowpass(cutoff_hz: f32, resonance: f32, rate: f32) -> SvfCoefs {
-        let fc = cutoff_hz.clamp(10.0, rate * 0.45);
-        let g = prewarp_tan(std::f32::consts::PI * fc / rate);
-        let k = 2.0 - 1.96 * resonance.clamp(0.0, 1.0);
-        let a1 = 1.0 / (1.0 + g * (g + k));
-        let (a2, a3) = (g * a1, g * g * a1);
-        let (e, p, q) = (-2.0 * g * (g + k) * a1, 2.0 * a2, 2.0 * a3);
-        // One frame: s ← s + K·s + b·x with K = [[e, −p], [p, −q]], b = [p, q]. Two frames:
-        // s ← s + (2K + K²)·s + (I + K)·b·x0 + b·x1, where the s2 column of 2K + K² is minus the
-        // sum of the input columns (a constant input at the state's level changes nothing), so
-        // the inputs enter as differences from s2. No term cancels another, so f32 keeps the
-        // coefficients accurate.
-        let b0 = [p + e * p - p * q, q + p * p - q * q];
-        SvfCoefs {
-            a2,
-            a3,
-            e,
-            p,
-            q,
-            u1: (1.0 - a3) * p + a2 * (1.0 + e),
-            u3: (1.0 - a3) * q + a2 * p,
-            w: [2.0 * e + e * e - p * p, 2.0 * p + p * e - q * p],
-            b0,
-            b1: [p, q],
-            k,
-        }
+        let mut c = LaneCoefs::<1>::zeroed();
+        let k = c.lowpass(&[true], [cutoff_hz], [resonance], rate);
+        c.lane(0, k[0])
     }
 
     /// What [`frame`] takes.
@@ -211,6 +189,100 @@ impl<const L: usize> LaneCoefs<L> {
         }
     }
 
+    /// Every lane's coefficients zero (the output is the low state, which stays 0).
+    pub fn zeroed() -> Self {
+        let z = [0.0; L];
+        LaneCoefs {
+            a2: z,
+            a3: z,
+            e: z,
+            p: z,
+            q: z,
+            u1: z,
+            u3: z,
+            w: [z; 2],
+            b0: [z; 2],
+            b1: [z; 2],
+        }
+    }
+
+    /// The lanes `k` where `which[k]` take the low-pass coefficients for `cutoff_hz[k]` and
+    /// `resonance[k]` at `rate` (see [`SvfCoefs::lowpass`], which is this for one lane: the same
+    /// bits); the others keep theirs. All lanes are computed at once, in the vector width of the
+    /// caller: the divisions and the tangent of a group's voices cost what one voice's cost.
+    /// Returns each lane's damping (for [`LaneCoefs::lane`]).
+    #[inline(always)]
+    pub fn lowpass(
+        &mut self,
+        which: &[bool; L],
+        cutoff_hz: [f32; L],
+        resonance: [f32; L],
+        rate: f32,
+    ) -> [f32; L] {
+        let mut damping = [0.0; L];
+        let mut new = LaneCoefs::<L>::zeroed();
+        // Lane by lane as written; the compiler makes each line one vector operation.
+        for i in 0..L {
+            let fc = cutoff_hz[i].max(10.0).min(rate * 0.45);
+            let g = prewarp_tan(std::f32::consts::PI * fc / rate);
+            let k = 2.0 - 1.96 * resonance[i].clamp(0.0, 1.0);
+            let a1 = 1.0 / (1.0 + g * (g + k));
+            let (a2, a3) = (g * a1, g * g * a1);
+            let (e, p, q) = (-2.0 * g * (g + k) * a1, 2.0 * a2, 2.0 * a3);
+            (new.a2[i], new.a3[i], new.e[i], new.p[i], new.q[i]) = (a2, a3, e, p, q);
+            // One frame: s ← s + K·s + b·x with K = [[e, −p], [p, −q]], b = [p, q]. Two
+            // frames: s ← s + (2K + K²)·s + (I + K)·b·x0 + b·x1, where the s2 column of
+            // 2K + K² is minus the sum of the input columns (a constant input at the state's
+            // level changes nothing), so the inputs enter as differences from s2. No term
+            // cancels another, so f32 keeps the coefficients accurate.
+            new.u1[i] = (1.0 - a3) * p + a2 * (1.0 + e);
+            new.u3[i] = (1.0 - a3) * q + a2 * p;
+            new.w[0][i] = 2.0 * e + e * e - p * p;
+            new.w[1][i] = 2.0 * p + p * e - q * p;
+            new.b0[0][i] = p + e * p - p * q;
+            new.b0[1][i] = q + p * p - q * q;
+            (new.b1[0][i], new.b1[1][i]) = (p, q);
+            damping[i] = k;
+        }
+        let pick = |to: &mut [f32; L], from: &[f32; L]| {
+            for i in 0..L {
+                to[i] = if which[i] { from[i] } else { to[i] };
+            }
+        };
+        pick(&mut self.a2, &new.a2);
+        pick(&mut self.a3, &new.a3);
+        pick(&mut self.e, &new.e);
+        pick(&mut self.p, &new.p);
+        pick(&mut self.q, &new.q);
+        pick(&mut self.u1, &new.u1);
+        pick(&mut self.u3, &new.u3);
+        for j in 0..2 {
+            pick(&mut self.w[j], &new.w[j]);
+            pick(&mut self.b0[j], &new.b0[j]);
+            pick(&mut self.b1[j], &new.b1[j]);
+        }
+        damping
+    }
+
+    /// Lane `i`'s coefficients, with damping `k`.
+    #[inline(always)]
+    pub fn lane(&self, i: usize, k: f32) -> SvfCoefs {
+        let lane = |v: &[[f32; L]; 2]| [v[0][i], v[1][i]];
+        SvfCoefs {
+            a2: self.a2[i],
+            a3: self.a3[i],
+            e: self.e[i],
+            p: self.p[i],
+            q: self.q[i],
+            u1: self.u1[i],
+            u3: self.u3[i],
+            w: lane(&self.w),
+            b0: lane(&self.b0),
+            b1: lane(&self.b1),
+            k,
+        }
+    }
+
     /// Lane `k` takes the coefficients `c`.
     #[inline(always)]
     pub fn set(&mut self, k: usize, c: &SvfCoefs) {
@@ -309,6 +381,41 @@ mod tests {
             }
         }
         20.0 * peak.log10()
+    }
+
+    /// A group's coefficients computed at once are each voice's own, bit for bit, across the
+    /// range (cutoffs below 10 Hz and past 0.45 of the rate clamped, resonance out of range
+    /// clamped); lanes left out keep what they had.
+    #[test]
+    fn lanes_computed_at_once_are_each_voices_own() {
+        let rate = 48_000.0;
+        let before = SvfCoefs::lowpass(777.0, 0.5, rate);
+        let cutoffs = [5.0, 10.0, 55.5, 440.0, 1234.5, 9_000.0, 21_600.0, 30_000.0];
+        let resonances = [-0.5, 0.0, 0.1, 0.33, 0.5, 0.75, 1.0, 1.5];
+        for shift in 0..8 {
+            let cutoff: [f32; 8] = std::array::from_fn(|k| cutoffs[(k + shift) % 8]);
+            let resonance: [f32; 8] = std::array::from_fn(|k| resonances[(k * 3 + shift) % 8]);
+            let which: [bool; 8] = std::array::from_fn(|k| (k + shift) % 3 != 0);
+            let mut lanes = LaneCoefs::<8>::splat(&before);
+            let damping = lanes.lowpass(&which, cutoff, resonance, rate);
+            for k in 0..8 {
+                let want = if which[k] {
+                    SvfCoefs::lowpass(cutoff[k], resonance[k], rate)
+                } else {
+                    before
+                };
+                let got = lanes.lane(k, if which[k] { damping[k] } else { before.k });
+                let bits = |c: &SvfCoefs| {
+                    let (a2, a3, u1, u3, w, b0, b1) = c.two();
+                    let (_, _, e, p, q) = c.one();
+                    [
+                        a2, a3, u1, u3, e, p, q, w[0], w[1], b0[0], b0[1], b1[0], b1[1], c.k,
+                    ]
+                    .map(f32::to_bits)
+                };
+                assert_eq!(bits(&got), bits(&want), "lane {k}, shift {shift}");
+            }
+        }
     }
 
     /// Blocks cut at any even absolute frames, the signal starting at an even or an odd one,

@@ -812,9 +812,7 @@ fn filter_one(
         }
         // An open filter leaves the period unfiltered and its state as it was.
         if !v.filter_is_open() {
-            let (state, coefs, sig) = v.filter_parts();
-            let odd = odd ^ (start % 2 == 1);
-            state.lowpass_block(&coefs, &mut sig[off + start..off + end], odd);
+            v.filter_signal(off + start..off + end, odd ^ (start % 2 == 1));
         }
         if stepping {
             step(v, end - start, None);
@@ -957,7 +955,7 @@ mod lanes8 {
                 if open[k] {
                     continue;
                 }
-                let sig = voices[group[k] as usize].filter_parts().2;
+                let sig = voices[group[k] as usize].signal_mut();
                 if let Some(v) = sig.get_mut(f..f + 8) {
                     // SAFETY: the store writes the eight floats of the slice.
                     unsafe { _mm256_storeu_ps(v.as_mut_ptr(), c) };
@@ -965,6 +963,70 @@ mod lanes8 {
             }
         }
         8 * blocks
+    }
+}
+
+/// What a filter group's lanes were last given: the cutoff, resonance and rate each lane's
+/// coefficients are for (NaN: not known), and their damping.
+struct LaneKeys<const L: usize> {
+    key: [[f32; 3]; L],
+    damping: [f32; L],
+}
+
+/// Computes, for all lanes at once (the same bits as one by one), the coefficients of the lanes
+/// whose voice's control step left them to compute (see [`Voice::pending_cutoff`]) for a cutoff
+/// the lane does not have yet, among the first `lanes` where `only`. Returns whether any lane
+/// got coefficients. The voices keep theirs to compute until [`hand_back_coefs`].
+#[inline(always)]
+fn batch_coefs<const L: usize>(
+    voices: &[Voice],
+    group: &[u16; L],
+    (lanes, only): (usize, &[bool; L]),
+    coefs: &mut crate::dsp::filter::LaneCoefs<L>,
+    keys: &mut LaneKeys<L>,
+) -> [bool; L] {
+    let mut which = [false; L];
+    let (mut cutoff, mut resonance) = ([1000.0; L], [0.0; L]);
+    let mut rate = None;
+    for (k, &vi) in group.iter().enumerate().take(lanes) {
+        if !only[k] {
+            continue;
+        }
+        if let Some(key) = voices[vi as usize].pending_cutoff()
+            && key != keys.key[k]
+            // (Every voice runs at the engine's rate; one that did not would compute its own.)
+            && *rate.get_or_insert(key[2]) == key[2]
+        {
+            (which[k], cutoff[k], resonance[k]) = (true, key[0], key[1]);
+            keys.key[k] = key;
+        }
+    }
+    if let Some(rate) = rate {
+        let damping = coefs.lowpass(&which, cutoff, resonance, rate);
+        for k in 0..L {
+            if which[k] {
+                keys.damping[k] = damping[k];
+            }
+        }
+    }
+    which
+}
+
+/// Gives the voices whose coefficients [`batch_coefs`] computed in their lanes (and still match
+/// their control step's) those coefficients.
+#[inline(always)]
+fn hand_back_coefs<const L: usize>(
+    voices: &mut [Voice],
+    group: &[u16; L],
+    lanes: usize,
+    coefs: &crate::dsp::filter::LaneCoefs<L>,
+    keys: &LaneKeys<L>,
+) {
+    for (k, &vi) in group.iter().enumerate().take(lanes) {
+        let v = &mut voices[vi as usize];
+        if v.pending_cutoff() == Some(keys.key[k]) {
+            v.set_coefs(coefs.lane(k, keys.damping[k]));
+        }
     }
 }
 
@@ -977,20 +1039,25 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
     step: &mut Step<'_>,
 ) {
     use crate::dsp::filter::{LaneCoefs, Svf, lowpass_lanes};
-    // Unused lanes run on the first voice's coefficients (their output is dropped).
-    let first = voices[group[0] as usize].filter_parts().1;
-    let mut coefs = LaneCoefs::<L>::splat(&first);
+    // Unused lanes run on zero coefficients (silence in, silence out; their output is dropped).
+    let mut coefs = LaneCoefs::<L>::zeroed();
     let mut states = [Svf::default(); L];
     // Lanes whose voice steps itself through the periods (new coefficients each period), and
     // those whose filter is open this period (left unfiltered, their state untouched, as the
     // engine's period-by-period pass leaves them).
     let (mut stepping, mut open) = ([false; L], [false; L]);
+    let mut keys = LaneKeys {
+        key: [[f32::NAN; 3]; L],
+        damping: [0.0; L],
+    };
+    let batched = batch_coefs(voices, group, (lanes, &[true; L]), &mut coefs, &mut keys);
     for (k, &vi) in group.iter().enumerate().take(lanes) {
         let v = &mut voices[vi as usize];
         (stepping[k], open[k]) = (v.steps_itself(), v.filter_is_open());
-        let (state, c, _) = v.filter_parts();
-        coefs.set(k, &c);
-        states[k] = *state;
+        if !batched[k] {
+            coefs.set(k, &v.coefs());
+        }
+        states[k] = *v.filter_state();
     }
     let any_stepping = stepping.contains(&true);
     // One pass per control period, as one chunk per period would make (the filters flush
@@ -1003,9 +1070,10 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
                     let v = &mut voices[vi as usize];
                     step(v, 0, Some((off + start, end - start)));
                     open[k] = v.filter_is_open();
-                    coefs.set(k, &v.filter_parts().1);
                 }
             }
+            // The lanes whose cutoff moved get their coefficients here, all at once.
+            batch_coefs(voices, group, (lanes, &stepping), &mut coefs, &mut keys);
         }
         let x = &mut x[..end - start];
         // The period's frames in the voices' buffers (the blocks start at `off`).
@@ -1024,7 +1092,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
             }
         }
         for (k, &vi) in group.iter().enumerate().take(lanes) {
-            let sig = voices[vi as usize].filter_parts().2;
+            let sig = voices[vi as usize].signal_mut();
             for (frame, &v) in x[done..].iter_mut().zip(&sig[start + done..end]) {
                 frame[k] = v;
             }
@@ -1059,7 +1127,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
             if open[k] {
                 continue;
             }
-            let sig = voices[vi as usize].filter_parts().2;
+            let sig = voices[vi as usize].signal_mut();
             for (frame, v) in x[done..].iter().zip(&mut sig[start + done..end]) {
                 *v = frame[k];
             }
@@ -1074,6 +1142,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
         }
     }
     for (k, &vi) in group.iter().enumerate().take(lanes) {
-        *voices[vi as usize].filter_parts().0 = states[k];
+        *voices[vi as usize].filter_state() = states[k];
     }
+    hand_back_coefs(voices, group, lanes, &coefs, &keys);
 }

@@ -88,6 +88,9 @@ pub struct Voice {
     osc2: Oscillator,
     filter: Svf,
     coefs: SvfCoefs,
+    /// `coefs` are not yet those of `cutoff_key`: the control step leaves them to be computed
+    /// where they are needed, for a group of voices at once (see [`Voice::pending_cutoff`]).
+    coefs_stale: bool,
     filter_open: bool,
     /// Inputs the oscillator increments, the filter coefficients and the read step were last
     /// computed from (pitch, second pitch or resonance, rate): the control step recomputes them
@@ -250,6 +253,7 @@ impl Voice {
             osc2: Oscillator::new(0.0),
             filter: Svf::default(),
             coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
+            coefs_stale: false,
             filter_open: false,
             freq_key: [f32::NAN; 3],
             cutoff_key: [f32::NAN; 3],
@@ -315,6 +319,7 @@ impl Voice {
         // differently depending on which note it played before.
         self.freq_key = [f32::NAN; 3];
         self.cutoff_key = [f32::NAN; 3];
+        self.coefs_stale = false;
         self.step_key = (f32::NAN, f32::NAN, f64::NAN);
         self.forward = true;
         self.fade_in = FADE_IN_FRAMES;
@@ -404,7 +409,7 @@ impl Voice {
                 let key = [cutoff, params.resonance, rate];
                 if !self.filter_open && key != self.cutoff_key {
                     self.cutoff_key = key;
-                    self.coefs = SvfCoefs::lowpass(cutoff, params.resonance, rate);
+                    self.coefs_stale = true;
                 }
             }
             Source::Sampler(p) => {
@@ -707,10 +712,52 @@ impl Voice {
         &self.sig
     }
 
-    /// The filter state, coefficients and signal buffer of a prepared synth voice, for
-    /// [`crate::dsp::filter::lowpass_lanes`].
-    pub fn filter_parts(&mut self) -> (&mut Svf, SvfCoefs, &mut [f32; MAX_BLOCK]) {
-        (&mut self.filter, self.coefs, &mut self.sig)
+    /// The filter state of a synth voice.
+    pub fn filter_state(&mut self) -> &mut Svf {
+        &mut self.filter
+    }
+
+    /// The signal buffer of a prepared synth voice, to filter in place.
+    pub fn signal_mut(&mut self) -> &mut [f32; MAX_BLOCK] {
+        &mut self.sig
+    }
+
+    /// The filter coefficients of the last control step (computed now if it left them to
+    /// compute).
+    pub fn coefs(&mut self) -> SvfCoefs {
+        self.resolve_coefs();
+        self.coefs
+    }
+
+    /// Low-passes frames `range` of the signal buffer in place, the first at an odd absolute
+    /// frame when `odd` (see [`Svf::lowpass_block`]).
+    pub fn filter_signal(&mut self, range: std::ops::Range<usize>, odd: bool) {
+        self.resolve_coefs();
+        let end = range.end.min(MAX_BLOCK);
+        let sig = &mut self.sig[range.start.min(end)..end];
+        self.filter.lowpass_block(&self.coefs, sig, odd);
+    }
+
+    /// The cutoff, resonance and rate whose filter coefficients the last control step left to
+    /// compute, if any: the engine computes those of a group's voices at once
+    /// ([`crate::dsp::filter::LaneCoefs::lowpass`]) and may hand each its own
+    /// ([`Voice::set_coefs`]); [`Voice::coefs`] computes them otherwise.
+    pub fn pending_cutoff(&self) -> Option<[f32; 3]> {
+        self.coefs_stale.then_some(self.cutoff_key)
+    }
+
+    /// The coefficients for [`Voice::pending_cutoff`], computed elsewhere.
+    pub fn set_coefs(&mut self, c: SvfCoefs) {
+        self.coefs = c;
+        self.coefs_stale = false;
+    }
+
+    /// Computes the coefficients the last control step left to compute.
+    fn resolve_coefs(&mut self) {
+        if self.coefs_stale {
+            let [cutoff, resonance, rate] = self.cutoff_key;
+            self.set_coefs(SvfCoefs::lowpass(cutoff, resonance, rate));
+        }
     }
 
     #[inline(always)]
@@ -728,6 +775,7 @@ impl Voice {
             // renders): oscillators and filter here, the block taken to start on an even frame.
             self.run_oscillators(&p.params, 0, n);
             if !self.filter_open {
+                self.resolve_coefs();
                 let at = self.sig_at as usize;
                 for (start, end) in periods(n, first) {
                     let sig = &mut self.sig[at + start..at + end];
