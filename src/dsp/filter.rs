@@ -332,37 +332,71 @@ pub fn lowpass_lanes<const L: usize>(
     lanes: usize,
     odd: bool,
 ) {
-    let mut s1: [f32; L] = std::array::from_fn(|k| states[k].ic1);
-    let mut s2: [f32; L] = std::array::from_fn(|k| states[k].ic2);
-    // Lane by lane, the operations of `frame` and `pair`, in their order.
-    let single = |xs: &mut [f32; L], s1: &mut [f32; L], s2: &mut [f32; L]| {
-        for k in 0..L {
-            let y;
-            (y, (s1[k], s2[k])) = frame(c.one(k), (s1[k], s2[k]), xs[k]);
-            xs[k] = y;
+    let mut s = LaneStates::load(states);
+    s.run(c, x, odd);
+    s.store(states, lanes);
+}
+
+/// The states of `L` filters, each kind in one array (a vector's lanes), while [`LaneStates::run`]
+/// filters a stretch in pieces: [`lowpass_lanes`] is `load`, `run` over the whole stretch and
+/// `store`, and cutting the stretch at even frames into several `run`s gives the same samples
+/// (denormals are flushed once, in `store`).
+#[derive(Clone, Copy, Debug)]
+pub struct LaneStates<const L: usize> {
+    s1: [f32; L],
+    s2: [f32; L],
+}
+
+impl<const L: usize> LaneStates<L> {
+    /// The states of `states`.
+    #[inline(always)]
+    pub fn load(states: &[Svf; L]) -> Self {
+        LaneStates {
+            s1: std::array::from_fn(|k| states[k].ic1),
+            s2: std::array::from_fn(|k| states[k].ic2),
         }
-    };
-    let (head, rest) = x.split_at_mut(usize::from(odd && !x.is_empty()));
-    if let [xs] = head {
-        single(xs, &mut s1, &mut s2);
     }
-    let mut pairs = rest.chunks_exact_mut(2);
-    for xs in &mut pairs {
-        let [f0, f1] = xs else { continue };
-        for k in 0..L {
-            let y;
-            (y, (s1[k], s2[k])) = pair(c.two(k), (s1[k], s2[k]), f0[k], f1[k]);
-            [f0[k], f1[k]] = y;
-        }
+
+    /// Back into the first `lanes` of `states`, values too small to matter flushed to 0.
+    #[inline(always)]
+    pub fn store(&self, states: &mut [Svf; L], lanes: usize) {
+        let flushed: [Svf; L] = std::array::from_fn(|k| Svf {
+            ic1: flushed(self.s1[k]),
+            ic2: flushed(self.s2[k]),
+        });
+        let n = lanes.min(L);
+        states[..n].copy_from_slice(&flushed[..n]);
     }
-    if let [xs] = pairs.into_remainder() {
-        single(xs, &mut s1, &mut s2);
-    }
-    for k in 0..lanes.min(L) {
-        states[k] = Svf {
-            ic1: flushed(s1[k]),
-            ic2: flushed(s2[k]),
+
+    /// Filters `x` in place, its first frame at an odd absolute frame when `odd` (see
+    /// [`lowpass_lanes`]).
+    #[inline(always)]
+    pub fn run(&mut self, c: &LaneCoefs<L>, x: &mut [[f32; L]], odd: bool) {
+        let (s1, s2) = (&mut self.s1, &mut self.s2);
+        // Lane by lane, the operations of `frame` and `pair`, in their order.
+        let single = |xs: &mut [f32; L], s1: &mut [f32; L], s2: &mut [f32; L]| {
+            for k in 0..L {
+                let y;
+                (y, (s1[k], s2[k])) = frame(c.one(k), (s1[k], s2[k]), xs[k]);
+                xs[k] = y;
+            }
         };
+        let (head, rest) = x.split_at_mut(usize::from(odd && !x.is_empty()));
+        if let [xs] = head {
+            single(xs, s1, s2);
+        }
+        let mut pairs = rest.chunks_exact_mut(2);
+        for xs in &mut pairs {
+            let [f0, f1] = xs else { continue };
+            for k in 0..L {
+                let y;
+                (y, (s1[k], s2[k])) = pair(c.two(k), (s1[k], s2[k]), f0[k], f1[k]);
+                [f0[k], f1[k]] = y;
+            }
+        }
+        if let [xs] = pairs.into_remainder() {
+            single(xs, s1, s2);
+        }
     }
 }
 

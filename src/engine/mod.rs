@@ -1038,7 +1038,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
     (off, len, first_period, odd): (usize, usize, usize, bool),
     step: &mut Step<'_>,
 ) {
-    use crate::dsp::filter::{LaneCoefs, Svf, lowpass_lanes};
+    use crate::dsp::filter::{LaneCoefs, LaneStates, Svf};
     // Unused lanes run on zero coefficients (silence in, silence out; their output is dropped).
     let mut coefs = LaneCoefs::<L>::zeroed();
     let mut states = [Svf::default(); L];
@@ -1075,61 +1075,101 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
             // The lanes whose cutoff moved get their coefficients here, all at once.
             batch_coefs(voices, group, (lanes, &stepping), &mut coefs, &mut keys);
         }
+        // The period's frames in the voices' buffers (the blocks start at `off`), its first at
+        // an odd absolute frame when `odd_start`.
+        let odd_start = odd ^ (start % 2 == 1);
         let x = &mut x[..end - start];
-        // The period's frames in the voices' buffers (the blocks start at `off`).
         let (start, end) = (off + start, off + end);
+        let kept = states;
+        let mut s = LaneStates::load(&states);
+        let mut blocked = false;
         // Whole blocks of eight frames by vector transposes (eight lanes, AVX2), the rest value
-        // by value.
+        // by value. A period that starts on a pair goes block by block, each block moved into
+        // lanes, filtered and moved back while it is in registers or the nearest cache; else
+        // the period is moved into `x` first, then filtered and moved back. Either way the
+        // filter cuts the period only at even frames, which changes nothing (see `LaneStates`).
         let mut done = 0;
         // SAFETY (of the calls below): `WIDE` is true only in the copy compiled into
         // `filter_group_avx2`, which runs only when the processor has AVX2.
         #[cfg(target_arch = "x86_64")]
         #[allow(unsafe_code)]
-        if WIDE {
-            let flat = x.as_flattened_mut();
-            if let (Ok(g), (x8, [])) = (<&[u16; 8]>::try_from(&group[..]), flat.as_chunks_mut()) {
-                done = unsafe { lanes8::gather(voices, g, lanes, start, x8) };
+        if WIDE
+            && let (Ok(g), Ok(o)) = (
+                <&[u16; 8]>::try_from(&group[..]),
+                <&[bool; 8]>::try_from(&open[..]),
+            )
+        {
+            if odd_start {
+                if let (x8, []) = x.as_flattened_mut().as_chunks_mut() {
+                    done = unsafe { lanes8::gather(voices, g, lanes, start, x8) };
+                }
+            } else {
+                let mut block = [[0.0f32; L]; 8];
+                while start + done + 8 <= end {
+                    if let (x8, []) = block.as_flattened_mut().as_chunks_mut() {
+                        unsafe { lanes8::gather(voices, g, lanes, start + done, x8) };
+                    }
+                    s.run(&coefs, &mut block, false);
+                    if let (x8, []) = block.as_flattened().as_chunks() {
+                        unsafe { lanes8::scatter(voices, (g, o), lanes, start + done, x8) };
+                    }
+                    done += 8;
+                }
+                // The rest, value by value below, filtered from a pair's start.
+                let x = &mut x[done..];
+                for (k, &vi) in group.iter().enumerate().take(lanes) {
+                    let sig = voices[vi as usize].signal_mut();
+                    for (frame, &v) in x.iter_mut().zip(&sig[start + done..end]) {
+                        frame[k] = v;
+                    }
+                }
+                s.run(&coefs, x, false);
+                for (k, &vi) in group.iter().enumerate().take(lanes) {
+                    if !open[k] {
+                        let sig = voices[vi as usize].signal_mut();
+                        for (frame, v) in x.iter().zip(&mut sig[start + done..end]) {
+                            *v = frame[k];
+                        }
+                    }
+                }
+                blocked = true;
             }
         }
-        for (k, &vi) in group.iter().enumerate().take(lanes) {
-            let sig = voices[vi as usize].signal_mut();
-            for (frame, &v) in x[done..].iter_mut().zip(&sig[start + done..end]) {
-                frame[k] = v;
+        if !blocked {
+            for (k, &vi) in group.iter().enumerate().take(lanes) {
+                let sig = voices[vi as usize].signal_mut();
+                for (frame, &v) in x[done..].iter_mut().zip(&sig[start + done..end]) {
+                    frame[k] = v;
+                }
+            }
+            s.run(&coefs, x, odd_start);
+            let mut done = 0;
+            #[cfg(target_arch = "x86_64")]
+            #[allow(unsafe_code)]
+            if WIDE {
+                let flat = x.as_flattened();
+                if let (Ok(g), Ok(o), (x8, [])) = (
+                    <&[u16; 8]>::try_from(&group[..]),
+                    <&[bool; 8]>::try_from(&open[..]),
+                    flat.as_chunks(),
+                ) {
+                    done = unsafe { lanes8::scatter(voices, (g, o), lanes, start, x8) };
+                }
+            }
+            for (k, &vi) in group.iter().enumerate().take(lanes) {
+                if open[k] {
+                    continue;
+                }
+                let sig = voices[vi as usize].signal_mut();
+                for (frame, v) in x[done..].iter().zip(&mut sig[start + done..end]) {
+                    *v = frame[k];
+                }
             }
         }
-        let kept = states;
-        lowpass_lanes(
-            &coefs,
-            &mut states,
-            x,
-            lanes,
-            odd ^ ((start - off) % 2 == 1),
-        );
+        s.store(&mut states, lanes);
         for k in 0..lanes {
             if open[k] {
                 states[k] = kept[k];
-            }
-        }
-        let mut done = 0;
-        #[cfg(target_arch = "x86_64")]
-        #[allow(unsafe_code)]
-        if WIDE {
-            let flat = x.as_flattened();
-            if let (Ok(g), Ok(o), (x8, [])) = (
-                <&[u16; 8]>::try_from(&group[..]),
-                <&[bool; 8]>::try_from(&open[..]),
-                flat.as_chunks(),
-            ) {
-                done = unsafe { lanes8::scatter(voices, (g, o), lanes, start, x8) };
-            }
-        }
-        for (k, &vi) in group.iter().enumerate().take(lanes) {
-            if open[k] {
-                continue;
-            }
-            let sig = voices[vi as usize].signal_mut();
-            for (frame, v) in x[done..].iter().zip(&mut sig[start + done..end]) {
-                *v = frame[k];
             }
         }
         // The filter envelopes of the voices stepping themselves move on by the period.
