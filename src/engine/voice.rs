@@ -1102,26 +1102,25 @@ unsafe fn mono_run_avx2(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
         return;
     }
     let base = data.as_ptr();
-    let at = |k: u64| (pos + k * step) as i64;
-    let mut qv = _mm256_setr_epi64x(at(0), at(1), at(2), at(3));
-    let step4 = _mm256_set1_epi64x((4 * step) as i64);
-    let to_low = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    // The low 32 bits of the four read positions (the fractions come from them): they wrap
+    // as the positions' low halves do, so adding the step's low half keeps them exact.
+    let low = |k: u64| (pos + k * step) as u32 as i32;
+    let mut qv = _mm_setr_epi32(low(0), low(1), low(2), low(3));
+    let step4 = _mm_set1_epi32((4 * step) as u32 as i32);
+    // The windows' frames come from a scalar copy of the positions (integer adds and shifts),
+    // not out of the vector (moving values out of a vector takes the one port that the
+    // shuffles below also need).
+    let mut q = pos;
+    let steps = [0, step, 2 * step, 3 * step];
     for o in out[..4 * quads].chunks_exact_mut(4) {
         // SAFETY: AVX2 is there (the caller guarantees it); each load reads the 4 floats of a
         // frame's window, inside `data` by `windows_inside`; the store writes the chunk's four.
         unsafe {
-            let frame = _mm256_srli_epi64::<32>(qv);
-            let (lo, hi) = (
-                _mm256_castsi256_si128(frame),
-                _mm256_extracti128_si256::<1>(frame),
-            );
-            let at = |f: i64| _mm_loadu_ps(base.add(f as usize - 1));
-            let (r0, r1) = (at(_mm_cvtsi128_si64(lo)), at(_mm_extract_epi64::<1>(lo)));
-            let (r2, r3) = (at(_mm_cvtsi128_si64(hi)), at(_mm_extract_epi64::<1>(hi)));
-            let t = fractions(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
-                qv, to_low,
-            )));
-            qv = _mm256_add_epi64(qv, step4);
+            let at = |k: usize| _mm_loadu_ps(base.add(((q + steps[k]) >> 32) as usize - 1));
+            let (r0, r1, r2, r3) = (at(0), at(1), at(2), at(3));
+            q += 4 * step;
+            let t = fractions(qv);
+            qv = _mm_add_epi32(qv, step4);
             o.copy_from_slice(&hermite_rows([r0, r1, r2, r3], t));
         }
     }
@@ -1152,6 +1151,32 @@ unsafe fn fractions(x: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128 
         _mm_mul_ps(
             _mm_add_ps(high, _mm_castsi128_ps(low)),
             _mm_set1_ps(1.0 / FIX_ONE as f32),
+        )
+    }
+}
+
+/// [`fractions`] of eight positions' low 32 bits at once, with the same operations.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+unsafe fn fractions8(x: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // SAFETY: these intrinsics only compute on registers; AVX2 is there (the caller's
+    // guarantee).
+    unsafe {
+        let low = _mm256_blend_epi16::<0xAA>(x, _mm256_set1_epi32(0x4B00_0000));
+        let high =
+            _mm256_blend_epi16::<0xAA>(_mm256_srli_epi32::<16>(x), _mm256_set1_epi32(0x5300_0000));
+        let high = _mm256_sub_ps(
+            _mm256_castsi256_ps(high),
+            _mm256_set1_ps(f32::from_bits(0x5300_0080)),
+        );
+        _mm256_mul_ps(
+            _mm256_add_ps(high, _mm256_castsi256_ps(low)),
+            _mm256_set1_ps(1.0 / FIX_ONE as f32),
         )
     }
 }
@@ -1242,36 +1267,37 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
         return;
     }
     let base = data.as_ptr();
-    // The four read positions of a quad in one vector: the window offsets and the fractions
-    // come from it (the fractions as the scalar `frac` converts them, exactly).
-    let at = |k: u64| (pos + k * step) as i64;
-    let mut qv = _mm256_setr_epi64x(at(0), at(1), at(2), at(3));
-    let step4 = _mm256_set1_epi64x((4 * step) as i64);
-    let (to_low, dup) = (
-        _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6),
-        _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3),
+    // The low 32 bits of the four read positions, each twice (a frame's left and right): the
+    // fractions come from them (as the scalar `frac` converts them, exactly); they wrap as the
+    // positions' low halves do, so adding the step's low half keeps them exact.
+    let low = |k: u64| (pos + k * step) as u32 as i32;
+    let mut qv = _mm256_setr_epi32(
+        low(0),
+        low(0),
+        low(1),
+        low(1),
+        low(2),
+        low(2),
+        low(3),
+        low(3),
     );
+    let step4 = _mm256_set1_epi32((4 * step) as u32 as i32);
     let outs = sl[..4 * quads].chunks_exact_mut(4);
+    // The windows' frames from a scalar copy of the positions (see `mono_run_avx2`).
+    let mut q = pos;
+    let steps = [0, step, 2 * step, 3 * step];
     for (ol, or) in outs.zip(sr[..4 * quads].chunks_exact_mut(4)) {
         // SAFETY: AVX and AVX2 are there (the caller guarantees it); the loads read 8 floats of
         // `data` at each frame's window, inside it by `windows_inside`; the stores write the
         // four floats of each output chunk.
         unsafe {
-            let frame = _mm256_srli_epi64::<32>(qv);
-            let (lo, hi) = (
-                _mm256_castsi256_si128(frame),
-                _mm256_extracti128_si256::<1>(frame),
-            );
-            let at = |f: i64| base.add((f as usize - 1) * 2);
-            let (p0, p1) = (at(_mm_cvtsi128_si64(lo)), at(_mm_extract_epi64::<1>(lo)));
-            let (p2, p3) = (at(_mm_cvtsi128_si64(hi)), at(_mm_extract_epi64::<1>(hi)));
+            let at = |k: usize| base.add((((q + steps[k]) >> 32) as usize - 1) * 2);
+            let (p0, p1, p2, p3) = (at(0), at(1), at(2), at(3));
+            q += 4 * step;
             let load = |p: *const f32| _mm256_castps_pd(_mm256_loadu_ps(p));
             let (a, b, c, d) = (load(p0), load(p1), load(p2), load(p3));
-            let t = fractions(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
-                qv, to_low,
-            )));
-            let t = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(t), dup);
-            qv = _mm256_add_epi64(qv, step4);
+            let t = fractions8(qv);
+            qv = _mm256_add_epi32(qv, step4);
             // Each window is four (left, right) pairs: x₋₁, x₀, x₁, x₂. Transposed as 64-bit
             // pairs, lane pair k of `xm1` is frame k's x₋₁, and so on.
             let (ab_lo, ab_hi) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
