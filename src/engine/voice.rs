@@ -1294,18 +1294,24 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
             let at = |k: usize| base.add((((q + steps[k]) >> 32) as usize - 1) * 2);
             let (p0, p1, p2, p3) = (at(0), at(1), at(2), at(3));
             q += 4 * step;
-            let load = |p: *const f32| _mm256_castps_pd(_mm256_loadu_ps(p));
-            let (a, b, c, d) = (load(p0), load(p1), load(p2), load(p3));
+            // Each window is four (left, right) pairs: x₋₁, x₀ in its first half, x₁, x₂ in its
+            // second. The halves of frames 0 and 2 (1 and 3) go into one vector as they are
+            // loaded (an insert from memory takes no shuffle port); unpacking those as 64-bit
+            // pairs gives lane pair k of `xm1` as frame k's x₋₁, and so on.
+            let halves = |p: *const f32, q: *const f32| {
+                _mm256_castps_pd(_mm256_insertf128_ps::<1>(
+                    _mm256_castps128_ps256(_mm_loadu_ps(p)),
+                    _mm_loadu_ps(q),
+                ))
+            };
+            let (ac_lo, bd_lo) = (halves(p0, p2), halves(p1, p3));
+            let (ac_hi, bd_hi) = (halves(p0.add(4), p2.add(4)), halves(p1.add(4), p3.add(4)));
             let t = fractions8(qv);
             qv = _mm256_add_epi32(qv, step4);
-            // Each window is four (left, right) pairs: x₋₁, x₀, x₁, x₂. Transposed as 64-bit
-            // pairs, lane pair k of `xm1` is frame k's x₋₁, and so on.
-            let (ab_lo, ab_hi) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
-            let (cd_lo, cd_hi) = (_mm256_unpacklo_pd(c, d), _mm256_unpackhi_pd(c, d));
-            let xm1 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x20>(ab_lo, cd_lo));
-            let x1 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x31>(ab_lo, cd_lo));
-            let x0 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x20>(ab_hi, cd_hi));
-            let x2 = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x31>(ab_hi, cd_hi));
+            let xm1 = _mm256_castpd_ps(_mm256_unpacklo_pd(ac_lo, bd_lo));
+            let x0 = _mm256_castpd_ps(_mm256_unpackhi_pd(ac_lo, bd_lo));
+            let x1 = _mm256_castpd_ps(_mm256_unpacklo_pd(ac_hi, bd_hi));
+            let x2 = _mm256_castpd_ps(_mm256_unpackhi_pd(ac_hi, bd_hi));
             let half = _mm256_set1_ps(0.5);
             // The steps of `hermite4`, in its order.
             let c = _mm256_mul_ps(_mm256_sub_ps(x1, xm1), half);
