@@ -1085,8 +1085,10 @@ fn mono_run(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
     }
 }
 
-/// [`mono_run`] with the four read positions of each quad in one AVX2 vector, which gives the
-/// window offsets and the fractions (as [`stereo_run_avx2`] does). Same result.
+/// [`mono_run`] eight frames at a time in AVX2 vectors (a last quad four at a time): each
+/// vector holds two frames' windows (loaded as they are paired: an insert from memory takes no
+/// shuffle port), transposed within its halves so that lane k of each vector is frame k's
+/// point. The arithmetic per lane is [`hermite4`]'s, so the result is the same.
 ///
 /// # Safety
 /// The processor must have AVX2.
@@ -1102,29 +1104,69 @@ unsafe fn mono_run_avx2(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
         return;
     }
     let base = data.as_ptr();
-    // The low 32 bits of the four read positions (the fractions come from them): they wrap
-    // as the positions' low halves do, so adding the step's low half keeps them exact.
-    let low = |k: u64| (pos + k * step) as u32 as i32;
-    let mut qv = _mm_setr_epi32(low(0), low(1), low(2), low(3));
-    let step4 = _mm_set1_epi32((4 * step) as u32 as i32);
     // The windows' frames come from a scalar copy of the positions (integer adds and shifts),
-    // not out of the vector (moving values out of a vector takes the one port that the
-    // shuffles below also need).
+    // not out of a vector (moving values out of a vector takes the one port that the shuffles
+    // below also need); the fractions from a vector of the positions' low 32 bits, which wrap
+    // as the positions' low halves do, so adding the step's low half keeps them exact.
     let mut q = pos;
-    let steps = [0, step, 2 * step, 3 * step];
-    for o in out[..4 * quads].chunks_exact_mut(4) {
+    let steps: [u64; 8] = std::array::from_fn(|k| k as u64 * step);
+    let low = |q: u64, k: usize| (q + steps[k]) as u32 as i32;
+    let mut qv = _mm256_setr_epi32(
+        low(q, 0),
+        low(q, 1),
+        low(q, 2),
+        low(q, 3),
+        low(q, 4),
+        low(q, 5),
+        low(q, 6),
+        low(q, 7),
+    );
+    let step8 = _mm256_set1_epi32((8 * step) as u32 as i32);
+    let (octets, rest) = out[..4 * quads].as_chunks_mut::<8>();
+    for o in octets {
         // SAFETY: AVX2 is there (the caller guarantees it); each load reads the 4 floats of a
-        // frame's window, inside `data` by `windows_inside`; the store writes the chunk's four.
+        // frame's window, inside `data` by `windows_inside`; the store writes the eight floats
+        // of `o`.
         unsafe {
-            let at = |k: usize| _mm_loadu_ps(base.add(((q + steps[k]) >> 32) as usize - 1));
-            let (r0, r1, r2, r3) = (at(0), at(1), at(2), at(3));
-            q += 4 * step;
-            let t = fractions(qv);
-            qv = _mm_add_epi32(qv, step4);
-            o.copy_from_slice(&hermite_rows([r0, r1, r2, r3], t));
+            let at = |k: usize| base.add(((q + steps[k]) >> 32) as usize - 1);
+            let row = |k: usize| {
+                _mm256_insertf128_ps::<1>(
+                    _mm256_castps128_ps256(_mm_loadu_ps(at(k))),
+                    _mm_loadu_ps(at(k + 4)),
+                )
+            };
+            let r = [row(0), row(1), row(2), row(3)];
+            q += 8 * step;
+            let (lo01, lo23) = (
+                _mm256_unpacklo_ps(r[0], r[1]),
+                _mm256_unpacklo_ps(r[2], r[3]),
+            );
+            let (hi01, hi23) = (
+                _mm256_unpackhi_ps(r[0], r[1]),
+                _mm256_unpackhi_ps(r[2], r[3]),
+            );
+            let pairs = |a: __m256, b: __m256| {
+                let (a, b) = (_mm256_castps_pd(a), _mm256_castps_pd(b));
+                (
+                    _mm256_castpd_ps(_mm256_unpacklo_pd(a, b)),
+                    _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)),
+                )
+            };
+            let ((xm1, x0), (x1, x2)) = (pairs(lo01, lo23), pairs(hi01, hi23));
+            let t = fractions8(qv);
+            qv = _mm256_add_epi32(qv, step8);
+            _mm256_storeu_ps(o.as_mut_ptr(), hermite8(xm1, x0, x1, x2, t));
         }
     }
-    let q = pos + 4 * quads as u64 * step;
+    if let Some(o) = rest.first_chunk_mut::<4>() {
+        // SAFETY: as above, for the four frames of the last quad.
+        unsafe {
+            let at = |k: usize| _mm_loadu_ps(base.add(((q + steps[k]) >> 32) as usize - 1));
+            let t = fractions(_mm_setr_epi32(low(q, 0), low(q, 1), low(q, 2), low(q, 3)));
+            *o = hermite_rows([at(0), at(1), at(2), at(3)], t);
+            q += 4 * step;
+        }
+    }
     mono_run(data, q, step, &mut out[4 * quads..]);
 }
 
@@ -1152,6 +1194,39 @@ unsafe fn fractions(x: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128 
             _mm_add_ps(high, _mm_castsi128_ps(low)),
             _mm_set1_ps(1.0 / FIX_ONE as f32),
         )
+    }
+}
+
+/// [`hermite_lanes`] in eight lanes: lane k from the points `xm1`, `x0`, `x1`, `x2` and the
+/// fraction `t` of its lane k, in [`hermite4`]'s order (the same value).
+///
+/// # Safety
+/// The processor must have AVX.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code)]
+unsafe fn hermite8(
+    xm1: std::arch::x86_64::__m256,
+    x0: std::arch::x86_64::__m256,
+    x1: std::arch::x86_64::__m256,
+    x2: std::arch::x86_64::__m256,
+    t: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // SAFETY: these intrinsics only compute on registers; AVX is there (the caller's
+    // guarantee).
+    unsafe {
+        let half = _mm256_set1_ps(0.5);
+        let c = _mm256_mul_ps(_mm256_sub_ps(x1, xm1), half);
+        let v = _mm256_sub_ps(x0, x1);
+        let w = _mm256_add_ps(c, v);
+        let a = _mm256_add_ps(
+            _mm256_add_ps(w, v),
+            _mm256_mul_ps(_mm256_sub_ps(x2, x0), half),
+        );
+        let b = _mm256_add_ps(w, a);
+        let y = _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(a, t), b), t);
+        _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(y, c), t), x0)
     }
 }
 
@@ -1312,18 +1387,7 @@ unsafe fn stereo_run_avx2(data: &[f32], pos: u64, step: u64, sl: &mut [f32], sr:
             let x0 = _mm256_castpd_ps(_mm256_unpackhi_pd(ac_lo, bd_lo));
             let x1 = _mm256_castpd_ps(_mm256_unpacklo_pd(ac_hi, bd_hi));
             let x2 = _mm256_castpd_ps(_mm256_unpackhi_pd(ac_hi, bd_hi));
-            let half = _mm256_set1_ps(0.5);
-            // The steps of `hermite4`, in its order.
-            let c = _mm256_mul_ps(_mm256_sub_ps(x1, xm1), half);
-            let v = _mm256_sub_ps(x0, x1);
-            let w = _mm256_add_ps(c, v);
-            let a = _mm256_add_ps(
-                _mm256_add_ps(w, v),
-                _mm256_mul_ps(_mm256_sub_ps(x2, x0), half),
-            );
-            let b = _mm256_add_ps(w, a);
-            let r = _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(a, t), b), t);
-            let r = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(r, c), t), x0);
+            let r = hermite8(xm1, x0, x1, x2, t);
             // (l0 r0 l1 r1 l2 r2 l3 r3) → (l0 l1 l2 l3 r0 r1 r2 r3).
             let r = _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
             // Into the four floats of each chunk.
@@ -1453,10 +1517,10 @@ mod tests {
         hermite4(t, x(f - 1), x(f), x(f + 1), x(f + 2))
     }
 
-    /// The vector runs (mono four frames at a time, with or without AVX2; stereo two or, with
-    /// AVX2, four) give what
-    /// `hermite4` gives frame by frame, for steps from far below to far above one frame, starting
-    /// fractions near 0 and near 1, and lengths that leave remainders.
+    /// The vector runs (mono four frames at a time, or with AVX2 eight and a last four; stereo
+    /// two or, with AVX2, four) give what `hermite4` gives frame by frame, for steps from far
+    /// below to far above one frame, starting fractions near 0 and near 1, and lengths that leave
+    /// remainders of every kind.
     #[test]
     fn interpolation_runs_equal_the_scalar_kernel() {
         let mut rng = Rng::new(11);
@@ -1476,7 +1540,7 @@ mod tests {
         ];
         for &step in &steps {
             for &pos in &starts {
-                for n in [1usize, 3, 4, 7, 33, 256] {
+                for n in [1usize, 3, 4, 7, 8, 12, 15, 33, 256] {
                     let mut mono = vec![0.0; n];
                     let check_mono = |mono: &[f32], what: &str| {
                         for (i, &y) in mono.iter().enumerate() {
