@@ -1162,39 +1162,13 @@ unsafe fn mono_run_avx2(data: &[f32], pos: u64, step: u64, out: &mut [f32]) {
         // SAFETY: as above, for the four frames of the last quad.
         unsafe {
             let at = |k: usize| _mm_loadu_ps(base.add(((q + steps[k]) >> 32) as usize - 1));
-            let t = fractions(_mm_setr_epi32(low(q, 0), low(q, 1), low(q, 2), low(q, 3)));
+            let lows = _mm_setr_epi32(low(q, 0), low(q, 1), low(q, 2), low(q, 3));
+            let t = _mm256_castps256_ps128(fractions8(_mm256_zextsi128_si256(lows)));
             *o = hermite_rows([at(0), at(1), at(2), at(3)], t);
             q += 4 * step;
         }
     }
     mono_run(data, q, step, &mut out[4 * quads..]);
-}
-
-/// The fractions of four 32.32 read positions from their low 32 bits (`x`), as the scalar
-/// `(q as u32) as f32 * 2⁻³²` gives them: the unsigned value converted exactly (its two 16-bit
-/// halves as floats, added with one rounding), then scaled.
-///
-/// # Safety
-/// The processor must have SSE4.1 (the AVX2 copies that call this have it).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-#[allow(unsafe_code)]
-unsafe fn fractions(x: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128 {
-    use std::arch::x86_64::*;
-    // SAFETY: these intrinsics only compute on registers; SSE4.1 is there (the caller's
-    // guarantee).
-    unsafe {
-        let low = _mm_blend_epi16::<0xAA>(x, _mm_set1_epi32(0x4B00_0000));
-        let high = _mm_blend_epi16::<0xAA>(_mm_srli_epi32::<16>(x), _mm_set1_epi32(0x5300_0000));
-        let high = _mm_sub_ps(
-            _mm_castsi128_ps(high),
-            _mm_set1_ps(f32::from_bits(0x5300_0080)),
-        );
-        _mm_mul_ps(
-            _mm_add_ps(high, _mm_castsi128_ps(low)),
-            _mm_set1_ps(1.0 / FIX_ONE as f32),
-        )
-    }
 }
 
 /// [`hermite_lanes`] in eight lanes: lane k from the points `xm1`, `x0`, `x1`, `x2` and the
@@ -1230,7 +1204,9 @@ unsafe fn hermite8(
     }
 }
 
-/// [`fractions`] of eight positions' low 32 bits at once, with the same operations.
+/// The fractions of eight 32.32 read positions from their low 32 bits (`x`), as the scalar
+/// `(q as u32) as f32 * 2⁻³²` gives them: the unsigned value converted exactly (its two 16-bit
+/// halves as floats, added with one rounding), then scaled.
 ///
 /// # Safety
 /// The processor must have AVX2.
