@@ -15,7 +15,8 @@ use super::DENORMAL_FLOOR;
 /// per pair (about 10 cycles per frame), against two multiplies and three adds per frame (about
 /// 20) frame by frame, which bound the filter of a lone voice; the count of operations per frame
 /// is the same.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The default is every coefficient zero: a filter that holds its low state (0 from a reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SvfCoefs {
     a2: f32,
     a3: f32,
@@ -38,8 +39,8 @@ impl SvfCoefs {
     #[inline]
     pub fn lowpass(cutoff_hz: f32, resonance: f32, rate: f32) -> SvfCoefs {
         let mut c = LaneCoefs::<1>::zeroed();
-        let k = c.lowpass(&[true], [cutoff_hz], [resonance], rate);
-        c.lane(0, k[0])
+        c.lowpass(&[true], [cutoff_hz], [resonance], rate);
+        c.lane(0, resonance)
     }
 
     /// What [`frame`] takes.
@@ -58,6 +59,12 @@ impl SvfCoefs {
     pub fn k(&self) -> f32 {
         self.k
     }
+}
+
+/// The damping k = 2 − 1.96 · resonance (resonance 0..=1: Q from 0.5 to 25).
+#[inline(always)]
+fn damping(resonance: f32) -> f32 {
+    2.0 - 1.96 * resonance.clamp(0.0, 1.0)
 }
 
 /// tan(x) for the prewarped cutoff, x in (0, 0.45π]: the [7/6] Padé approximant of tan, whose
@@ -191,26 +198,13 @@ impl<const L: usize> LaneCoefs<L> {
 
     /// Every lane's coefficients zero (the output is the low state, which stays 0).
     pub fn zeroed() -> Self {
-        let z = [0.0; L];
-        LaneCoefs {
-            a2: z,
-            a3: z,
-            e: z,
-            p: z,
-            q: z,
-            u1: z,
-            u3: z,
-            w: [z; 2],
-            b0: [z; 2],
-            b1: [z; 2],
-        }
+        Self::splat(&SvfCoefs::default())
     }
 
     /// The lanes `k` where `which[k]` take the low-pass coefficients for `cutoff_hz[k]` and
     /// `resonance[k]` at `rate` (see [`SvfCoefs::lowpass`], which is this for one lane: the same
     /// bits); the others keep theirs. All lanes are computed at once, in the vector width of the
     /// caller: the divisions and the tangent of a group's voices cost what one voice's cost.
-    /// Returns each lane's damping (for [`LaneCoefs::lane`]).
     #[inline(always)]
     pub fn lowpass(
         &mut self,
@@ -218,14 +212,13 @@ impl<const L: usize> LaneCoefs<L> {
         cutoff_hz: [f32; L],
         resonance: [f32; L],
         rate: f32,
-    ) -> [f32; L] {
-        let mut damping = [0.0; L];
+    ) {
         let mut new = LaneCoefs::<L>::zeroed();
         // Lane by lane as written; the compiler makes each line one vector operation.
         for i in 0..L {
             let fc = cutoff_hz[i].max(10.0).min(rate * 0.45);
             let g = prewarp_tan(std::f32::consts::PI * fc / rate);
-            let k = 2.0 - 1.96 * resonance[i].clamp(0.0, 1.0);
+            let k = damping(resonance[i]);
             let a1 = 1.0 / (1.0 + g * (g + k));
             let (a2, a3) = (g * a1, g * g * a1);
             let (e, p, q) = (-2.0 * g * (g + k) * a1, 2.0 * a2, 2.0 * a3);
@@ -242,7 +235,6 @@ impl<const L: usize> LaneCoefs<L> {
             new.b0[0][i] = p + e * p - p * q;
             new.b0[1][i] = q + p * p - q * q;
             (new.b1[0][i], new.b1[1][i]) = (p, q);
-            damping[i] = k;
         }
         let pick = |to: &mut [f32; L], from: &[f32; L]| {
             for i in 0..L {
@@ -261,12 +253,11 @@ impl<const L: usize> LaneCoefs<L> {
             pick(&mut self.b0[j], &new.b0[j]);
             pick(&mut self.b1[j], &new.b1[j]);
         }
-        damping
     }
 
-    /// Lane `i`'s coefficients, with damping `k`.
+    /// Lane `i`'s coefficients, which are for `resonance` (the lanes keep no damping).
     #[inline(always)]
-    pub fn lane(&self, i: usize, k: f32) -> SvfCoefs {
+    pub fn lane(&self, i: usize, resonance: f32) -> SvfCoefs {
         let lane = |v: &[[f32; L]; 2]| [v[0][i], v[1][i]];
         SvfCoefs {
             a2: self.a2[i],
@@ -279,7 +270,7 @@ impl<const L: usize> LaneCoefs<L> {
             w: lane(&self.w),
             b0: lane(&self.b0),
             b1: lane(&self.b1),
-            k,
+            k: damping(resonance),
         }
     }
 
@@ -431,14 +422,14 @@ mod tests {
             let resonance: [f32; 8] = std::array::from_fn(|k| resonances[(k * 3 + shift) % 8]);
             let which: [bool; 8] = std::array::from_fn(|k| (k + shift) % 3 != 0);
             let mut lanes = LaneCoefs::<8>::splat(&before);
-            let damping = lanes.lowpass(&which, cutoff, resonance, rate);
+            lanes.lowpass(&which, cutoff, resonance, rate);
             for k in 0..8 {
                 let want = if which[k] {
                     SvfCoefs::lowpass(cutoff[k], resonance[k], rate)
                 } else {
                     before
                 };
-                let got = lanes.lane(k, if which[k] { damping[k] } else { before.k });
+                let got = lanes.lane(k, if which[k] { resonance[k] } else { 0.5 });
                 let bits = |c: &SvfCoefs| {
                     let (a2, a3, u1, u3, w, b0, b1) = c.two();
                     let (_, _, e, p, q) = c.one();

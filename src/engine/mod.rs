@@ -966,24 +966,18 @@ mod lanes8 {
     }
 }
 
-/// What a filter group's lanes were last given: the cutoff, resonance and rate each lane's
-/// coefficients are for (NaN: not known), and their damping.
-struct LaneKeys<const L: usize> {
-    key: [[f32; 3]; L],
-    damping: [f32; L],
-}
-
 /// Computes, for all lanes at once (the same bits as one by one), the coefficients of the lanes
 /// whose voice's control step left them to compute (see [`Voice::pending_cutoff`]) for a cutoff
-/// the lane does not have yet, among the first `lanes` where `only`. Returns whether any lane
-/// got coefficients. The voices keep theirs to compute until [`hand_back_coefs`].
+/// the lane does not have yet, among the first `lanes` where `only`; `keys` holds what each lane's
+/// coefficients are for (cutoff, resonance, rate; NaN: not known). Returns the lanes that got
+/// coefficients. The voices keep theirs to compute until [`hand_back_coefs`].
 #[inline(always)]
 fn batch_coefs<const L: usize>(
     voices: &[Voice],
     group: &[u16; L],
     (lanes, only): (usize, &[bool; L]),
     coefs: &mut crate::dsp::filter::LaneCoefs<L>,
-    keys: &mut LaneKeys<L>,
+    keys: &mut [[f32; 3]; L],
 ) -> [bool; L] {
     let mut which = [false; L];
     let (mut cutoff, mut resonance) = ([1000.0; L], [0.0; L]);
@@ -993,21 +987,16 @@ fn batch_coefs<const L: usize>(
             continue;
         }
         if let Some(key) = voices[vi as usize].pending_cutoff()
-            && key != keys.key[k]
+            && key != keys[k]
             // (Every voice runs at the engine's rate; one that did not would compute its own.)
             && *rate.get_or_insert(key[2]) == key[2]
         {
             (which[k], cutoff[k], resonance[k]) = (true, key[0], key[1]);
-            keys.key[k] = key;
+            keys[k] = key;
         }
     }
     if let Some(rate) = rate {
-        let damping = coefs.lowpass(&which, cutoff, resonance, rate);
-        for k in 0..L {
-            if which[k] {
-                keys.damping[k] = damping[k];
-            }
-        }
+        coefs.lowpass(&which, cutoff, resonance, rate);
     }
     which
 }
@@ -1020,12 +1009,12 @@ fn hand_back_coefs<const L: usize>(
     group: &[u16; L],
     lanes: usize,
     coefs: &crate::dsp::filter::LaneCoefs<L>,
-    keys: &LaneKeys<L>,
+    keys: &[[f32; 3]; L],
 ) {
     for (k, &vi) in group.iter().enumerate().take(lanes) {
         let v = &mut voices[vi as usize];
-        if v.pending_cutoff() == Some(keys.key[k]) {
-            v.set_coefs(coefs.lane(k, keys.damping[k]));
+        if v.pending_cutoff() == Some(keys[k]) {
+            v.set_coefs(coefs.lane(k, keys[k][1]));
         }
     }
 }
@@ -1046,10 +1035,7 @@ fn filter_group_any<const L: usize, const WIDE: bool>(
     // those whose filter is open this period (left unfiltered, their state untouched, as the
     // engine's period-by-period pass leaves them).
     let (mut stepping, mut open) = ([false; L], [false; L]);
-    let mut keys = LaneKeys {
-        key: [[f32::NAN; 3]; L],
-        damping: [0.0; L],
-    };
+    let mut keys = [[f32::NAN; 3]; L];
     let batched = batch_coefs(voices, group, (lanes, &[true; L]), &mut coefs, &mut keys);
     for (k, &vi) in group.iter().enumerate().take(lanes) {
         let v = &mut voices[vi as usize];

@@ -93,8 +93,8 @@ pub struct Voice {
     coefs_stale: bool,
     filter_open: bool,
     /// Inputs the oscillator increments, the filter coefficients and the read step were last
-    /// computed from (pitch, second pitch or resonance, rate): the control step recomputes them
-    /// (exp2, tan) only when one changes.
+    /// computed (or, for the coefficients, are to be computed) from (pitch, second pitch or
+    /// resonance, rate): the control step recomputes them (exp2, tan) only when one changes.
     freq_key: [f32; 3],
     cutoff_key: [f32; 3],
     step_key: (f32, f32, f64),

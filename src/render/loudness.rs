@@ -257,16 +257,8 @@ impl Meter {
         if i < n {
             // A last, even frame: its square goes to the lower (even) lanes.
             let w = step(_mm_set_pd(r[i] as f64, l[i] as f64), &z);
-            let b = self.b.map(|b| _mm_set1_pd(b));
-            let y = fma(
-                b[0],
-                w,
-                fma(
-                    b[1],
-                    z[0],
-                    fma(b[2], z[1], fma(b[3], z[2], _mm_mul_pd(b[4], z[3]))),
-                ),
-            );
+            let wide = |v| _mm256_zextpd128_pd256(v);
+            let y = _mm256_castpd256_pd128(out(wide(w), z.map(wide)));
             let even = fma(y, y, _mm256_castpd256_pd128(sum));
             sum = _mm256_insertf128_pd::<1>(
                 _mm256_castpd128_pd256(even),
