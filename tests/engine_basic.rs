@@ -340,8 +340,11 @@ fn demo_renders_the_same_for_any_block_size(name: &str) {
 
 fn renders_the_same_for_any_block_size(name: &str, s: &ttrack::model::Song, frames: usize) {
     let es = ttrack::engine::EngineSong::from_model(s, RATE);
-    let run = |block: usize| {
+    let run_as = |block: usize, offline: bool| {
         let mut e = ttrack::engine::Engine::new(Box::new(es.clone()));
+        if offline {
+            e.render_offline();
+        }
         e.play(ttrack::engine::PlayRange::song(&es));
         let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
         let (mut outl, mut outr) = (Vec::new(), Vec::new());
@@ -354,6 +357,7 @@ fn renders_the_same_for_any_block_size(name: &str, s: &ttrack::model::Song, fram
         outr.truncate(frames);
         (outl, outr)
     };
+    let run = |block: usize| run_as(block, false);
     let reference = run(4096);
     assert!(
         reference.0.iter().any(|&x| x.abs() > 0.1),
@@ -365,6 +369,25 @@ fn renders_the_same_for_any_block_size(name: &str, s: &ttrack::model::Song, fram
         assert_eq!(
             first, None,
             "{name}: block size {block} changed the output (first frame shown)"
+        );
+    }
+    // Rendering offline, an off master limiter skips its look-ahead delay (and a play start
+    // its pre-roll): the same frames. So does the renderer, whose blocks end on the engine's
+    // spans.
+    let rendered =
+        ttrack::render::render_to_vec(s, ttrack::render::RenderOptions::default()).expect("render");
+    for (what, got) in [
+        ("offline, block size 100", run_as(100, true)),
+        ("offline, block size 1024", run_as(1024, true)),
+        ("the renderer", rendered),
+    ] {
+        // (The renderer stops 200 ms into the tail's silence.)
+        let n = frames.min(got.0.len());
+        assert!(n > frames / 2, "{name}: {what} gave only {n} frames");
+        let first = (0..n).find(|&i| got.0[i] != reference.0[i] || got.1[i] != reference.1[i]);
+        assert_eq!(
+            first, None,
+            "{name}: {what} changed the output (first frame shown)"
         );
     }
 }

@@ -620,6 +620,13 @@ impl MixStage {
         Some(st)
     }
 
+    /// Whether the master limiter, while off, skips its look-ahead delay too (see
+    /// `LimiterProcessor::skip_delay_while_off`): for mix settings that do not change while
+    /// playing.
+    pub fn skip_limiter_delay_while_off(&mut self, skip: bool) {
+        self.limiter.skip_delay_while_off(skip);
+    }
+
     /// Turns metering on or off.
     pub fn set_metering(&mut self, on: bool) {
         self.metering = on;

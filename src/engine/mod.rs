@@ -211,7 +211,8 @@ impl Engine {
         &self.song
     }
 
-    /// Frames the master limiter looks ahead, constant for a rate. Playing starts with a
+    /// Frames the master limiter looks ahead, constant for a rate (0 while it is off in an
+    /// engine that [renders offline](Engine::render_offline)). Playing starts with a
     /// pre-roll of this many frames that is rendered and dropped at once, so the output of
     /// [`Engine::process`] starts at song time zero, the same for live playback and renders; the
     /// engine's own frame counter runs this far ahead of what is heard.
@@ -421,6 +422,18 @@ impl Engine {
         self.mix.stems_mut()
     }
 
+    /// How many frames to ask [`Engine::process`] for next, 1 to `max`, so that the block ends
+    /// on a multiple of `max` frames of the engine's clock (which runs the limiter's look-ahead
+    /// ahead of the output). The voices never render past the end of the block they were asked
+    /// for, so blocks cut across the spans that the clock's grid would make split them in two:
+    /// with `max` a multiple of [`SPAN`], a renderer asking for this many renders whole spans
+    /// (any cut gives the same samples; this one the fewest passes).
+    pub fn aligned_block(&self, max: usize) -> usize {
+        let max = max.max(1) as u64;
+        let next = self.out_frame() + self.preroll;
+        (max - next % max) as usize
+    }
+
     /// How far the stems run ahead of what [`Engine::process`] has returned, in frames: the
     /// mixer's latency (its output lags its input, the stems, by the master limiter's look-ahead,
     /// which the play start renders and drops) plus the rest of the current chunk (the mixer works
@@ -432,9 +445,23 @@ impl Engine {
 
     /// Connects the engine to the UI's rings (see [`link`]); from then on every `process` call
     /// first applies up to [`MAX_COMMANDS_PER_BLOCK`] commands and reports status every 10 ms.
+    /// (Commands may switch the master limiter while playing: it keeps its look-ahead delay
+    /// even while off, so that switching never shifts time.)
     pub fn connect(&mut self, link: EngineLink) {
         self.link = Some(link);
         self.mix.set_metering(true);
+        self.mix.skip_limiter_delay_while_off(false);
+    }
+
+    /// Prepares an engine that renders offline, whose song and settings nothing changes while
+    /// it plays (no [`Engine::connect`]): an off master limiter then passes the mix through
+    /// without its look-ahead delay, which a play start would render and drop anyway (see
+    /// [`Engine::latency_frames`], then 0). The same samples as with the delay, for less work.
+    /// Call it before [`Engine::play`].
+    pub fn render_offline(&mut self) {
+        if self.link.is_none() {
+            self.mix.skip_limiter_delay_while_off(true);
+        }
     }
 
     /// The current status (what the next report will say).

@@ -159,6 +159,7 @@ impl Renderer {
         if let Some(capacity) = stems {
             engine.enable_stems(capacity);
         }
+        engine.render_offline();
         engine.play(range);
         Ok(Renderer {
             engine,
@@ -187,12 +188,16 @@ impl Renderer {
         if self.done {
             return None;
         }
-        engine::rt::process_block(&mut self.engine, &mut self.left, &mut self.right);
-        let mut end = BLOCK_FRAMES;
+        // Blocks end where the engine's spans do (see `Engine::aligned_block`): the first one
+        // short by the limiter's look-ahead, the others whole.
+        let n = self.engine.aligned_block(BLOCK_FRAMES);
+        let (left, right) = (&mut self.left[..n], &mut self.right[..n]);
+        engine::rt::process_block(&mut self.engine, left, right);
+        let mut end = n;
         if !self.engine.is_playing() {
             // Tail: stop once the output has stayed under −100 dBFS for 200 ms, or after 10 s.
             let seq_end = self.length.frames;
-            for i in 0..BLOCK_FRAMES {
+            for i in 0..n {
                 let pos = self.frames + i as u64;
                 if pos >= seq_end && self.tail.frame(self.left[i], self.right[i]) {
                     // Keep the song and its tail; cut the trailing silence back to 200 ms.

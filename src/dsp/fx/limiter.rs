@@ -177,6 +177,8 @@ pub struct LimiterProcessor {
     ctl_left: u32,
     /// No `process` since `new` or `reset`: `set` jumps to its values instead of ramping.
     fresh: bool,
+    /// While off, no delay either (see [`LimiterProcessor::skip_delay_while_off`]).
+    skip_off_delay: bool,
 }
 
 impl LimiterProcessor {
@@ -212,15 +214,36 @@ impl LimiterProcessor {
             gain: 1.0,
             ctl_left: 0,
             fresh: true,
+            skip_off_delay: false,
         };
         l.update_ceiling();
         l
     }
 
     /// Frames by which the output lags the input: constant for a rate, whatever the settings
-    /// and whether the limiter is on or off.
+    /// and whether the limiter is on or off (0 while off after
+    /// [`skip_delay_while_off`](Self::skip_delay_while_off)).
     pub fn latency_frames(&self) -> usize {
-        self.delay_l.len()
+        if self.skipped() {
+            0
+        } else {
+            self.delay_l.len()
+        }
+    }
+
+    /// For a stream whose settings do not change while it plays (an offline render): while the
+    /// limiter is off, the output is the input itself, neither delayed nor touched, instead of
+    /// the input delayed by the look-ahead. The same frames, earlier by the look-ahead, which
+    /// whoever plays the stream renders and drops at its start anyway (see `latency_frames`,
+    /// then 0). Switching the limiter on while playing would then shift time by the look-ahead,
+    /// which is why a limiter that may be switched keeps the delay.
+    pub fn skip_delay_while_off(&mut self, skip: bool) {
+        self.skip_off_delay = skip;
+    }
+
+    /// Off, and skipping the delay while off.
+    fn skipped(&self) -> bool {
+        self.skip_off_delay && !self.mix.is_ramping() && self.mix.value() == 0.0
     }
 
     /// Takes new settings: the ceiling ramps over 20 ms, switching on or off crossfades.
@@ -248,6 +271,10 @@ impl LimiterProcessor {
     /// [`latency_frames`](Self::latency_frames).
     pub fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
         self.fresh = false;
+        if self.skipped() {
+            self.gain = 1.0;
+            return;
+        }
         let n = l.len().min(r.len());
         let (mut l, mut r) = (&mut l[..n], &mut r[..n]);
         while !l.is_empty() {
