@@ -259,9 +259,9 @@ fn demo_songs_render_the_same_for_any_block_size() {
 /// themselves between them; here the envelope takes the cutoff past 20 kHz and back (the filter
 /// opens and closes inside such stretches), with a resonant voice beside it, a gain ramp (Cxx)
 /// and a pitch envelope: the same samples for any block size.
-#[test]
-fn moving_filters_render_the_same_for_any_block_size() {
-    let text = r#"
+/// Two synth tracks whose filter envelopes move (one past 20 kHz and back, one resonant, with a
+/// pitch envelope) and a volume change: no effect that acts on ticks.
+const FILTER_SONG: &str = r#"
 ttrack = 2
 title = "filters"
 bpm = 125
@@ -323,6 +323,10 @@ data = """
 15 | ... .. .. ... | ... .. .. ...
 """
 "#;
+
+#[test]
+fn moving_filters_render_the_same_for_any_block_size() {
+    let text = FILTER_SONG;
     let s = ttrack::format::text::parse(text, std::path::Path::new(".")).expect("test song");
     renders_the_same_for_any_block_size("filters", &s, 2 * RATE as usize);
     // At 123 BPM rows and ticks start at odd frames too (a row is 5853.66 frames), and so do
@@ -330,6 +334,26 @@ data = """
     let s = ttrack::format::text::parse(&text.replace("bpm = 125", "bpm = 123"), ".".as_ref())
         .expect("test song");
     renders_the_same_for_any_block_size("filters at 123 BPM", &s, 2 * RATE as usize);
+}
+
+/// Ticks where no effect acts change nothing (as in FT2): the same song at 2 and at 12 ticks a
+/// row (rows as long) renders the same samples; a voice's pitch envelope moves with time, not
+/// with ticks.
+#[test]
+fn ticks_without_effects_change_nothing() {
+    let render = |tpl: u32| {
+        let text = FILTER_SONG.replace("tpl = 6", &format!("tpl = {tpl}"));
+        let s = ttrack::format::text::parse(&text, ".".as_ref()).expect("test song");
+        ttrack::render::render_to_vec(&s, ttrack::render::RenderOptions::default()).expect("render")
+    };
+    let (a, b) = (render(2), render(12));
+    assert!(a.0.iter().any(|&x| x.abs() > 0.1), "the song is silent");
+    assert_eq!(a.0.len(), b.0.len(), "lengths differ");
+    let first = (0..a.0.len()).find(|&i| a.0[i] != b.0[i] || a.1[i] != b.1[i]);
+    assert_eq!(
+        first, None,
+        "the tick count changed the output (first frame shown)"
+    );
 }
 
 fn demo_renders_the_same_for_any_block_size(name: &str) {

@@ -80,6 +80,23 @@ pub struct TrackFx {
     offset: u8,
 }
 
+impl TrackFx {
+    /// Whether the row's effects act on the ticks after its first (see `tick_effects`):
+    /// arpeggio, portamentos, vibrato, volume slide, retrigger and a note cut after tick 0. A
+    /// track without them does nothing on those ticks, as in FT2.
+    fn acts_on_ticks(&self) -> bool {
+        self.row.iter().any(|e| {
+            !e.is_empty()
+                && match e.command {
+                    b'0' => e.param != 0,
+                    b'1' | b'2' | b'3' | b'4' | b'A' => true,
+                    b'E' => matches!(e.param >> 4, 0x9 | 0xC) && e.param & 15 != 0,
+                    _ => false,
+                }
+        })
+    }
+}
+
 /// Semitones per unit of portamento parameter per tick (FT2 linear slides: 1/16 semitone).
 const PORTA_UNIT: f32 = 1.0 / 16.0;
 /// Semitones of vibrato peak deviation per unit of depth.
@@ -160,8 +177,20 @@ impl Engine {
         } else {
             self.tick_effects();
         }
-        self.ticks_since_anchor += 1;
-        self.tick += 1;
+        // A row whose effects do nothing on its later ticks (the tracks' as `tick_effects`
+        // reads them) has no tick events: the next is the next row's start, at the frame it
+        // would have had after them. The voices then render up to it without stopping there.
+        let ticks = if self.tick == 0
+            && !self.track_fx[..self.song.tracks.len()]
+                .iter()
+                .any(TrackFx::acts_on_ticks)
+        {
+            (self.transport.tpl as u32).max(1)
+        } else {
+            1
+        };
+        self.ticks_since_anchor += ticks as u64;
+        self.tick += ticks;
         if self.tick >= self.transport.tpl as u32 {
             self.tick = 0;
             self.transport.advance(&self.song);
@@ -485,7 +514,7 @@ impl Engine {
         v.gain = lane.volume / 64.0;
         v.pan = lane.pan;
         if let Some(inst) = self.song.instrument(v.slot) {
-            v.control(inst, self.rate, false);
+            v.retune(inst, self.rate);
         }
     }
 
@@ -494,6 +523,10 @@ impl Engine {
         for t in 0..self.song.tracks.len() {
             let nc = self.song.tracks[t].note_columns.min(MAX_NOTE_COLUMNS);
             let m = self.track_fx[t];
+            if !m.acts_on_ticks() {
+                // Nothing changes on this tick (its lanes' offsets are 0 since the row began).
+                continue;
+            }
             for c in 0..nc {
                 let li = t * MAX_NOTE_COLUMNS + c;
                 let lane = &mut self.lanes[li];

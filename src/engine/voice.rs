@@ -379,9 +379,21 @@ impl Voice {
         }
     }
 
-    /// Recomputes modulated values on the control grid (or when an effect changes them): pitch
-    /// increments, filter coefficients and the gain ramp towards the current gain and pan.
+    /// Recomputes modulated values on the control grid: pitch increments, filter coefficients
+    /// and the gain ramp towards the current gain and pan; then the pitch envelope moves on by
+    /// one control period (not when `snap`: a note's start).
     pub fn control(&mut self, inst: &PlayableInstrument, rate: f32, snap: bool) {
+        self.control_step(inst, rate, snap, !snap);
+    }
+
+    /// Takes an effect's change of pitch, gain or pan between control steps: what
+    /// [`Voice::control`] recomputes, without moving the pitch envelope on (it moves with time,
+    /// one step a control period, however many ticks fall in it).
+    pub fn retune(&mut self, inst: &PlayableInstrument, rate: f32) {
+        self.control_step(inst, rate, false, false);
+    }
+
+    fn control_step(&mut self, inst: &PlayableInstrument, rate: f32, snap: bool, advance: bool) {
         match &inst.source {
             Source::Synth(p) => {
                 let params = &p.params;
@@ -395,7 +407,7 @@ impl Voice {
                     let f2 = Note::pitch_hz((pitch + params.osc2_semitones) as f64) as f32;
                     self.osc2.set_freq(f2, rate);
                 }
-                if !snap {
+                if advance {
                     self.pitch_env *= p.pitch_env_step;
                     if self.pitch_env < 1e-4 {
                         self.pitch_env = 0.0;
