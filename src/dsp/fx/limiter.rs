@@ -270,6 +270,18 @@ impl LimiterProcessor {
     /// Limits `l` and `r` (the same length) in place; the output is delayed by
     /// [`latency_frames`](Self::latency_frames).
     pub fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        crate::dsp::simd::dispatch!(self.process_avx2(l, r), self.process_any(l, r))
+    }
+
+    /// [`Self::process`] compiled for AVX2 (see [`crate::dsp::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, l: &mut [f32], r: &mut [f32]) {
+        self.process_any(l, r)
+    }
+
+    #[inline(always)]
+    fn process_any(&mut self, l: &mut [f32], r: &mut [f32]) {
         self.fresh = false;
         if self.skipped() {
             self.gain = 1.0;

@@ -256,6 +256,21 @@ impl ReverbProcessor {
     /// Reads the bus input from `in_l`/`in_r` and overwrites `out_l`/`out_r` with the wet signal
     /// only (all four the same length; extra frames of longer slices are left alone).
     pub fn process(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        crate::dsp::simd::dispatch!(
+            self.process_avx2(in_l, in_r, out_l, out_r),
+            self.process_any(in_l, in_r, out_l, out_r)
+        )
+    }
+
+    /// [`Self::process`] compiled for AVX2 (see [`crate::dsp::simd`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        self.process_any(in_l, in_r, out_l, out_r)
+    }
+
+    #[inline(always)]
+    fn process_any(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
         self.fresh = false;
         let n = in_l.len().min(in_r.len()).min(out_l.len()).min(out_r.len());
         let mut done = 0;
@@ -276,6 +291,7 @@ impl ReverbProcessor {
         }
     }
 
+    #[inline(always)]
     fn run(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
         let ring = self.ring;
         let pre_ring = self.pre_ring;
