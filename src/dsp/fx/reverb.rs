@@ -291,35 +291,130 @@ impl ReverbProcessor {
         }
     }
 
+    /// One frame of input through the pre-delay and the diffusers: what enters the network.
     #[inline(always)]
-    fn run(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
-        let ring = self.ring;
+    fn input(&mut self, xl: f32, xr: f32) -> (f32, f32) {
         let pre_ring = self.pre_ring;
         let (pre_l, pre_r) = self.pre.split_at_mut(pre_ring);
+        let pw = self.pre_w;
+        if let (Some(a), Some(b)) = (pre_l.get_mut(pw), pre_r.get_mut(pw)) {
+            *a = xl;
+            *b = xr;
+        }
+        self.pre_len += self.pre_inc;
+        let (il, ir) = if self.pre_len < 0.5 {
+            (xl, xr)
+        } else {
+            (
+                read_frac(pre_l, pre_ring, pw, self.pre_len),
+                read_frac(pre_r, pre_ring, pw, self.pre_len),
+            )
+        };
+        self.pre_w = if pw + 1 == pre_ring { 0 } else { pw + 1 };
+        let [dl, dr] = &mut self.diffusers;
+        let il = dl.iter_mut().fold(il, |x, ap| ap.process(x));
+        let ir = dr.iter_mut().fold(ir, |x, ap| ap.process(x));
+        (il, ir)
+    }
+
+    /// [`Self::run`] for a stretch of a control period in which no line's delay glides or is
+    /// fractional (every size change has landed: nearly always). No line is shorter than the
+    /// stretch, so no frame reads what an earlier frame of the stretch wrote: the reads are
+    /// taken out first and the writes put in after, without interpolating or wrapping around a
+    /// ring, and the damping and the mix run over the sixteen lines as arrays. The same
+    /// operations on each value as `run`: the same samples. Returns false, having done nothing,
+    /// where that does not hold or a stretch would wrap around a ring.
+    #[inline(always)]
+    fn run_static(
+        &mut self,
+        in_l: &[f32],
+        in_r: &[f32],
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+    ) -> bool {
+        const MAX: usize = CONTROL_FRAMES as usize;
+        let m = in_l.len().min(in_r.len()).min(out_l.len()).min(out_r.len());
+        let (ring, w) = (self.ring, self.w);
+        if m == 0 || m > MAX || w + m > ring {
+            return false;
+        }
+        let mut start = [0usize; LINES];
+        for (i, s) in start.iter_mut().enumerate() {
+            let len = self.len[i];
+            if self.len_inc[i] != 0.0 || len.fract() != 0.0 || len < m as f32 {
+                return false;
+            }
+            // `read_frac`'s index for the stretch's first frame; f = 0 there.
+            let k = (len as usize).min(ring);
+            let i0 = if w >= k { w - k } else { w + ring - k };
+            if i0 + m > ring {
+                return false;
+            }
+            *s = i0;
+        }
+        let mut inputs = [(0.0f32, 0.0f32); MAX];
+        for (j, put) in inputs.iter_mut().enumerate().take(m) {
+            *put = self.input(in_l[j], in_r[j]);
+        }
+        // Frame by frame, line by line: what the lines give, then what they take.
+        let mut x = [[0.0f32; LINES]; MAX];
+        for (i, line) in self.lines.chunks_exact(ring).enumerate() {
+            for (frame, &v) in x.iter_mut().zip(&line[start[i]..start[i] + m]) {
+                frame[i] = v;
+            }
+        }
+        let (gain, pole, mut lp) = (self.gain, self.pole, self.lp);
+        for j in 0..m {
+            let o = x[j];
+            let (mut sl, mut sr) = (0.0f32, 0.0f32);
+            for (i, &out) in o.iter().enumerate() {
+                if i < LINES / 2 {
+                    sl += if i % 2 == 0 { out } else { -out };
+                } else {
+                    sr += if i % 2 == 0 { out } else { -out };
+                }
+            }
+            let mut v = [0.0f32; LINES];
+            for i in 0..LINES {
+                let p = pole[i];
+                let d = flush((1.0 - p) * gain[i] * o[i] + p * lp[i]);
+                lp[i] = d;
+                v[i] = d;
+            }
+            hadamard16(&mut v);
+            let (il, ir) = inputs[j];
+            for (i, slot) in x[j].iter_mut().enumerate() {
+                let input = if i % 2 == 0 { il } else { ir };
+                *slot = v[i] + IN_GAIN * IN_SIGN[i] * input;
+            }
+            let (l, r) = (sl * OUT_GAIN, sr * OUT_GAIN);
+            let mid = 0.5 * (l + r);
+            let side = 0.5 * (l - r) * self.width.next_value();
+            out_l[j] = mid + side;
+            out_r[j] = mid - side;
+        }
+        self.lp = lp;
+        for (i, line) in self.lines.chunks_exact_mut(ring).enumerate() {
+            for (frame, v) in x.iter().zip(&mut line[w..w + m]) {
+                *v = frame[i];
+            }
+        }
+        self.w = if w + m == ring { 0 } else { w + m };
+        true
+    }
+
+    #[inline(always)]
+    fn run(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        if self.run_static(in_l, in_r, out_l, out_r) {
+            return;
+        }
+        let ring = self.ring;
         let frames = in_l
             .iter()
             .zip(in_r)
             .zip(out_l.iter_mut().zip(out_r.iter_mut()));
         for ((&xl, &xr), (yl, yr)) in frames {
-            // Pre-delay.
-            let pw = self.pre_w;
-            if let (Some(a), Some(b)) = (pre_l.get_mut(pw), pre_r.get_mut(pw)) {
-                *a = xl;
-                *b = xr;
-            }
-            self.pre_len += self.pre_inc;
-            let (il, ir) = if self.pre_len < 0.5 {
-                (xl, xr)
-            } else {
-                (
-                    read_frac(pre_l, pre_ring, pw, self.pre_len),
-                    read_frac(pre_r, pre_ring, pw, self.pre_len),
-                )
-            };
-            self.pre_w = if pw + 1 == pre_ring { 0 } else { pw + 1 };
-            let [dl, dr] = &mut self.diffusers;
-            let il = dl.iter_mut().fold(il, |x, ap| ap.process(x));
-            let ir = dr.iter_mut().fold(ir, |x, ap| ap.process(x));
+            let (il, ir) = self.input(xl, xr);
 
             // Read every line, damp and attenuate.
             let w = self.w;
