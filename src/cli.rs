@@ -12,6 +12,30 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// `println!` that takes a closed output as the reader having seen enough (`ttrack info SONG |
+/// head -3`): the rest goes nowhere, the command goes on (a render still writes its file) and
+/// exits as it would. `println!` panics there: the runtime ignores SIGPIPE.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+/// `print!` as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+/// `eprintln!` as [`outln!`], on the error output.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod record_input;
 
 /// ttrack: a keyboard-driven terminal tracker. Without a subcommand it opens SONG in the terminal
@@ -267,9 +291,9 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("ttrack: {e}");
+            errln!("ttrack: {e}");
             for cause in e.chain().skip(1) {
-                eprintln!("  because: {cause}");
+                errln!("  because: {cause}");
             }
             1
         }
@@ -297,7 +321,7 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     match command {
         Command::Keys => {
-            print!("{}", crate::ui::keymap::defaults_toml());
+            out!("{}", crate::ui::keymap::defaults_toml());
             Ok(())
         }
         Command::Render {
@@ -441,7 +465,7 @@ fn cmd_render(
         b.set_message(what);
         Some(b)
     } else {
-        eprintln!("{what}");
+        errln!("{what}");
         None
     };
     let mut last_line = 0u64;
@@ -454,7 +478,7 @@ fn cmd_render(
             let step = (total / 10).max(1);
             if done / step > last_line {
                 last_line = done / step;
-                eprintln!("  {:>3}%", (done * 100 / total.max(1)).min(100));
+                errln!("  {:>3}%", (done * 100 / total.max(1)).min(100));
             }
         }
     };
@@ -496,32 +520,32 @@ fn cmd_render(
             RenderTarget::File(_) => v["output"] = names[0].clone().into(),
             RenderTarget::Stems(_) => v["files"] = names.into(),
         }
-        println!("{v}");
+        outln!("{v}");
         return Ok(());
     }
     for f in &files {
-        println!("wrote {}", f.display());
+        outln!("wrote {}", f.display());
     }
     let db =
         |x: Option<f64>, unit: &str| x.map_or("-inf".to_string(), |v| format!("{v:.2} {unit}"));
-    println!("duration   {} ({frames} frames at {rate} Hz)", clock(secs));
-    println!("loudness   {}", db(l.integrated_lufs, "LUFS"));
-    println!("range      {}", db(l.range_lu, "LU"));
-    println!("peak       {}", db(l.sample_peak_dbfs, "dBFS"));
-    println!("true peak  {}", db(l.true_peak_dbtp, "dBTP"));
+    outln!("duration   {} ({frames} frames at {rate} Hz)", clock(secs));
+    outln!("loudness   {}", db(l.integrated_lufs, "LUFS"));
+    outln!("range      {}", db(l.range_lu, "LU"));
+    outln!("peak       {}", db(l.sample_peak_dbfs, "dBFS"));
+    outln!("true peak  {}", db(l.true_peak_dbtp, "dBTP"));
     if let Some(t) = mastering.loudness {
-        println!("gain       {:+.2} dB (target {t:.1} LUFS)", l.gain_db);
+        outln!("gain       {:+.2} dB (target {t:.1} LUFS)", l.gain_db);
     }
     if let Some(c) = mastering.ceiling() {
-        println!(
+        outln!(
             "limiter    ceiling {c:.1} dBTP, at most {:.2} dB of reduction",
             l.limiter_db
         );
     }
-    println!("time       {:.3} s", took);
-    println!("speed      {:.0}x real time", secs / took.max(1e-9));
+    outln!("time       {:.3} s", took);
+    outln!("speed      {:.0}x real time", secs / took.max(1e-9));
     if l.sample_peak_dbfs.is_some_and(|p| p > 0.0) {
-        println!("warning    the mix clips (peak above 0 dBFS); lower instrument or track volumes");
+        outln!("warning    the mix clips (peak above 0 dBFS); lower instrument or track volumes");
     }
     Ok(())
 }
@@ -570,7 +594,7 @@ fn cmd_play(
         None => None,
     };
     if let audio::Backend::Jack(j) = out.backend() {
-        eprintln!(
+        errln!(
             "JACK client {}: ports {}, {}, {}, {}, {}",
             j.client_name(),
             j.port_name("out_1"),
@@ -585,7 +609,7 @@ fn cmd_play(
     let buffer = info
         .buffer_frames
         .map_or_else(String::new, |n| format!(", {n}-frame buffers"));
-    eprintln!(
+    errln!(
         "playing {} on {} ({} Hz, {} ch, {}{buffer})",
         song_path.display(),
         info.device,
@@ -625,18 +649,18 @@ fn cmd_play(
     print_midi(&mut handle);
     let took = started.elapsed().as_secs_f64();
     let s = stats.snapshot();
-    println!(
+    outln!(
         "played     {} frames ({} at {} Hz)",
         s.frames,
         clock(s.frames as f64 / info.rate as f64),
         info.rate
     );
-    println!("xruns      {}", s.xruns);
-    println!(
+    outln!("xruns      {}", s.xruns);
+    outln!(
         "load       max {:.1} % of the buffer time",
         s.max_load_percent
     );
-    println!("time       {took:.3} s");
+    outln!("time       {took:.3} s");
     ended.context("playback stopped early")
 }
 
@@ -652,12 +676,12 @@ fn connect_midi_in(
             .connect_midi_source(name)
             .context("cannot open the MIDI input")?
     {
-        eprintln!("MIDI input: {port} (JACK)");
+        errln!("MIDI input: {port} (JACK)");
         return Ok(None);
     }
     let (tx, rx) = engine::midi_ring();
     let c = crate::midi::connect(name, tx).context("cannot open the MIDI input")?;
-    eprintln!("MIDI input: {}", c.port());
+    errln!("MIDI input: {}", c.port());
     handle.send(engine::Command::SetMidiInput(Some(Box::new(rx))));
     Ok(Some(c))
 }
@@ -684,7 +708,7 @@ fn print_midi(handle: &mut engine::EngineHandle) {
             ),
             None => String::from("while the song was not playing"),
         };
-        println!(
+        outln!(
             "midi {what} ch {:2} {at} (frame {}, latency {})",
             r.msg.channel() + 1,
             r.frame,
@@ -707,16 +731,16 @@ fn cmd_devices() -> Result<()> {
             return Err(e).context("cannot list the audio devices");
         }
     };
-    println!("audio host: {}", list.host);
+    outln!("audio host: {}", list.host);
     for (title, devices) in [("outputs", &list.outputs), ("inputs", &list.inputs)] {
-        println!("{title}:");
+        outln!("{title}:");
         if devices.is_empty() {
-            println!("  (none)");
+            outln!("  (none)");
         }
         for d in devices {
             let mark = if d.is_default { "*" } else { " " };
             match &d.caps {
-                Ok(c) => println!(
+                Ok(c) => outln!(
                     "{mark} {}\n      default {} Hz, {} ch, {}; rates {}; up to {} ch",
                     d.label(),
                     c.default_rate,
@@ -725,14 +749,14 @@ fn cmd_devices() -> Result<()> {
                     c.rates,
                     c.max_channels
                 ),
-                Err(why) => println!("{mark} {}\n      cannot be opened: {why}", d.label()),
+                Err(why) => outln!("{mark} {}\n      cannot be opened: {why}", d.label()),
             }
         }
     }
     if list.outputs.is_empty() {
-        println!("no audio output devices found: `ttrack play --device clock` plays silently");
+        outln!("no audio output devices found: `ttrack play --device clock` plays silently");
     } else if !list.outputs.iter().any(|d| d.is_default && d.caps.is_ok()) {
-        println!(
+        outln!(
             "the default audio output cannot be opened: `ttrack play` needs --device NAME (from \
              the list above), or --device clock to play silently"
         );
@@ -744,20 +768,21 @@ fn cmd_devices() -> Result<()> {
 /// The MIDI inputs (or why there are none) and whether a JACK server can be used.
 fn print_midi_and_jack() {
     match crate::midi::list_inputs() {
-        Ok(ports) if ports.is_empty() => println!("MIDI inputs: (none)"),
+        Ok(ports) if ports.is_empty() => outln!("MIDI inputs: (none)"),
         Ok(ports) => {
-            println!("MIDI inputs (--midi-in takes a part of a name):");
+            outln!("MIDI inputs (--midi-in takes a part of a name):");
             for p in ports {
-                println!("  {p}");
+                outln!("  {p}");
             }
         }
-        Err(e) => println!("MIDI: {e}"),
+        Err(e) => outln!("MIDI: {e}"),
     }
     match audio::jack::probe() {
         Ok(p) => {
-            println!(
+            outln!(
                 "JACK: a server runs at {} Hz with {}-frame periods; --audio-host jack uses it",
-                p.rate, p.buffer_frames
+                p.rate,
+                p.buffer_frames
             );
             let list = |v: &[String]| {
                 if v.is_empty() {
@@ -766,14 +791,14 @@ fn print_midi_and_jack() {
                     v.join(", ")
                 }
             };
-            println!("  playback ports: {}", list(&p.playback));
-            println!("  capture ports: {}", list(&p.capture));
-            println!(
+            outln!("  playback ports: {}", list(&p.playback));
+            outln!("  capture ports: {}", list(&p.capture));
+            outln!(
                 "  MIDI sources (connect one to ttrack:midi_in): {}",
                 list(&p.midi_sources)
             );
         }
-        Err(e) => println!("JACK: {e}"),
+        Err(e) => outln!("JACK: {e}"),
     }
 }
 
@@ -786,18 +811,20 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
     let song = load(path)?;
     let es = EngineSong::from_model(&song, 48_000);
     let len = engine::song_length(&es, PlayRange::song(&es), 48_000);
-    println!("title        {}", song.title);
+    outln!("title        {}", song.title);
     if !song.author.is_empty() {
-        println!("author       {}", song.author);
+        outln!("author       {}", song.author);
     }
-    println!(
+    outln!(
         "tempo        {} BPM, {} lines per beat, {} ticks per line",
-        song.bpm, song.lpb, song.tpl
+        song.bpm,
+        song.lpb,
+        song.tpl
     );
-    println!("duration     {} ({} rows)", clock(len.seconds), len.rows);
-    println!("tracks       {}", song.tracks.len());
+    outln!("duration     {} ({} rows)", clock(len.seconds), len.rows);
+    outln!("tracks       {}", song.tracks.len());
     for (i, t) in song.tracks.iter().enumerate() {
-        println!(
+        outln!(
             "  {:02} {:<20} {} note, {} effect column{}{}{}",
             i + 1,
             t.name,
@@ -809,9 +836,9 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
         );
     }
     if !song.groups.is_empty() {
-        println!("groups       {}", song.groups.len());
+        outln!("groups       {}", song.groups.len());
         for (i, g) in song.groups.iter().enumerate() {
-            println!(
+            outln!(
                 "  G{} {:<20}{}{}",
                 i + 1,
                 g.name,
@@ -822,7 +849,7 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
     }
     let m = &song.mixer;
     let onoff = |on: bool| if on { "on" } else { "off" };
-    println!(
+    outln!(
         "buses        reverb return {:.1} dB{} ({:.1} s), delay return {:.1} dB{} ({} {})",
         m.reverb.return_db,
         if m.reverb.mute { " muted" } else { "" },
@@ -835,7 +862,7 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
             crate::model::mix::DelayUnit::Beats => "beats",
         }
     );
-    println!(
+    outln!(
         "master       {:.1} dB, EQ {}, compressor {}, limiter {} ({:.1} dBTP)",
         m.master.volume_db,
         onoff(m.master.eq.on),
@@ -843,7 +870,7 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
         onoff(m.master.limiter.on),
         m.master.limiter.ceiling_db
     );
-    println!("patterns     {}", song.patterns.len());
+    outln!("patterns     {}", song.patterns.len());
     for (i, p) in song.patterns.iter().enumerate() {
         let notes = p
             .tracks
@@ -851,7 +878,7 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
             .flat_map(|t| &t.notes)
             .filter(|c| matches!(c.note, crate::model::Note::On(_)))
             .count();
-        println!(
+        outln!(
             "  {:02} {:>3} rows, {:>4} notes{}",
             i,
             p.rows,
@@ -864,7 +891,7 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
         );
     }
     let used = song.instruments.iter().filter(|i| i.is_some()).count();
-    println!("instruments  {used}");
+    outln!("instruments  {used}");
     for (i, inst) in song.instruments.iter().enumerate() {
         let Some(inst) = inst else { continue };
         let kind = match &inst.kind {
@@ -878,10 +905,10 @@ fn cmd_info(path: &std::path::Path) -> Result<()> {
                 if s.sample.float { " float" } else { "" }
             ),
         };
-        println!("  {:02X} {:<20} {}", i + 1, inst.name, kind);
+        outln!("  {:02X} {:<20} {}", i + 1, inst.name, kind);
     }
     let order: Vec<String> = song.order.iter().map(|p| format!("{p:02}")).collect();
-    println!(
+    outln!(
         "order        {} (restart at {})",
         order.join(" "),
         song.restart
@@ -945,7 +972,7 @@ fn cmd_convert(
         let song = format::midi::load(input, quantize)
             .with_context(|| format!("cannot import {}", input.display()))?;
         let notes = format::midi::note_times(&song).len();
-        eprintln!(
+        errln!(
             "imported {notes} notes into {} tracks and {} patterns in {:.1} ms",
             song.tracks.len(),
             song.patterns.len(),
@@ -965,6 +992,6 @@ fn cmd_convert(
         format::save_song(&song, output)
             .with_context(|| format!("cannot write {}", output.display()))?;
     }
-    println!("wrote {}", output.display());
+    outln!("wrote {}", output.display());
     Ok(())
 }

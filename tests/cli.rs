@@ -158,6 +158,41 @@ fn info_describes_the_song() {
     }
 }
 
+/// Output into a pipe whose reader has gone (`ttrack info SONG | head -1`) is no error: no
+/// panic, the usual exit status, and a render still writes its file.
+#[test]
+fn a_closed_output_pipe_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("piped.wav");
+    let runs: [Vec<String>; 3] = [
+        vec!["info".into(), song("demo-kit.ttrk").display().to_string()],
+        vec!["keys".into()],
+        vec![
+            "render".into(),
+            song("demo-synth.ttrk").display().to_string(),
+            "--to".into(),
+            "0".into(),
+            "-o".into(),
+            out.display().to_string(),
+        ],
+    ];
+    for args in runs {
+        // Both outputs into pipes already closed at the reading end: every write fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        let (ereader, ewriter) = std::io::pipe().unwrap();
+        drop((reader, ereader));
+        let status = Command::new(env!("CARGO_BIN_EXE_ttrack"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(ewriter)
+            .status()
+            .expect("run ttrack");
+        assert!(status.success(), "{args:?}: {status}");
+    }
+    let bytes = std::fs::read(&out).expect("the render wrote its file");
+    assert!(bytes.len() > 1000 && bytes.starts_with(b"RIFF"));
+}
+
 #[test]
 fn convert_round_trips_losslessly() {
     let dir = tempfile::tempdir().unwrap();

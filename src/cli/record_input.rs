@@ -78,7 +78,7 @@ fn open_source(
             let client = jack.client_name().to_string();
             if let Some(wanted) = &args.input {
                 let connected = jack.connect_inputs(wanted)?;
-                eprintln!("connected {}", connected.join(", "));
+                errln!("connected {}", connected.join(", "));
             }
             let capture = jack
                 .take_input()
@@ -103,10 +103,10 @@ pub fn run(args: RecordInputArgs) -> Result<()> {
     let dir = takes_dir(&args.target);
     let report = record::repair_takes(&dir)?;
     for r in &report.repaired {
-        println!("{r}");
+        outln!("{r}");
     }
     for (path, why) in &report.unreadable {
-        eprintln!("not a take, left alone: {} ({why})", path.display());
+        errln!("not a take, left alone: {} ({why})", path.display());
     }
     let (source, _jack) = open_source(&args)?;
     let rate = source.rate();
@@ -124,7 +124,7 @@ pub fn run(args: RecordInputArgs) -> Result<()> {
         ..RecordOptions::default()
     };
     let recorder = Recorder::start(source, &dir, opts).map_err(|(_, e)| e)?;
-    eprintln!(
+    errln!(
         "recording {} from {device}, {select}, {rate} Hz, {}",
         recorder.path().display(),
         args.format.name()
@@ -132,7 +132,7 @@ pub fn run(args: RecordInputArgs) -> Result<()> {
     // Without a length, Enter (or the end of standard input) stops.
     let enter = Arc::new(AtomicBool::new(false));
     if max_frames.is_none() {
-        eprintln!("press Enter to stop");
+        errln!("press Enter to stop");
         let flag = enter.clone();
         std::thread::spawn(move || {
             let mut line = String::new();
@@ -145,8 +145,8 @@ pub fn run(args: RecordInputArgs) -> Result<()> {
     }
     let (_source, take) = recorder.stop();
     let take = take?;
-    println!("take     {}", take.path.display());
-    println!(
+    outln!("take     {}", take.path.display());
+    outln!(
         "frames   {} ({:.3} s, {} Hz, {} ch, {})",
         take.frames,
         take.seconds(),
@@ -154,11 +154,13 @@ pub fn run(args: RecordInputArgs) -> Result<()> {
         take.channels,
         take.format.name()
     );
-    println!(
+    outln!(
         "overruns {} ({} frames lost, {} filled with silence)",
-        take.overruns, take.dropped_frames, take.silenced_frames
+        take.overruns,
+        take.dropped_frames,
+        take.silenced_frames
     );
     let peaks: Vec<String> = [a, b][..count].iter().map(|&c| db(state.peak(c))).collect();
-    println!("peak     {}", peaks.join(", "));
+    outln!("peak     {}", peaks.join(", "));
     Ok(())
 }
