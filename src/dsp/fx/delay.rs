@@ -214,8 +214,81 @@ impl DelayProcessor {
         }
     }
 
+    /// [`Self::run`] for a stretch without a crossfade in which every tap reads what was
+    /// written before the stretch (each at least the stretch's length back, the line filled
+    /// that far) and no read or write wraps around the ring: the four taps of every frame come
+    /// first, in loops over the stretch (the same interpolation of the same values), then the
+    /// feedback and the writes frame by frame. The same samples as `run`. Returns false,
+    /// having done nothing, where that does not hold.
+    #[inline(always)]
+    fn run_static(
+        &mut self,
+        in_l: &[f32],
+        in_r: &[f32],
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+    ) -> bool {
+        const MAX: usize = CONTROL_FRAMES as usize;
+        let m = in_l.len().min(in_r.len()).min(out_l.len()).min(out_r.len());
+        let (ring, w, filled) = (self.ring, self.w, self.filled);
+        if self.fading || m == 0 || m > MAX || w + m > ring {
+            return false;
+        }
+        // A tap `d` back: frame j interpolates between the values k - 1 … k + 2 back from
+        // w + j (k = ⌊d⌋), which are `line[i + j..i + j + 4]` from the oldest.
+        let window = |d: f32| -> Option<(usize, f32)> {
+            let k = d as usize;
+            if k < m + 1 || k + 2 > filled {
+                return None;
+            }
+            let i = if w >= k + 2 {
+                w - k - 2
+            } else {
+                w + ring - k - 2
+            };
+            (i + m + 3 <= ring).then_some((i, d - k as f32))
+        };
+        let fb_cur = (self.cur - self.lp_delay).max(MIN_DELAY);
+        let (Some((io, to)), Some((ifb, tfb))) = (window(self.cur), window(fb_cur)) else {
+            return false;
+        };
+        let taps = |line: &[f32], i: usize, t: f32, out: &mut [f32; MAX]| {
+            for (o, x) in out.iter_mut().zip(line[i..i + m + 3].windows(4)) {
+                *o = hermite4(t, x[3], x[2], x[1], x[0]);
+            }
+        };
+        let (mut ol, mut or, mut fl, mut fr) = ([0.0f32; MAX], [0.0; MAX], [0.0; MAX], [0.0; MAX]);
+        taps(&self.buf_l, io, to, &mut ol);
+        taps(&self.buf_r, io, to, &mut or);
+        taps(&self.buf_l, ifb, tfb, &mut fl);
+        taps(&self.buf_r, ifb, tfb, &mut fr);
+        let g = self.lp_g;
+        for j in 0..m {
+            let (xl, xr) = (in_l[j], in_r[j]);
+            let fb = self.feedback.next_value();
+            let pp = self.ping_pong.next_value();
+            let fl = fb * lowpass(&mut self.lp_l, g, fl[j]);
+            let fr = fb * lowpass(&mut self.lp_r, g, fr[j]);
+            let mono = 0.5 * (xl + xr);
+            let wl = (1.0 - pp) * (xl + fl) + pp * (mono + fr);
+            let wr = (1.0 - pp) * (xr + fr) + pp * fl;
+            self.buf_l[w + j] = flush(wl);
+            self.buf_r[w + j] = flush(wr);
+            out_l[j] = ol[j];
+            out_r[j] = or[j];
+        }
+        self.w = if w + m == ring { 0 } else { w + m };
+        self.filled = (filled + m).min(ring);
+        self.lp_l = flush(self.lp_l);
+        self.lp_r = flush(self.lp_r);
+        true
+    }
+
     #[inline(always)]
     fn run(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        if self.run_static(in_l, in_r, out_l, out_r) {
+            return;
+        }
         let ring = self.ring;
         let g = self.lp_g;
         let frames = in_l
