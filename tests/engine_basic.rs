@@ -356,6 +356,30 @@ fn ticks_without_effects_change_nothing() {
     );
 }
 
+/// A row without tick events still shows as the current row until it ends (the transport moves
+/// on where its last tick would have moved it).
+#[test]
+fn the_position_stays_on_a_row_without_tick_events() {
+    let s = ttrack::format::text::parse(FILTER_SONG, ".".as_ref()).expect("test song");
+    let es = ttrack::engine::EngineSong::from_model(&s, RATE);
+    let mut e = ttrack::engine::Engine::new(Box::new(es.clone()));
+    e.play(ttrack::engine::PlayRange::song(&es));
+    // 125 BPM, 4 lines a beat: a row is 5760 frames.
+    let (mut l, mut r) = (vec![0.0; 64], vec![0.0; 64]);
+    let mut rows = Vec::new();
+    for block in 0..300 {
+        e.process(&mut l, &mut r);
+        let frame = (block + 1) * 64;
+        if frame % 5760 > 500 && frame % 5760 < 5000 {
+            rows.push((frame / 5760, e.position().row));
+        }
+    }
+    assert!(rows.len() > 100);
+    for (want, got) in rows {
+        assert_eq!(got, want, "row {want} shown as {got}");
+    }
+}
+
 fn demo_renders_the_same_for_any_block_size(name: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("songs/{name}.ttrk"));
     let s = ttrack::format::load_song(&path).expect(name);

@@ -69,7 +69,7 @@ pub struct Position {
     pub pattern: usize,
     /// Row.
     pub row: usize,
-    /// Tick within the row.
+    /// Tick within the row: the next to come (the last, in a row without tick events).
     pub tick: u32,
     /// Frames rendered since play started.
     pub frame: u64,
@@ -342,7 +342,7 @@ impl Engine {
             order: self.transport.order_pos,
             pattern: self.transport.pattern(&self.song).unwrap_or(0),
             row: self.transport.row,
-            tick: self.tick,
+            tick: self.tick.min((self.transport.tpl as u32).saturating_sub(1)),
             frame: self.frame,
         }
     }

@@ -138,6 +138,12 @@ impl Engine {
     }
 
     fn do_tick(&mut self) {
+        if self.tick >= self.transport.tpl as u32 {
+            // The row before had no tick events (see below): it ends here, where its last tick
+            // would have moved the transport on. (Until then the position still shows it.)
+            self.tick = 0;
+            self.transport.advance(&self.song);
+        }
         if self.transport.finished {
             // The last row has run its full length: the song is over now.
             self.end_of_song();
@@ -191,7 +197,7 @@ impl Engine {
         };
         self.ticks_since_anchor += ticks as u64;
         self.tick += ticks;
-        if self.tick >= self.transport.tpl as u32 {
+        if ticks == 1 && self.tick >= self.transport.tpl as u32 {
             self.tick = 0;
             self.transport.advance(&self.song);
         }
