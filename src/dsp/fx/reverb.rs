@@ -69,6 +69,28 @@ impl Allpass {
         delayed - DIFFUSION * w
     }
 
+    /// `x` through the allpass in place, a stretch no longer than its delay (every value read
+    /// was written before the stretch): the operations of [`Allpass::process`] on each value,
+    /// with no chain from one value to the next. False, doing nothing, for a longer stretch.
+    #[inline(always)]
+    fn process_stretch(&mut self, x: &mut [f32]) -> bool {
+        let len = self.buf.len();
+        if x.len() > len {
+            return false;
+        }
+        for v in x.iter_mut() {
+            let Some(slot) = self.buf.get_mut(self.pos) else {
+                return false;
+            };
+            let delayed = *slot;
+            let w = flush(*v + DIFFUSION * delayed);
+            *slot = w;
+            self.pos = if self.pos + 1 == len { 0 } else { self.pos + 1 };
+            *v = delayed - DIFFUSION * w;
+        }
+        true
+    }
+
     fn reset(&mut self) {
         self.buf.fill(0.0);
         self.pos = 0;
@@ -317,6 +339,61 @@ impl ReverbProcessor {
         (il, ir)
     }
 
+    /// [`Self::input`] for a stretch (`inputs.len()` frames, at most a control period) while the
+    /// pre-delay does not glide: the stretch's inputs go into the pre-delay first, its outputs
+    /// come out after (the same values: no read of the stretch reaches a write that comes later
+    /// in it), and each diffuser takes the whole stretch in turn (no diffuser is shorter than a
+    /// stretch, so each reads only what was written before it). The same operations on each
+    /// value as frame by frame. False, having done nothing, where that does not hold.
+    #[inline(always)]
+    fn inputs_static(&mut self, in_l: &[f32], in_r: &[f32], inputs: &mut [(f32, f32)]) -> bool {
+        const MAX: usize = CONTROL_FRAMES as usize;
+        let m = inputs.len();
+        let (pre_ring, pw, pre_len) = (self.pre_ring, self.pre_w, self.pre_len);
+        if m > MAX
+            || in_l.len() < m
+            || in_r.len() < m
+            || self.pre_inc != 0.0
+            || pw + m > pre_ring
+            || self.diffusers.iter().flatten().any(|ap| ap.buf.len() < m)
+        {
+            return false;
+        }
+        // Where the stretch reads the pre-delay (`read_frac` at an integral delay), if it does.
+        let from = if pre_len < 0.5 {
+            None
+        } else {
+            let k = (pre_len as usize).min(pre_ring);
+            let i0 = if pw >= k { pw - k } else { pw + pre_ring - k };
+            if pre_len.fract() != 0.0 || k + m > pre_ring || i0 + m > pre_ring {
+                return false;
+            }
+            Some(i0)
+        };
+        let (mut il, mut ir) = ([0.0f32; MAX], [0.0f32; MAX]);
+        let (pre_l, pre_r) = self.pre.split_at_mut(pre_ring);
+        pre_l[pw..pw + m].copy_from_slice(&in_l[..m]);
+        pre_r[pw..pw + m].copy_from_slice(&in_r[..m]);
+        let (src_l, src_r) = match from {
+            Some(i0) => (&pre_l[i0..i0 + m], &pre_r[i0..i0 + m]),
+            None => (&in_l[..m], &in_r[..m]),
+        };
+        il[..m].copy_from_slice(src_l);
+        ir[..m].copy_from_slice(src_r);
+        self.pre_w = if pw + m == pre_ring { 0 } else { pw + m };
+        let [dl, dr] = &mut self.diffusers;
+        for ap in dl.iter_mut() {
+            ap.process_stretch(&mut il[..m]);
+        }
+        for ap in dr.iter_mut() {
+            ap.process_stretch(&mut ir[..m]);
+        }
+        for (put, (&l, &r)) in inputs.iter_mut().zip(il.iter().zip(&ir)) {
+            *put = (l, r);
+        }
+        true
+    }
+
     /// [`Self::run`] for a stretch of a control period in which no line's delay glides or is
     /// fractional (every size change has landed: nearly always). No line is shorter than the
     /// stretch, so no frame reads what an earlier frame of the stretch wrote: the reads are
@@ -353,8 +430,10 @@ impl ReverbProcessor {
             *s = i0;
         }
         let mut inputs = [(0.0f32, 0.0f32); MAX];
-        for (j, put) in inputs.iter_mut().enumerate().take(m) {
-            *put = self.input(in_l[j], in_r[j]);
+        if !self.inputs_static(in_l, in_r, &mut inputs[..m]) {
+            for (j, put) in inputs.iter_mut().enumerate().take(m) {
+                *put = self.input(in_l[j], in_r[j]);
+            }
         }
         // Frame by frame, line by line: what the lines give, then what they take.
         let mut x = [[0.0f32; LINES]; MAX];
