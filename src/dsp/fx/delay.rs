@@ -214,6 +214,20 @@ impl DelayProcessor {
         }
     }
 
+    /// One frame's values into the lines (left, right) from its input and its feedback taps:
+    /// the taps through the low-pass and the feedback gain, routed straight or ping-pong.
+    #[inline(always)]
+    fn feed(&mut self, g: f32, (xl, xr): (f32, f32), (fl, fr): (f32, f32)) -> (f32, f32) {
+        let fb = self.feedback.next_value();
+        let pp = self.ping_pong.next_value();
+        let fl = fb * lowpass(&mut self.lp_l, g, fl);
+        let fr = fb * lowpass(&mut self.lp_r, g, fr);
+        let mono = 0.5 * (xl + xr);
+        let wl = (1.0 - pp) * (xl + fl) + pp * (mono + fr);
+        let wr = (1.0 - pp) * (xr + fr) + pp * fl;
+        (flush(wl), flush(wr))
+    }
+
     /// [`Self::run`] for a stretch without a crossfade in which every tap reads what was
     /// written before the stretch (each at least the stretch's length back, the line filled
     /// that far) and no read or write wraps around the ring: the four taps of every frame come
@@ -264,16 +278,8 @@ impl DelayProcessor {
         taps(&self.buf_r, ifb, tfb, &mut fr);
         let g = self.lp_g;
         for j in 0..m {
-            let (xl, xr) = (in_l[j], in_r[j]);
-            let fb = self.feedback.next_value();
-            let pp = self.ping_pong.next_value();
-            let fl = fb * lowpass(&mut self.lp_l, g, fl[j]);
-            let fr = fb * lowpass(&mut self.lp_r, g, fr[j]);
-            let mono = 0.5 * (xl + xr);
-            let wl = (1.0 - pp) * (xl + fl) + pp * (mono + fr);
-            let wr = (1.0 - pp) * (xr + fr) + pp * fl;
-            self.buf_l[w + j] = flush(wl);
-            self.buf_r[w + j] = flush(wr);
+            (self.buf_l[w + j], self.buf_r[w + j]) =
+                self.feed(g, (in_l[j], in_r[j]), (fl[j], fr[j]));
             out_l[j] = ol[j];
             out_r[j] = or[j];
         }
@@ -322,18 +328,12 @@ impl DelayProcessor {
                     }
                 }
             }
-            let fb = self.feedback.next_value();
-            let pp = self.ping_pong.next_value();
-            let fl = fb * lowpass(&mut self.lp_l, g, fl);
-            let fr = fb * lowpass(&mut self.lp_r, g, fr);
-            let mono = 0.5 * (xl + xr);
-            let wl = (1.0 - pp) * (xl + fl) + pp * (mono + fr);
-            let wr = (1.0 - pp) * (xr + fr) + pp * fl;
+            let (wl, wr) = self.feed(g, (xl, xr), (fl, fr));
             if let Some(s) = self.buf_l.get_mut(w) {
-                *s = flush(wl);
+                *s = wl;
             }
             if let Some(s) = self.buf_r.get_mut(w) {
-                *s = flush(wr);
+                *s = wr;
             }
             self.w = if w + 1 == ring { 0 } else { w + 1 };
             self.filled = (filled + 1).min(ring);

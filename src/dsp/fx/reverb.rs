@@ -79,14 +79,7 @@ impl Allpass {
             return false;
         }
         for v in x.iter_mut() {
-            let Some(slot) = self.buf.get_mut(self.pos) else {
-                return false;
-            };
-            let delayed = *slot;
-            let w = flush(*v + DIFFUSION * delayed);
-            *slot = w;
-            self.pos = if self.pos + 1 == len { 0 } else { self.pos + 1 };
-            *v = delayed - DIFFUSION * w;
+            *v = self.process(*v);
         }
         true
     }
@@ -130,6 +123,15 @@ fn read_frac(buf: &[f32], ring: usize, w: usize, delay: f32) -> f32 {
         a + f * (buf.get(i1).copied().unwrap_or(0.0) - a)
     }
 }
+
+/// What [`ReverbProcessor::network`] works on: the lines' gains and damping poles, the
+/// damping states and the width.
+type Network<'a> = (
+    &'a [f32; LINES],
+    &'a [f32; LINES],
+    &'a mut [f32; LINES],
+    &'a mut Smoothed,
+);
 
 /// The reverb of the first send bus.
 #[derive(Clone, Debug)]
@@ -442,35 +444,14 @@ impl ReverbProcessor {
                 frame[i] = v;
             }
         }
+        // (The damping states as a local: the compiler keeps them in registers across frames.)
         let (gain, pole, mut lp) = (self.gain, self.pole, self.lp);
         for j in 0..m {
-            let o = x[j];
-            let (mut sl, mut sr) = (0.0f32, 0.0f32);
-            for (i, &out) in o.iter().enumerate() {
-                if i < LINES / 2 {
-                    sl += if i % 2 == 0 { out } else { -out };
-                } else {
-                    sr += if i % 2 == 0 { out } else { -out };
-                }
-            }
-            let mut v = [0.0f32; LINES];
-            for i in 0..LINES {
-                let p = pole[i];
-                let d = flush((1.0 - p) * gain[i] * o[i] + p * lp[i]);
-                lp[i] = d;
-                v[i] = d;
-            }
-            hadamard16(&mut v);
-            let (il, ir) = inputs[j];
-            for (i, slot) in x[j].iter_mut().enumerate() {
-                let input = if i % 2 == 0 { il } else { ir };
-                *slot = v[i] + IN_GAIN * IN_SIGN[i] * input;
-            }
-            let (l, r) = (sl * OUT_GAIN, sr * OUT_GAIN);
-            let mid = 0.5 * (l + r);
-            let side = 0.5 * (l - r) * self.width.next_value();
-            out_l[j] = mid + side;
-            out_r[j] = mid - side;
+            (out_l[j], out_r[j]) = Self::network(
+                (&gain, &pole, &mut lp, &mut self.width),
+                &mut x[j],
+                inputs[j],
+            );
         }
         self.lp = lp;
         for (i, line) in self.lines.chunks_exact_mut(ring).enumerate() {
@@ -495,39 +476,58 @@ impl ReverbProcessor {
         for ((&xl, &xr), (yl, yr)) in frames {
             let (il, ir) = self.input(xl, xr);
 
-            // Read every line, damp and attenuate.
+            // Read every line.
             let w = self.w;
-            let mut v = [0.0f32; LINES];
-            let (mut sl, mut sr) = (0.0f32, 0.0f32);
+            let mut o = [0.0f32; LINES];
             for (i, line) in self.lines.chunks_exact(ring).enumerate() {
                 self.len[i] += self.len_inc[i];
-                let out = read_frac(line, ring, w, self.len[i]);
-                if i < LINES / 2 {
-                    sl += if i % 2 == 0 { out } else { -out };
-                } else {
-                    sr += if i % 2 == 0 { out } else { -out };
-                }
-                let p = self.pole[i];
-                let d = flush((1.0 - p) * self.gain[i] * out + p * self.lp[i]);
-                self.lp[i] = d;
-                v[i] = d;
+                o[i] = read_frac(line, ring, w, self.len[i]);
             }
-            hadamard16(&mut v);
-            for (i, line) in self.lines.chunks_exact_mut(ring).enumerate() {
-                let input = if i % 2 == 0 { il } else { ir };
+            let state = (&self.gain, &self.pole, &mut self.lp, &mut self.width);
+            (*yl, *yr) = Self::network(state, &mut o, (il, ir));
+            for (line, &v) in self.lines.chunks_exact_mut(ring).zip(&o) {
                 if let Some(slot) = line.get_mut(w) {
-                    *slot = v[i] + IN_GAIN * IN_SIGN[i] * input;
+                    *slot = v;
                 }
             }
             self.w = if w + 1 == ring { 0 } else { w + 1 };
-
-            // Output: mid/side width.
-            let (l, r) = (sl * OUT_GAIN, sr * OUT_GAIN);
-            let mid = 0.5 * (l + r);
-            let side = 0.5 * (l - r) * self.width.next_value();
-            *yl = mid + side;
-            *yr = mid - side;
         }
+    }
+
+    /// One frame of the network from what its lines give (`x`) and its input: each line damped
+    /// and attenuated, the Hadamard mix, the input added (what the lines take, left in `x`), and
+    /// the output frame (returned) from the lines' sum through the mid/side width.
+    /// (`gain`, `pole`, the damping states and the width, apart from the rest of the reverb.)
+    #[inline(always)]
+    fn network(
+        (gain, pole, lp, width): Network<'_>,
+        x: &mut [f32; LINES],
+        (il, ir): (f32, f32),
+    ) -> (f32, f32) {
+        let o = *x;
+        let (mut sl, mut sr) = (0.0f32, 0.0f32);
+        for (i, &out) in o.iter().enumerate() {
+            if i < LINES / 2 {
+                sl += if i % 2 == 0 { out } else { -out };
+            } else {
+                sr += if i % 2 == 0 { out } else { -out };
+            }
+        }
+        for i in 0..LINES {
+            let p = pole[i];
+            let d = flush((1.0 - p) * gain[i] * o[i] + p * lp[i]);
+            lp[i] = d;
+            x[i] = d;
+        }
+        hadamard16(x);
+        for (i, slot) in x.iter_mut().enumerate() {
+            let input = if i % 2 == 0 { il } else { ir };
+            *slot += IN_GAIN * IN_SIGN[i] * input;
+        }
+        let (l, r) = (sl * OUT_GAIN, sr * OUT_GAIN);
+        let mid = 0.5 * (l + r);
+        let side = 0.5 * (l - r) * width.next_value();
+        (mid + side, mid - side)
     }
 
     /// Silences the tails and finishes every ramp.
